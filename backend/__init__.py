@@ -1,0 +1,1 @@
+"""Digitale Balie backend: booking, email, identity, the official's desk."""

@@ -1,0 +1,1 @@
+"""Persistence: declarative models (one module per aggregate) and Alembic migrations."""

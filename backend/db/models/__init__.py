@@ -1,0 +1,32 @@
+"""All models, imported here so Alembic and the metadata see every table."""
+
+from backend.db.models.agenda import Municipality, OpeningHours, Service, Team
+from backend.db.models.appointment import (
+    Appointment,
+    AppointmentStatus,
+    Participant,
+    ParticipantRole,
+    SlotClaim,
+)
+from backend.db.models.audit import AuditEvent
+from backend.db.models.base import Base
+from backend.db.models.official import Membership, Official
+from backend.db.models.outbox import OutboxMessage, OutboxStatus
+
+__all__ = [
+    "Appointment",
+    "AppointmentStatus",
+    "AuditEvent",
+    "Base",
+    "Membership",
+    "Municipality",
+    "Official",
+    "OpeningHours",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Participant",
+    "ParticipantRole",
+    "Service",
+    "SlotClaim",
+    "Team",
+]

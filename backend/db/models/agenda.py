@@ -1,0 +1,70 @@
+"""Municipality (tenant), its teams, their opening hours and the services they offer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ForeignKey, SmallInteger, String, Text, Time, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.db.models.base import Base, Json
+
+
+class Municipality(Base):
+    cbs_code: Mapped[str] = mapped_column(String(4), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    timezone: Mapped[str] = mapped_column(String(60), default="Europe/Amsterdam")
+    phone: Mapped[str] = mapped_column(String(30), default="14 010")
+    teams: Mapped[list[Team]] = relationship(back_populates="municipality", lazy="selectin")
+
+
+class Team(Base):
+    __table_args__ = (UniqueConstraint("municipality_id", "slug"),)
+
+    municipality_id: Mapped[UUID] = mapped_column(ForeignKey("municipality.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(Text, default="")
+    desks: Mapped[int] = mapped_column(SmallInteger, default=1)
+    """How many officials take calls at the same time: the capacity of every time unit."""
+    lead_minutes: Mapped[int] = mapped_column(default=60)
+    """Minimum notice before a booking."""
+    horizon_days: Mapped[int] = mapped_column(default=14)
+    """How far ahead citizens may book."""
+    closed_on_public_holidays: Mapped[bool] = mapped_column(default=True)
+    municipality: Mapped[Municipality] = relationship(back_populates="teams", lazy="joined")
+    services: Mapped[list[Service]] = relationship(back_populates="team", lazy="selectin")
+    opening_hours: Mapped[list[OpeningHours]] = relationship(
+        back_populates="team", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class OpeningHours(Base):
+    """One block of weekly opening hours, in the municipality's local time."""
+
+    team_id: Mapped[UUID] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    """0 = Monday ... 6 = Sunday."""
+    opens: Mapped[dt.time] = mapped_column(Time)
+    closes: Mapped[dt.time] = mapped_column(Time)
+    team: Mapped[Team] = relationship(back_populates="opening_hours")
+
+
+class Service(Base):
+    __table_args__ = (UniqueConstraint("team_id", "slug"),)
+
+    team_id: Mapped[UUID] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(Text, default="")
+    duration_minutes: Mapped[int] = mapped_column(default=20)
+    required_loa: Mapped[str] = mapped_column(String(20), default="none")
+    """DigiD level of assurance: none, basis, midden, substantieel or hoog."""
+    documents: Mapped[list[str]] = mapped_column(Json, default=list)
+    """What the citizen should have ready."""
+    intake: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    max_participants: Mapped[int] = mapped_column(SmallInteger, default=2)
+    team: Mapped[Team] = relationship(back_populates="services", lazy="joined")

@@ -1,0 +1,23 @@
+"""Append-only audit trail: who did what to which object, never a BSN in clear."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db.models.base import Base, Json
+
+
+class AuditEvent(Base):
+    actor: Mapped[str] = mapped_column(String(255))
+    """``official:<id>``, ``participant:<id>``, ``system`` or ``anonymous``."""
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(64))
+    municipality_id: Mapped[UUID | None] = mapped_column(default=None, index=True)
+    result: Mapped[str] = mapped_column(String(20), default="success")
+    origin: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)

@@ -1,0 +1,1 @@
+"""Agenda rules, free-slot search and appointments."""

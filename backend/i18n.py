@@ -1,0 +1,53 @@
+"""Dutch first, English available.
+
+Templates and code write the Dutch text and wrap it in ``_()``. ``web/locales/en.json`` maps each
+Dutch text to its English text; a missing entry falls back to Dutch, and a test lists the gaps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from functools import cache
+
+from backend.settings import WEB_DIR
+
+LOCALES = ("nl", "en")
+DEFAULT_LOCALE = "nl"
+Translate = Callable[..., str]
+
+
+@cache
+def catalog(locale: str) -> Mapping[str, str]:
+    if locale == DEFAULT_LOCALE:
+        return {}
+    path = WEB_DIR / "locales" / f"{locale}.json"
+    if not path.exists():
+        return {}
+    data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def translator(locale: str) -> Translate:
+    messages = catalog(locale if locale in LOCALES else DEFAULT_LOCALE)
+
+    def _(text: str, **values: object) -> str:
+        result = messages.get(text, text)
+        return result.format(**values) if values else result
+
+    return _
+
+
+def pick_locale(query: str | None, cookie: str | None, accept_language: str | None) -> str:
+    """An explicit choice (``?lang=``), then the cookie, then the browser; Dutch when in doubt."""
+    for choice in (query, cookie):
+        if choice in LOCALES:
+            return choice
+    if accept_language:
+        for part in accept_language.split(","):
+            tag = part.split(";")[0].strip().lower()[:2]
+            if tag == "nl":
+                return "nl"
+            if tag == "en":
+                return "en"
+    return DEFAULT_LOCALE

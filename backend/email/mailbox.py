@@ -1,0 +1,108 @@
+"""``/dev/mailbox``: what the development SMTP sink received, like a tiny Mailpit.
+
+Development only: the messages hold live join links. Every route answers 404 when the sink is not
+running (``app.state.dev_mailbox`` unset or None), so registering the controller is harmless.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Controller, Request, Response, get
+from litestar.exceptions import NotFoundException
+from litestar.response import Template
+
+from backend.email.dev_sink import DevMailbox, ReceivedMessage
+from backend.timefmt import local
+
+_SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
+
+# The page itself: the app's usual strictness, except that the email shown in the srcdoc iframe (which
+# inherits this policy) may use its inline styles. Scripts stay off twice: here and by the sandbox.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "Cache-Control": "no-store",
+}
+
+# Headers for email HTML opened on its own: a sandboxed, script-free document with only inline styles.
+_EMAIL_HTML_HEADERS = {
+    "Content-Security-Policy": (
+        "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def _mailbox(request: Request[Any, Any, Any]) -> DevMailbox:
+    mailbox = getattr(request.app.state, "dev_mailbox", None)
+    if not isinstance(mailbox, DevMailbox):
+        raise NotFoundException()
+    return mailbox
+
+
+def _message(request: Request[Any, Any, Any], message_id: str) -> ReceivedMessage:
+    message = _mailbox(request).get(message_id)
+    if message is None:
+        raise NotFoundException()
+    return message
+
+
+def _row(message: ReceivedMessage) -> dict[str, Any]:
+    return {
+        "message": message,
+        "received": local(message.received_at).strftime("%d-%m-%Y %H:%M:%S"),
+    }
+
+
+def _page(request: Request[Any, Any, Any], selected: ReceivedMessage | None) -> Template:
+    rows = [_row(m) for m in _mailbox(request).messages()]
+    context = {"rows": rows, "selected": _row(selected) if selected else None}
+    return Template("pages/dev_mailbox.html", context=context, headers=_PAGE_HEADERS)
+
+
+class DevMailboxController(Controller):
+    path = "/dev/mailbox"
+    include_in_schema = False
+
+    @get("/", name="dev_mailbox:index")
+    async def index(self, request: Request[Any, Any, Any]) -> Template:
+        return _page(request, selected=None)
+
+    @get("/messages.json", name="dev_mailbox:json")
+    async def as_json(self, request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+        return [m.as_json() for m in _mailbox(request).messages()]
+
+    @get("/{message_id:str}", name="dev_mailbox:message")
+    async def show(self, request: Request[Any, Any, Any], message_id: str) -> Template:
+        return _page(request, selected=_message(request, message_id))
+
+    @get("/{message_id:str}/html", name="dev_mailbox:html")
+    async def html(self, request: Request[Any, Any, Any], message_id: str) -> Response[str]:
+        message = _message(request, message_id)
+        return Response(message.html, media_type="text/html", headers=_EMAIL_HTML_HEADERS)
+
+    @get("/{message_id:str}/attachments/{index:int}", name="dev_mailbox:attachment")
+    async def attachment(
+        self, request: Request[Any, Any, Any], message_id: str, index: int
+    ) -> Response[bytes]:
+        attachments = _message(request, message_id).attachments
+        if not 0 <= index < len(attachments):
+            raise NotFoundException()
+        item = attachments[index]
+        filename = _SAFE_FILENAME.sub("_", item.filename) or f"attachment-{index}"
+        return Response(
+            item.content,
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename}"',
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "no-store",
+            },
+        )

@@ -1,0 +1,89 @@
+"""Put an email in the outbox, inside the caller's transaction.
+
+The row is written in the same transaction as the booking that caused it, so either both are stored
+or neither is; the worker (:mod:`backend.email.worker`) sends it after the commit. One logical email
+is one row, identified by its idempotency key: enqueueing the same key again returns the row that is
+already there, and the Message-ID is derived from the key so every retry is the same message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import OutboxMessage, OutboxStatus
+
+_DEFAULT_DOMAIN = "digitale-balie"
+_SUBJECT_MAX = 300
+
+
+def message_id_for(key: str, sender: str | None = None) -> str:
+    """A stable Message-ID for one idempotency key: ``<sha256-prefix@sender-domain>``."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    domain = parseaddr(sender or "")[1].rpartition("@")[2] or _DEFAULT_DOMAIN
+    return f"<{digest}@{domain}>"
+
+
+def _freeze(message: EmailMessage, key: str, now: dt.datetime) -> bytes:
+    """Fix the headers a retry must not change, and serialise with CRLF line endings for SMTP."""
+    del message["Message-ID"]
+    message["Message-ID"] = message_id_for(key, message["From"])
+    if message["Date"] is None:
+        message["Date"] = format_datetime(now)
+    return message.as_bytes(policy=policy.SMTP)
+
+
+async def _existing(session: AsyncSession, key: str) -> OutboxMessage | None:
+    return await session.scalar(select(OutboxMessage).where(OutboxMessage.idempotency_key == key))
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    key: str,
+    recipient: str,
+    message: EmailMessage,
+    meta: dict[str, str] | None = None,
+) -> OutboxMessage:
+    """Add ``message`` to the outbox in the session's transaction (the caller commits).
+
+    Returns the new row, or the row already stored under ``key``: the same key twice sends one email.
+    ``message`` gets its final Message-ID (from the key) and a Date header, then is stored as bytes.
+    The unique index on the key is the guarantee; when a concurrent transaction inserted the same key
+    first, only a savepoint is rolled back, never the caller's own work.
+    """
+    if not key or len(key) > 120:
+        raise ValueError("idempotency key must be 1 to 120 characters")
+    # The lookup also flushes the caller's pending rows, so their errors surface here, outside
+    # the savepoint below, and are not mistaken for a duplicate key.
+    found = await _existing(session, key)
+    if found is not None:
+        return found
+    now = dt.datetime.now(dt.UTC)
+    row = OutboxMessage(
+        idempotency_key=key,
+        recipient=recipient,
+        subject=str(message["Subject"] or "")[:_SUBJECT_MAX],
+        mime=_freeze(message, key, now),
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        last_error="",
+        meta=dict(meta or {}),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = await _existing(session, key)
+        if found is None:
+            raise
+        return found
+    return row

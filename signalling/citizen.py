@@ -1,0 +1,181 @@
+"""``/ws/citizen``: a citizen, partner or interpreter in the waiting room and in the call."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend import calls
+from backend.booking.tokens import join_window, participant_for_join_token
+from backend.db.models import Appointment, Participant
+from backend.settings import Settings
+from signalling import protocol, rooms
+from signalling.connection import CLOSE_NORMAL, CLOSE_UNAUTHORIZED, Connection
+from signalling.hub import Envelope, Hub, appointment_channel
+from signalling.presence import PeerBook
+from signalling.protocol import ClientMessage, Enter, Hello, JoinCall, Leave, Signal
+from signalling.snapshot import appointment_info, is_official_peer, room_peers
+
+log = logging.getLogger(__name__)
+Operation = Callable[..., Awaitable[None]]
+
+
+@dataclass
+class CitizenSocket:
+    conn: Connection
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    hub: Hub
+    session_id: str
+    participant_id: uuid.UUID
+    appointment_id: uuid.UUID
+    state: str = rooms.INVITED
+    members: set[str] = field(default_factory=set)
+    announced: bool = False
+    joining: bool = False
+    book: PeerBook = field(default_factory=PeerBook)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def peer_id(self) -> str:
+        return str(self.participant_id)
+
+    async def run(self) -> None:
+        channel = appointment_channel(self.appointment_id)
+        async with self.hub.listen([channel], self.deliver, origin=self.conn.id, peer_id=self.peer_id):
+            await self.conn.send(await self.welcome())  # after subscribing: no change goes unseen
+            self.ready.set()
+            try:
+                async for message in self.conn.messages():
+                    await self.handle(message)
+            finally:
+                if self.announced:
+                    event = protocol.peer_left(self.peer_id, "disconnected")
+                    await self.hub.emit(channel, event, origin=self.conn.id)
+
+    async def welcome(self) -> dict[str, Any]:
+        async with self.sessionmaker() as db:
+            appointment = await db.get(Appointment, self.appointment_id, populate_existing=True)
+            assert appointment is not None  # appointments are never deleted while they run
+            participant = next(p for p in appointment.participants if p.id == self.participant_id)
+            self.state = participant.state
+            self.members = {str(p.id) for p in appointment.participants}
+            return protocol.welcome(
+                you=calls.peer_of(participant),
+                state=participant.state,
+                appointment=appointment_info(appointment),
+                peers=room_peers(appointment, exclude=participant.id),
+                ice_servers=self.settings.signalling.ice_servers,
+                heartbeat_seconds=self.settings.signalling.heartbeat_seconds,
+            )
+
+    async def handle(self, message: ClientMessage) -> None:
+        if isinstance(message, Enter):
+            await self.operate(calls.enter_waiting_room)
+        elif isinstance(message, JoinCall):
+            self.joining = True  # the others may answer before this call returns
+            try:
+                joined = await self.operate(calls.join_call, session_id=self.session_id)
+                self.announced = self.announced or joined
+            finally:
+                self.joining = False
+        elif isinstance(message, Leave):
+            if await self.operate(calls.leave):
+                self.announced = False
+        elif isinstance(message, Signal):
+            await self.relay(message)
+        elif isinstance(message, Hello):
+            await self.conn.error("not_allowed", "hello was already received")
+
+    async def operate(self, operation: Operation, **options: Any) -> bool:
+        """Run one lifecycle step in its own short database session and report the new state."""
+        async with self.sessionmaker() as db:
+            participant = await db.get(Participant, self.participant_id)
+            if participant is None:
+                await self.conn.error("not_allowed", "this participant no longer exists")
+                return False
+            try:
+                await operation(db, self.hub, participant, origin=self.conn.id, **options)
+            except rooms.NotAllowed as exc:
+                await self.conn.error("not_allowed", str(exc))
+                return False
+            state = await db.scalar(select(Participant.state).where(Participant.id == self.participant_id))
+        self.state = state or self.state
+        await self.conn.send(protocol.state(self.state))
+        return True
+
+    async def relay(self, message: Signal) -> None:
+        if self.state != rooms.IN_CALL:
+            await self.conn.error(
+                "not_allowed", f"signal is only allowed in the call, not while {self.state}"
+            )
+            return
+        known = message.to in self.members or is_official_peer(message.to)
+        if message.to == self.peer_id or (not known and not await self._refresh_members(message.to)):
+            await self.conn.error("not_allowed", "unknown peer")
+            return
+        event = protocol.signal(self.peer_id, message.data)
+        await self.hub.emit(
+            appointment_channel(self.appointment_id), event, to=message.to, origin=self.conn.id
+        )
+
+    async def _refresh_members(self, peer_id: str) -> bool:
+        """A partner or interpreter may have been invited after this socket said hello."""
+        async with self.sessionmaker() as db:
+            rows = await db.scalars(
+                select(Participant.id).where(Participant.appointment_id == self.appointment_id)
+            )
+            self.members = {str(pid) for pid in rows}
+        return peer_id != self.peer_id and peer_id in self.members
+
+    async def deliver(self, envelope: Envelope) -> None:
+        await self.ready.wait()
+        event, kind = envelope.event, envelope.event.get("type")
+        if kind == "state" and isinstance(event.get("state"), str):
+            self.state = event["state"]
+            await self.conn.send(protocol.state(self.state))
+        elif kind == "ended":
+            self.state = rooms.ENDED
+            await self.conn.send(protocol.ended(str(event.get("outcome", ""))))
+            self.conn.finish(CLOSE_NORMAL)
+        elif self.state != rooms.IN_CALL and not self.joining:
+            return  # the call's own traffic is none of the waiting room's business
+        elif kind == "peer-joined":
+            await self._send(self.book.joined(envelope))
+        elif kind == "peer-left":
+            await self._send(self.book.left(envelope))
+        elif kind == "signal":
+            await self.conn.send(protocol.signal(str(event.get("from")), event.get("data") or {}))
+
+    async def _send(self, message: dict[str, Any] | None) -> None:
+        if message is not None:
+            await self.conn.send(message)
+
+
+async def authenticate(
+    conn: Connection, hello: Hello, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(participant id, appointment id) for a join token that works now; refuses the socket otherwise."""
+    reason = "a join token is required"
+    if hello.token:
+        async with sessionmaker() as db:
+            participant = await participant_for_join_token(db, hello.token)
+            now = dt.datetime.now(dt.UTC)
+            if participant is None:
+                reason = "unknown or revoked join link"
+            elif not participant.appointment.is_active or participant.state == rooms.ENDED:
+                reason = "this appointment is over"
+            elif not join_window(participant.appointment, settings.join).contains(now):
+                reason = "this join link does not work at this time"
+            else:
+                return participant.id, participant.appointment_id
+    await conn.refuse("unauthorized", reason, CLOSE_UNAUTHORIZED)
+    return None

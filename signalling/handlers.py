@@ -1,0 +1,106 @@
+"""The signalling WebSocket routes (docs/signalling.md); register ``websocket_handlers`` on the app.
+
+They read ``settings`` (:class:`backend.settings.Settings`), ``sessionmaker`` and ``hub``
+(:class:`signalling.hub.Hub`) from ``socket.app.state``; the official's id comes from the cookie
+session (``official_id``). SDP, candidates and chat are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import WebSocket, websocket
+from litestar.handlers import WebsocketRouteHandler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.settings import Settings
+from signalling import citizen, official
+from signalling.connection import Connection
+from signalling.hub import Hub
+
+log = logging.getLogger(__name__)
+CLOSE_SERVER_ERROR = 1011
+
+
+class _AppParts:
+    def __init__(self, socket: WebSocket[Any, Any, Any]) -> None:
+        state = socket.app.state
+        self.settings: Settings = state.settings
+        self.sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+        self.hub: Hub = state.hub
+
+
+async def _serve(
+    socket: WebSocket[Any, Any, Any], run: Callable[[Connection, _AppParts], Awaitable[None]]
+) -> None:
+    parts = _AppParts(socket)
+    conn = Connection(socket, parts.settings.signalling)
+    await conn.accept()
+    try:
+        await run(conn, parts)
+    except Exception:
+        # The database or the channels backend failed: this socket closes, the page reconnects.
+        log.exception("signalling socket %s failed", conn.id)
+        conn.close_code = CLOSE_SERVER_ERROR
+    finally:
+        await conn.close(conn.close_code)
+
+
+async def _citizen(conn: Connection, parts: _AppParts) -> None:
+    hello = await conn.hello()
+    if hello is None:
+        return
+    ids = await citizen.authenticate(conn, hello, parts.settings, parts.sessionmaker)
+    if ids is None:
+        return
+    participant_id, appointment_id = ids
+    await citizen.CitizenSocket(
+        conn=conn,
+        settings=parts.settings,
+        sessionmaker=parts.sessionmaker,
+        hub=parts.hub,
+        session_id=hello.session,
+        participant_id=participant_id,
+        appointment_id=appointment_id,
+    ).run()
+
+
+async def _desk(conn: Connection, parts: _AppParts) -> None:
+    access = await official.authenticate(conn, parts.sessionmaker)
+    if access is None or await conn.hello() is None:
+        return
+    await official.DeskSocket(conn, parts.settings, parts.sessionmaker, parts.hub, access).run()
+
+
+@websocket("/ws/citizen")
+async def citizen_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    await _serve(socket, _citizen)
+
+
+@websocket("/ws/desk")
+async def desk_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    await _serve(socket, _desk)
+
+
+@websocket("/ws/call/{appointment_id:uuid}")
+async def call_socket(socket: WebSocket[Any, Any, Any], appointment_id: uuid.UUID) -> None:
+    async def run(conn: Connection, parts: _AppParts) -> None:
+        access = await official.authenticate(conn, parts.sessionmaker)
+        if access is None or not await official.check_appointment(
+            conn, parts.sessionmaker, access, appointment_id
+        ):
+            return
+        hello = await conn.hello()
+        if hello is None:
+            return
+        await official.CallSocket(
+            conn, parts.settings, parts.sessionmaker, parts.hub, access, appointment_id, hello.session
+        ).run()
+
+    await _serve(socket, run)
+
+
+websocket_handlers: list[WebsocketRouteHandler] = [citizen_socket, desk_socket, call_socket]

@@ -1,0 +1,203 @@
+"""Fan-out of live events between sockets and app nodes over Litestar's channels plugin.
+
+Every event travels in an :class:`Envelope` ``{origin, to, event}`` on a channel per appointment
+(``appt.<hex>``) or per team (``team.<hex>``). A socket listens with :meth:`Hub.listen`, which drops
+the envelopes the socket sent itself (``origin``) and those addressed to another peer (``to``).
+
+PostgreSQL NOTIFY payloads must stay under 8000 bytes and an SDP offer is about 6 KB, so on that
+backend the hub packs large envelopes with :func:`pack_frames` (zlib + base64, then numbered parts)
+and every listener joins them again with a :class:`Reassembler`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+from uuid import UUID
+
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.base import ChannelsBackend
+
+from backend.settings import Settings
+from signalling.chunking import FRAME_LIMIT, Reassembler, pack_frames
+
+log = logging.getLogger(__name__)
+
+SERVER_ORIGIN: Final = "server"
+"""Origin of events published outside a socket (HTTP handlers, the worker)."""
+
+
+def appointment_channel(appointment_id: UUID) -> str:
+    return f"appt.{appointment_id.hex}"
+
+
+def team_channel(team_id: UUID) -> str:
+    return f"team.{team_id.hex}"
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    origin: str
+    to: str | None
+    event: dict[str, Any] = field(default_factory=dict)
+
+    def dump(self) -> str:
+        return json.dumps({"origin": self.origin, "to": self.to, "event": self.event}, separators=(",", ":"))
+
+    @classmethod
+    def load(cls, raw: str) -> Envelope:
+        value = json.loads(raw)
+        if not isinstance(value, dict) or not isinstance(value.get("event"), dict):
+            raise ValueError("not an envelope")
+        origin, to = value.get("origin"), value.get("to")
+        if not isinstance(origin, str) or not (to is None or isinstance(to, str)):
+            raise ValueError("not an envelope")
+        return cls(origin=origin, to=to, event=value["event"])
+
+
+Deliver = Callable[[Envelope], Awaitable[None]]
+
+
+def postgres_dsn(settings: Settings) -> str:
+    """The libpq DSN for LISTEN/NOTIFY: the configured one, or the database URL without its driver."""
+    if settings.channels.postgres_dsn:
+        return settings.channels.postgres_dsn
+    url = settings.database.url
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme.startswith("postgresql"):
+        raise ValueError(
+            "BALIE_CHANNELS=postgres needs a PostgreSQL database URL or BALIE_CHANNELS_POSTGRES_DSN"
+        )
+    return f"postgresql://{rest}"
+
+
+def _backend(settings: Settings) -> ChannelsBackend:
+    kind = settings.channels.backend
+    if kind == "redis":
+        return _redis_backend(settings.channels.redis_url)
+    if kind == "postgres":
+        from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+
+        return AsyncPgChannelsBackend(dsn=postgres_dsn(settings))
+    from litestar.channels.backends.memory import MemoryChannelsBackend
+
+    return MemoryChannelsBackend()
+
+
+def _redis_backend(url: str) -> ChannelsBackend:
+    from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+    from redis.asyncio import Redis
+
+    class PubSubBackend(RedisChannelsPubSubBackend):
+        """Closes its Redis client at shutdown too (Litestar closes only the pub/sub connection)."""
+
+        async def on_shutdown(self) -> None:
+            await super().on_shutdown()
+            await self._redis.aclose()
+
+    return PubSubBackend(redis=Redis.from_url(url))
+
+
+def channels_plugin(settings: Settings) -> ChannelsPlugin:
+    """The channels plugin for ``BALIE_CHANNELS``: memory, Redis pub/sub or PostgreSQL LISTEN/NOTIFY."""
+    return ChannelsPlugin(backend=_backend(settings), arbitrary_channels_allowed=True)
+
+
+def create_hub(settings: Settings, plugin: ChannelsPlugin | None = None) -> Hub:
+    """A hub over ``plugin`` (or a new :func:`channels_plugin`); register ``hub.plugin`` on the app."""
+    return Hub(plugin or channels_plugin(settings))
+
+
+def _needs_frames(plugin: ChannelsPlugin) -> bool:
+    """Whether the plugin's backend is PostgreSQL LISTEN/NOTIFY (payloads under 8000 bytes)."""
+    backend = getattr(plugin, "_backend", None)
+    return type(backend).__name__ in ("AsyncPgChannelsBackend", "PsycoPgChannelsBackend")
+
+
+class Hub:
+    """Publishes envelopes and runs per-socket subscriptions on one :class:`ChannelsPlugin`.
+
+    ``frame_limit`` (bytes) turns on packing for PostgreSQL; by default it is chosen from the
+    plugin's backend (:data:`~signalling.chunking.FRAME_LIMIT` for PostgreSQL, none otherwise).
+    """
+
+    def __init__(self, plugin: ChannelsPlugin, *, frame_limit: int | Literal["auto"] | None = "auto") -> None:
+        self.plugin = plugin
+        if frame_limit == "auto":
+            frame_limit = FRAME_LIMIT if _needs_frames(plugin) else None
+        self.frame_limit: int | None = frame_limit
+
+    async def publish(self, channel: str, envelope: Envelope) -> bool:
+        """Send ``envelope`` to every listener of ``channel`` on every node.
+
+        Returns False (and logs) when the channels backend fails: the database stays the source of
+        truth, and pages get the current state back when they reconnect.
+        """
+        raw = envelope.dump()
+        frames = [raw] if self.frame_limit is None else pack_frames(raw, self.frame_limit)
+        try:
+            for frame in frames:  # in order: parts of one envelope go out one after the other
+                await self.plugin.wait_published(frame, channel)
+        except Exception:  # any backend error: Redis or PostgreSQL away for a while
+            log.warning("publish to %s failed", channel, exc_info=True)
+            return False
+        return True
+
+    async def emit(
+        self, channel: str, event: dict[str, Any], *, to: str | None = None, origin: str = SERVER_ORIGIN
+    ) -> bool:
+        return await self.publish(channel, Envelope(origin=origin, to=to, event=event))
+
+    @asynccontextmanager
+    async def listen(
+        self, channels: Sequence[str], deliver: Deliver, *, origin: str, peer_id: str | None = None
+    ) -> AsyncIterator[None]:
+        """Call ``deliver`` for every envelope on ``channels`` meant for this socket, until exit.
+
+        Envelopes from ``origin`` (the socket itself) and those addressed ``to`` a peer other than
+        ``peer_id`` are dropped. ``deliver`` runs in one background task, in arrival order.
+        """
+        subscriber = await self.plugin.subscribe(list(channels))
+        reassembler = Reassembler()
+
+        async def pump() -> None:
+            async for frame in subscriber.iter_events():
+                try:
+                    raw = reassembler.feed(frame.decode("utf-8"))
+                    envelope = None if raw is None else Envelope.load(raw)
+                except ValueError:
+                    log.warning("dropped an unreadable frame on %s", ",".join(channels))
+                    continue
+                if envelope is None or envelope.origin == origin:
+                    continue
+                if envelope.to is not None and envelope.to != peer_id:
+                    continue
+                try:
+                    await deliver(envelope)
+                except Exception:  # a closing socket must not stop the others' events
+                    log.debug("deliver failed on %s", origin, exc_info=True)
+
+        task = asyncio.create_task(pump(), name=f"hub-listen-{origin}")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+            await self.plugin.unsubscribe(subscriber, list(channels))
+            self._forget_empty(channels)
+
+    def _forget_empty(self, channels: Sequence[str]) -> None:
+        # The plugin keeps an empty subscriber set for every channel it ever saw; one per
+        # appointment would grow without end on a long-running node.
+        known: dict[str, set[Any]] | None = getattr(self.plugin, "_channels", None)
+        if known is None:
+            return
+        for channel in channels:
+            if channel in known and not known[channel]:
+                del known[channel]

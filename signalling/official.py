@@ -1,0 +1,218 @@
+"""``/ws/desk`` and ``/ws/call/{id}``: an official's live queue and call page."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar.exceptions import ImproperlyConfiguredException
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend import audit, calls
+from backend.db.models import Appointment, Membership, Official, Participant
+from backend.settings import Settings
+from backend.timefmt import AMSTERDAM
+from signalling import protocol, rooms
+from signalling.connection import CLOSE_NOT_FOUND, CLOSE_UNAUTHORIZED, Connection
+from signalling.hub import Envelope, Hub, appointment_channel, team_channel
+from signalling.presence import PeerBook
+from signalling.protocol import ClientMessage, Signal
+from signalling.snapshot import appointment_info, official_peer, room_peers
+
+
+@dataclass(frozen=True)
+class OfficialAccess:
+    official_id: uuid.UUID
+    peer: dict[str, Any]
+    team_ids: list[uuid.UUID]
+
+
+async def authenticate(
+    conn: Connection, sessionmaker: async_sessionmaker[AsyncSession]
+) -> OfficialAccess | None:
+    """The official of the desk session cookie and their teams; refuses the socket (4401) otherwise."""
+    try:
+        raw = conn.socket.session.get("official_id")
+    except ImproperlyConfiguredException:
+        raw = None
+    try:
+        official_id = uuid.UUID(str(raw)) if raw else None
+    except ValueError:
+        official_id = None
+    if official_id is not None:
+        async with sessionmaker() as db:
+            official = await db.get(Official, official_id)
+            if official is not None:
+                teams = await db.scalars(
+                    select(Membership.team_id).where(Membership.official_id == official_id)
+                )
+                return OfficialAccess(official_id, official_peer(official), list(teams))
+    await conn.refuse("unauthorized", "sign in at the desk first", CLOSE_UNAUTHORIZED)
+    return None
+
+
+async def check_appointment(
+    conn: Connection,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    access: OfficialAccess,
+    appointment_id: uuid.UUID,
+) -> bool:
+    """Whether the appointment belongs to one of the official's teams; audits and refuses (4404) if not."""
+    async with sessionmaker() as db:
+        appointment = await db.get(Appointment, appointment_id)
+        if appointment is not None and appointment.team_id in access.team_ids:
+            return True
+        audit.record(
+            db,
+            actor=audit.official_actor(access.official_id),
+            action="access.denied",
+            object_type="appointment",
+            object_id=appointment_id,
+            municipality_id=appointment.municipality_id if appointment else None,
+            result="denied",
+            origin=conn.socket.client.host if conn.socket.client else "",
+            details={"via": "ws/call"},
+        )
+        await db.commit()
+    await conn.refuse("not_found", "no such appointment", CLOSE_NOT_FOUND)
+    return False
+
+
+@dataclass
+class DeskSocket:
+    conn: Connection
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    hub: Hub
+    access: OfficialAccess
+    dirty: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self) -> None:
+        channels = [team_channel(team_id) for team_id in self.access.team_ids]
+        async with self.hub.listen(channels, self.deliver, origin=self.conn.id):
+            await self.conn.send(
+                protocol.welcome(
+                    you=self.access.peer,
+                    state="desk",
+                    appointment=None,
+                    peers=[],
+                    ice_servers=self.settings.signalling.ice_servers,
+                    heartbeat_seconds=self.settings.signalling.heartbeat_seconds,
+                )
+            )
+            await self.send_queue()
+            refresher = asyncio.create_task(self.refresh())
+            try:
+                async for _message in self.conn.messages():
+                    await self.conn.error("not_allowed", "the desk only listens")
+            finally:
+                refresher.cancel()
+
+    async def deliver(self, envelope: Envelope) -> None:
+        if envelope.event.get("type") == "refresh":
+            self.dirty.set()
+
+    async def refresh(self) -> None:
+        # Changes come in bursts (admit = state + refresh per participant): one queue per burst.
+        while True:
+            await self.dirty.wait()
+            self.dirty.clear()
+            await self.send_queue()
+
+    async def send_queue(self) -> None:
+        today = dt.datetime.now(AMSTERDAM).date()
+        async with self.sessionmaker() as db:
+            appointments = await calls.desk_queue(db, self.access.team_ids, today)
+        await self.conn.send(protocol.queue(appointments))
+
+
+@dataclass
+class CallSocket:
+    conn: Connection
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    hub: Hub
+    access: OfficialAccess
+    appointment_id: uuid.UUID
+    session_id: str
+    state: str = rooms.IN_CALL
+    members: set[str] = field(default_factory=set)
+    book: PeerBook = field(default_factory=PeerBook)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def peer_id(self) -> str:
+        return str(self.access.peer["id"])
+
+    async def run(self) -> None:
+        channel = appointment_channel(self.appointment_id)
+        async with self.hub.listen([channel], self.deliver, origin=self.conn.id, peer_id=self.peer_id):
+            welcome = await self.welcome()
+            announced = self.state == rooms.IN_CALL
+            if announced:  # before the welcome, so the citizens hear of us before our offers
+                announce = {**protocol.peer_joined(self.access.peer), "session": self.session_id}
+                await self.hub.emit(channel, announce, origin=self.conn.id)
+            await self.conn.send(welcome)
+            self.ready.set()
+            try:
+                async for message in self.conn.messages():
+                    await self.handle(message)
+            finally:
+                if announced:
+                    event = protocol.peer_left(self.peer_id, "disconnected")
+                    await self.hub.emit(channel, event, origin=self.conn.id)
+
+    async def welcome(self) -> dict[str, Any]:
+        async with self.sessionmaker() as db:
+            appointment = await db.get(Appointment, self.appointment_id, populate_existing=True)
+            assert appointment is not None
+            self.state = rooms.IN_CALL if appointment.is_active else rooms.ENDED
+            self.members = {str(p.id) for p in appointment.participants}
+            return protocol.welcome(
+                you=self.access.peer,
+                state=self.state,
+                appointment=appointment_info(appointment),
+                peers=room_peers(appointment),
+                ice_servers=self.settings.signalling.ice_servers,
+                heartbeat_seconds=self.settings.signalling.heartbeat_seconds,
+            )
+
+    async def handle(self, message: ClientMessage) -> None:
+        if not isinstance(message, Signal):
+            await self.conn.error("not_allowed", f"{type(message).__name__.lower()} is for citizens")
+        elif self.state != rooms.IN_CALL:
+            await self.conn.error("not_allowed", "this appointment has ended")
+        elif message.to not in self.members and not await self._refresh_members(message.to):
+            await self.conn.error("not_allowed", "unknown peer")
+        else:
+            event = protocol.signal(self.peer_id, message.data)
+            channel = appointment_channel(self.appointment_id)
+            await self.hub.emit(channel, event, to=message.to, origin=self.conn.id)
+
+    async def _refresh_members(self, peer_id: str) -> bool:
+        async with self.sessionmaker() as db:
+            rows = await db.scalars(
+                select(Participant.id).where(Participant.appointment_id == self.appointment_id)
+            )
+            self.members = {str(pid) for pid in rows}
+        return peer_id in self.members
+
+    async def deliver(self, envelope: Envelope) -> None:
+        await self.ready.wait()
+        event, kind = envelope.event, envelope.event.get("type")
+        message: dict[str, Any] | None = None
+        if kind == "peer-joined":
+            message = self.book.joined(envelope)
+        elif kind == "peer-left":
+            message = self.book.left(envelope)
+        elif kind == "signal":
+            message = protocol.signal(str(event.get("from")), event.get("data") or {})
+        elif kind == "ended":
+            self.state = rooms.ENDED
+            message = protocol.ended(str(event.get("outcome", "")))
+        if message is not None:
+            await self.conn.send(message)

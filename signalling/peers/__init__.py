@@ -1,0 +1,1 @@
+"""aiortc peers: the headless probe client (tests, benchmarks, ops)."""

@@ -1,0 +1,228 @@
+"""Signalling messages (docs/signalling.md) as pure parse/dump functions: no I/O here.
+
+Client messages are parsed strictly into one dataclass per type; anything unexpected raises a
+:class:`ProtocolError` whose ``code`` is the ``error`` code the socket answers with. Server messages
+are plain dicts built by the functions at the end, so every field name lives in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+MAX_SESSION_LENGTH: Final = 64
+MAX_PEER_ID_LENGTH: Final = 80
+MAX_TOKEN_LENGTH: Final = 128
+DESCRIPTION_TYPES: Final = frozenset({"offer", "answer", "pranswer", "rollback"})
+OUTCOMES: Final = frozenset({"completed", "no_show"})
+_SESSION_RE: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_CANDIDATE_FIELDS: Final[Mapping[str, tuple[type, ...]]] = {
+    "candidate": (str,),
+    "sdpMid": (str, type(None)),
+    "sdpMLineIndex": (int, type(None)),
+    "usernameFragment": (str, type(None)),
+}
+
+ErrorCode = Literal["bad_message", "too_large", "unauthorized", "not_allowed", "not_found", "timeout"]
+
+
+class ProtocolError(ValueError):
+    """A frame that is not a valid client message; ``code`` is ``bad_message`` or ``too_large``."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code: ErrorCode = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    session: str
+    token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Enter:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class JoinCall:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    to: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    pass
+
+
+ClientMessage = Hello | Enter | JoinCall | Signal | Leave | Ping
+_EMPTY: Final[Mapping[str, type[Enter | JoinCall | Leave | Ping]]] = {
+    "enter": Enter,
+    "join-call": JoinCall,
+    "leave": Leave,
+    "ping": Ping,
+}
+
+
+def parse_client_message(raw: str | bytes, max_bytes: int) -> ClientMessage:
+    """Parse one text frame. Bytes are taken as a binary frame and refused."""
+    if isinstance(raw, bytes | bytearray):
+        if len(raw) > max_bytes:
+            raise ProtocolError("too_large", f"frame over {max_bytes} bytes")
+        raise ProtocolError("bad_message", "binary frames are not accepted")
+    if len(raw) > max_bytes or len(raw.encode("utf-8", "surrogatepass")) > max_bytes:
+        raise ProtocolError("too_large", f"frame over {max_bytes} bytes")
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError("bad_message", "not JSON") from exc
+    if not isinstance(value, dict):
+        raise ProtocolError("bad_message", "not a JSON object")
+    kind = value.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("bad_message", "missing 'type'")
+    if kind == "hello":
+        return _hello(value)
+    if kind == "signal":
+        return _signal(value)
+    if kind in _EMPTY:
+        _only(value, ())
+        return _EMPTY[kind]()
+    raise ProtocolError("bad_message", "unknown type")
+
+
+def _only(value: Mapping[str, Any], allowed: Sequence[str]) -> None:
+    extra = set(value) - {"type", *allowed}
+    if extra:
+        raise ProtocolError("bad_message", f"unexpected field {sorted(extra)[0]!r}")
+
+
+def _hello(value: Mapping[str, Any]) -> Hello:
+    _only(value, ("token", "session"))
+    session = value.get("session")
+    if not isinstance(session, str) or not _SESSION_RE.fullmatch(session):
+        raise ProtocolError("bad_message", "'session' must be 1-64 characters of A-Z a-z 0-9 . _ : -")
+    token = value.get("token")
+    if token is not None and (not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH):
+        raise ProtocolError("bad_message", "'token' must be a string")
+    return Hello(session=session, token=token)
+
+
+def _signal(value: Mapping[str, Any]) -> Signal:
+    _only(value, ("to", "data"))
+    to = value.get("to")
+    if not isinstance(to, str) or not 0 < len(to) <= MAX_PEER_ID_LENGTH:
+        raise ProtocolError("bad_message", f"'to' must be a peer id of 1-{MAX_PEER_ID_LENGTH} characters")
+    data = value.get("data")
+    if not isinstance(data, dict) or len(data) != 1:
+        raise ProtocolError("bad_message", "'data' must hold exactly 'description' or 'candidate'")
+    if "description" in data:
+        _description(data["description"])
+    elif "candidate" in data:
+        _candidate(data["candidate"])
+    else:
+        raise ProtocolError("bad_message", "'data' must hold exactly 'description' or 'candidate'")
+    return Signal(to=to, data=data)
+
+
+def _description(value: object) -> None:
+    if not isinstance(value, dict) or value.get("type") not in DESCRIPTION_TYPES:
+        raise ProtocolError("bad_message", "'description.type' must be offer, answer, pranswer or rollback")
+    if set(value) - {"type", "sdp"}:
+        raise ProtocolError("bad_message", "'description' has unexpected fields")
+    sdp = value.get("sdp")
+    if not isinstance(sdp, str) and not (value["type"] == "rollback" and sdp is None):
+        raise ProtocolError("bad_message", "'description.sdp' must be a string")
+
+
+def _candidate(value: object) -> None:
+    if value is None:
+        return  # end of candidates
+    if not isinstance(value, dict):
+        raise ProtocolError("bad_message", "'candidate' must be an object or null")
+    for key, item in value.items():
+        types = _CANDIDATE_FIELDS.get(key)
+        if types is None:
+            raise ProtocolError("bad_message", f"'candidate' has unexpected field {key!r}")
+        if not isinstance(item, types) or isinstance(item, bool):
+            raise ProtocolError("bad_message", f"'candidate.{key}' has the wrong type")
+
+
+def dump(message: Mapping[str, Any]) -> str:
+    """Compact JSON for one server (or client) message."""
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+
+
+# -- server messages -------------------------------------------------------------------------------
+
+
+def welcome(
+    *,
+    you: Mapping[str, Any],
+    state: str,
+    appointment: Mapping[str, Any] | None,
+    peers: Sequence[Mapping[str, Any]],
+    ice_servers: Sequence[Mapping[str, object]],
+    heartbeat_seconds: float,
+) -> dict[str, Any]:
+    return {
+        "type": "welcome",
+        "you": dict(you),
+        "state": state,
+        "appointment": None if appointment is None else dict(appointment),
+        "peers": [dict(p) for p in peers],
+        "ice_servers": [dict(s) for s in ice_servers],
+        "heartbeat_seconds": heartbeat_seconds,
+    }
+
+
+def state(value: str) -> dict[str, Any]:
+    return {"type": "state", "state": value}
+
+
+def peer_joined(peer: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": "peer-joined", "peer": dict(peer)}
+
+
+def peer_reconnected(peer: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": "peer-reconnected", "peer": dict(peer)}
+
+
+def peer_left(peer_id: str, reason: str = "hangup") -> dict[str, Any]:
+    """``reason``: ``hangup`` (the peer left the call) or ``disconnected`` (its socket closed)."""
+    return {"type": "peer-left", "peer_id": peer_id, "reason": reason}
+
+
+def signal(from_: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    return {"type": "signal", "from": from_, "data": dict(data)}
+
+
+def ended(outcome: str) -> dict[str, Any]:
+    return {"type": "ended", "outcome": outcome}
+
+
+def queue(appointments: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {"type": "queue", "appointments": [dict(a) for a in appointments]}
+
+
+def error(code: ErrorCode, message: str) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message}
+
+
+def pong() -> dict[str, Any]:
+    return {"type": "pong"}

@@ -1,0 +1,244 @@
+"""The call lifecycle: waiting room, admission, call and end, for sockets and desk pages alike.
+
+Every function changes the database under a row lock on the appointment, writes an audit event,
+commits, and only then publishes: the database is the truth, the events only tell the live pages.
+``origin`` is the socket that caused the change (its own events are not echoed back to it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import audit
+from backend.db.models import Appointment, Participant
+from backend.timefmt import AMSTERDAM, iso_local
+from signalling import protocol, rooms
+from signalling.hub import SERVER_ORIGIN, Hub, appointment_channel, team_channel
+from signalling.rooms import NotAllowed
+
+__all__ = ["NotAllowed", "admit", "desk_queue", "end_call", "enter_waiting_room", "join_call", "leave"]
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def peer_of(participant: Participant) -> dict[str, Any]:
+    """How other pages in the call see this participant."""
+    return {"id": str(participant.id), "role": participant.role, "name": participant.name}
+
+
+async def _locked_appointment(session: AsyncSession, appointment_id: UUID, event: str) -> Appointment:
+    """The appointment, freshly read and locked (PostgreSQL: FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
+    appointment = await session.scalar(
+        select(Appointment)
+        .where(Appointment.id == appointment_id)
+        .with_for_update(of=Appointment)
+        .execution_options(populate_existing=True)
+    )
+    if appointment is None:
+        raise NotAllowed("missing", event, "the appointment does not exist")
+    if not appointment.is_active:
+        raise NotAllowed(appointment.status, event, f"the appointment is {appointment.status}")
+    return appointment
+
+
+def _member(appointment: Appointment, participant_id: UUID, event: str) -> Participant:
+    for participant in appointment.participants:
+        if participant.id == participant_id:
+            return participant
+    raise NotAllowed("missing", event, "not a participant of this appointment")
+
+
+def _audit(session: AsyncSession, actor: str, action: str, appointment: Appointment, **details: Any) -> None:
+    # Ids and outcomes only: no names, e-mail addresses, SDP or chat in the audit trail.
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        object_type="appointment",
+        object_id=appointment.id,
+        municipality_id=appointment.municipality_id,
+        details=details,
+    )
+
+
+async def _tell_team(hub: Hub, appointment: Appointment, origin: str) -> None:
+    await hub.emit(
+        team_channel(appointment.team_id),
+        {"type": "refresh", "appointment_id": str(appointment.id)},
+        origin=origin,
+    )
+
+
+async def enter_waiting_room(
+    session: AsyncSession, hub: Hub, participant: Participant, *, origin: str = SERVER_ORIGIN
+) -> None:
+    """``invited``/``left`` -> ``waiting`` (idempotent in ``waiting``); the appointment -> ``waiting``."""
+    appointment = await _locked_appointment(session, participant.appointment_id, "enter")
+    participant = _member(appointment, participant.id, "enter")
+    new_state = rooms.transition(participant.state, "enter")
+    if new_state == participant.state:
+        await session.commit()
+        return
+    now = _now()
+    participant.state, participant.waiting_since = new_state, now
+    appointment.status = rooms.appointment_status_after(appointment.status, "enter")
+    appointment.waiting_since = appointment.waiting_since or now
+    _audit(session, f"participant:{participant.id}", "call.enter", appointment)
+    await session.commit()
+    await hub.emit(
+        appointment_channel(appointment.id), protocol.state(new_state), to=str(participant.id), origin=origin
+    )
+    await _tell_team(hub, appointment, origin)
+
+
+async def admit(
+    session: AsyncSession,
+    hub: Hub,
+    appointment: Appointment,
+    official_id: UUID,
+    participant_id: UUID | None = None,
+    *,
+    origin: str = SERVER_ORIGIN,
+) -> list[Participant]:
+    """Admit one waiting participant, or all of them when ``participant_id`` is None."""
+    appointment = await _locked_appointment(session, appointment.id, "admit")
+    waiting = [
+        p
+        for p in appointment.participants
+        if p.state == rooms.WAITING and (participant_id is None or p.id == participant_id)
+    ]
+    if not waiting:
+        raise NotAllowed(appointment.status, "admit", "nobody is waiting")
+    now = _now()
+    for participant in waiting:
+        participant.state, participant.admitted_at = rooms.transition(participant.state, "admit"), now
+    appointment.status = rooms.appointment_status_after(appointment.status, "admit")
+    appointment.call_started_at = appointment.call_started_at or now
+    appointment.assigned_official_id = appointment.assigned_official_id or official_id
+    _audit(
+        session,
+        f"official:{official_id}",
+        "call.admit",
+        appointment,
+        participants=[str(p.id) for p in waiting],
+    )
+    await session.commit()
+    channel = appointment_channel(appointment.id)
+    for participant in waiting:
+        await hub.emit(channel, protocol.state(rooms.ADMITTED), to=str(participant.id), origin=origin)
+    await _tell_team(hub, appointment, origin)
+    return waiting
+
+
+async def join_call(
+    session: AsyncSession,
+    hub: Hub,
+    participant: Participant,
+    *,
+    origin: str = SERVER_ORIGIN,
+    session_id: str | None = None,
+) -> None:
+    """``admitted`` -> ``in_call``; again in ``in_call`` (a reconnected page) it only announces the peer.
+
+    The others get an internal ``peer-joined`` carrying ``session_id``; each socket turns it into
+    ``peer-joined`` or ``peer-reconnected`` depending on the session it knew (signalling.presence).
+    """
+    appointment = await _locked_appointment(session, participant.appointment_id, "join-call")
+    participant = _member(appointment, participant.id, "join-call")
+    old_state = participant.state
+    participant.state = rooms.transition(old_state, "join-call")
+    if participant.state != old_state:
+        _audit(session, f"participant:{participant.id}", "call.join", appointment)
+    await session.commit()
+    channel = appointment_channel(appointment.id)
+    if participant.state != old_state:
+        await hub.emit(channel, protocol.state(participant.state), to=str(participant.id), origin=origin)
+        await _tell_team(hub, appointment, origin)
+    announce = {**protocol.peer_joined(peer_of(participant)), "session": session_id}
+    await hub.emit(channel, announce, origin=origin)
+
+
+async def leave(
+    session: AsyncSession, hub: Hub, participant: Participant, *, origin: str = SERVER_ORIGIN
+) -> None:
+    """``waiting``/``admitted``/``in_call`` -> ``left`` (idempotent in ``left``)."""
+    appointment = await _locked_appointment(session, participant.appointment_id, "leave")
+    participant = _member(appointment, participant.id, "leave")
+    new_state = rooms.transition(participant.state, "leave")
+    if new_state == participant.state:
+        await session.commit()
+        return
+    participant.state, participant.waiting_since = new_state, None
+    _audit(session, f"participant:{participant.id}", "call.leave", appointment)
+    await session.commit()
+    channel = appointment_channel(appointment.id)
+    await hub.emit(channel, protocol.state(new_state), to=str(participant.id), origin=origin)
+    await hub.emit(channel, protocol.peer_left(str(participant.id)), origin=origin)
+    await _tell_team(hub, appointment, origin)
+
+
+async def end_call(
+    session: AsyncSession,
+    hub: Hub,
+    appointment: Appointment,
+    official_id: UUID,
+    outcome: str,
+    *,
+    origin: str = SERVER_ORIGIN,
+) -> None:
+    """End the appointment with ``outcome`` (``completed`` or ``no_show``); everyone -> ``ended``."""
+    if outcome not in protocol.OUTCOMES:
+        raise ValueError(f"outcome must be completed or no_show, not {outcome!r}")
+    appointment = await _locked_appointment(session, appointment.id, "end")
+    appointment.status = rooms.appointment_status_after(appointment.status, "end", outcome)
+    appointment.ended_at = _now()
+    appointment.assigned_official_id = appointment.assigned_official_id or official_id
+    for participant in appointment.participants:
+        participant.state = rooms.transition(participant.state, "end")
+    _audit(session, f"official:{official_id}", "call.end", appointment, outcome=outcome)
+    await session.commit()
+    await hub.emit(appointment_channel(appointment.id), protocol.ended(outcome), origin=origin)
+    await _tell_team(hub, appointment, origin)
+
+
+async def desk_queue(session: AsyncSession, team_ids: list[UUID], day_local: dt.date) -> list[dict[str, Any]]:
+    """The ``queue`` payload: the appointments of ``team_ids`` on ``day_local`` (Europe/Amsterdam)."""
+    if not team_ids:
+        return []
+    start = dt.datetime.combine(day_local, dt.time(), AMSTERDAM).astimezone(dt.UTC)
+    end = dt.datetime.combine(day_local + dt.timedelta(days=1), dt.time(), AMSTERDAM).astimezone(dt.UTC)
+    appointments = await session.scalars(
+        select(Appointment)
+        .where(Appointment.team_id.in_(team_ids), Appointment.start_at >= start, Appointment.start_at < end)
+        .order_by(Appointment.start_at, Appointment.reference)
+    )
+    return [_queue_entry(a) for a in appointments.unique()]
+
+
+def _queue_entry(appointment: Appointment) -> dict[str, Any]:
+    return {
+        "id": str(appointment.id),
+        "reference": appointment.reference,
+        "service": appointment.service.name,
+        "start": iso_local(appointment.start_at),
+        "end": iso_local(appointment.end_at),
+        "status": appointment.status,
+        "citizen_name": appointment.citizen_name,
+        "participants": [
+            {
+                "id": str(p.id),
+                "name": p.name,
+                "role": p.role,
+                "state": p.state,
+                "waiting_since": iso_local(p.waiting_since) if p.waiting_since else None,
+            }
+            for p in appointment.participants
+        ],
+    }

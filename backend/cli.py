@@ -1,0 +1,101 @@
+"""``balie``: run | migrate | demo-data | worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+
+from backend.settings import Settings, SettingsError
+
+
+async def _migrate(settings: Settings) -> None:
+    from backend.db.engine import create_engine
+    from backend.db.migrate import upgrade
+
+    engine = create_engine(settings.database)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _demo_data(settings: Settings, *, quiet: bool = False) -> None:
+    from backend.db.engine import create_engine, create_sessionmaker
+    from backend.demo import is_empty, load_demo
+
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            if await is_empty(session):
+                await load_demo(session)
+                print("Demo data loaded: Gemeente Rotterdam (0599).")
+            elif not quiet:
+                print("The database already holds data; nothing loaded.")
+    finally:
+        await engine.dispose()
+
+
+async def _worker(settings: Settings) -> None:
+    from backend.db.engine import create_engine, create_sessionmaker
+    from backend.email.worker import OutboxWorker
+
+    engine = create_engine(settings.database)
+    worker = OutboxWorker(create_sessionmaker(engine), settings)
+    try:
+        await worker.run_forever()
+    finally:
+        await engine.dispose()
+
+
+def _run(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from backend.app import create_app
+
+    asyncio.run(_migrate(settings))
+    if settings.demo_data:
+        asyncio.run(_demo_data(settings, quiet=True))
+    print(f"Digitale Balie on http://{host}:{port}  (desk: /balie, mailbox: /dev/mailbox)")
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        ws_per_message_deflate=False,
+        ws_max_size=settings.signalling.max_message_bytes,
+        proxy_headers=not settings.development,
+        log_level="info",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="balie", description="Digitale Balie: video appointments.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="migrate, load demo data if empty, and serve")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    commands.add_parser("migrate", help="bring the database to the newest schema")
+    commands.add_parser("demo-data", help="load the demo municipality into an empty database")
+    commands.add_parser("worker", help="send queued email (outbox) until stopped")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"balie: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "run":
+        _run(settings, args.host, args.port)
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
+        print("Database is up to date.")
+    elif args.command == "demo-data":
+        asyncio.run(_demo_data(settings))
+    elif args.command == "worker":
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_worker(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The demo municipality that ``balie run`` loads into an empty database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import Membership, Municipality, Official, OpeningHours, Service, Team
+
+DEV_ISSUER = "urn:balie:dev"
+WEEKDAY_BLOCKS = ((dt.time(8, 30), dt.time(12, 30)), (dt.time(13, 0), dt.time(17, 0)))
+
+
+def weekday_hours() -> list[OpeningHours]:
+    return [
+        OpeningHours(weekday=day, opens=opens, closes=closes)
+        for day in range(5)
+        for opens, closes in WEEKDAY_BLOCKS
+    ]
+
+
+async def is_empty(session: AsyncSession) -> bool:
+    return (await session.scalar(select(func.count()).select_from(Municipality))) == 0
+
+
+async def load_demo(session: AsyncSession) -> Municipality:
+    rotterdam = Municipality(cbs_code="0599", name="Gemeente Rotterdam", slug="rotterdam", phone="14 010")
+    burgerzaken = Team(
+        municipality=rotterdam,
+        name="Burgerzaken",
+        slug="burgerzaken",
+        description="Aangifte van geboorte, ondertrouw en andere zaken van de burgerlijke stand.",
+        desks=2,
+        lead_minutes=0,
+        horizon_days=14,
+        opening_hours=weekday_hours(),
+    )
+    wijkteam = Team(
+        municipality=rotterdam,
+        name="Sociaal Wijkteam",
+        slug="sociaal-wijkteam",
+        description="Hulp bij geld, werk, zorg en opvoeden.",
+        desks=1,
+        lead_minutes=60,
+        horizon_days=14,
+        opening_hours=weekday_hours(),
+    )
+    session.add_all(
+        [
+            Service(
+                team=burgerzaken,
+                name="Geboorteaangifte",
+                slug="geboorteaangifte",
+                description=(
+                    "Doe aangifte van de geboorte van uw kind. Dit moet binnen 3 dagen na de geboorte."
+                ),
+                duration_minutes=20,
+                required_loa="midden",
+                documents=[
+                    "Uw identiteitsbewijs (paspoort, ID-kaart of rijbewijs)",
+                    "De geboorteverklaring van het ziekenhuis of de verloskundige",
+                    "Erkenning van de ongeboren vrucht, als u die heeft",
+                ],
+                max_participants=3,
+            ),
+            Service(
+                team=burgerzaken,
+                name="Ondertrouw",
+                slug="ondertrouw",
+                description="Meld uw huwelijk of geregistreerd partnerschap aan. U en uw partner doen mee.",
+                duration_minutes=30,
+                required_loa="midden",
+                documents=["Identiteitsbewijs van u en uw partner", "Namen en gegevens van de getuigen"],
+                max_participants=4,
+            ),
+            Service(
+                team=wijkteam,
+                name="Kennismakingsgesprek",
+                slug="kennismakingsgesprek",
+                description="Een eerste gesprek met een medewerker van het wijkteam.",
+                duration_minutes=45,
+                documents=[],
+            ),
+        ]
+    )
+    fatima = Official(
+        issuer=DEV_ISSUER, subject="fatima", name="Fatima El Amrani", email="f.elamrani@rotterdam.example"
+    )
+    jan = Official(issuer=DEV_ISSUER, subject="jan", name="Jan de Vries", email="j.devries@rotterdam.example")
+    session.add_all(
+        [
+            fatima,
+            jan,
+            Membership(official=fatima, team=burgerzaken, role="admin"),
+            Membership(official=jan, team=burgerzaken, role="official"),
+            Membership(official=jan, team=wijkteam, role="official"),
+        ]
+    )
+    await session.commit()
+    return rotterdam

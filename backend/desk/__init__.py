@@ -1,0 +1,1 @@
+"""The official's desk: today's agenda, the live waiting room, admitting and ending calls."""

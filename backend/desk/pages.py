@@ -1,0 +1,171 @@
+"""The desk pages. Actions are real HTML forms with CSRF tokens; live updates come over /ws/desk."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import audit, calls
+from backend.db.models import Appointment, Official
+from backend.desk.auth import current_official, sign_in, team_ids
+from backend.timefmt import AMSTERDAM, clock
+from backend.web import page, see_other
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+OUTCOMES = {"completed", "no_show"}
+
+
+async def appointment_for_official(
+    request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, appointment_id: UUID
+) -> Appointment:
+    """The appointment if the official may act for its team; 404 (and an audit event) otherwise."""
+    appointment = await db_session.get(Appointment, appointment_id)
+    if appointment is None or appointment.team_id not in team_ids(official):
+        await audit.access_denied(db_session, official, "appointment", appointment_id, request)
+        raise NotFoundException()
+    return appointment
+
+
+class DeskPages(Controller):
+    path = "/balie"
+    include_in_schema = False
+    dependencies = {"official": Provide(current_official)}
+
+    @get("/")
+    async def desk(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official
+    ) -> Template:
+        today = dt.datetime.now(AMSTERDAM).date()
+        start = dt.datetime.combine(today, dt.time(), tzinfo=AMSTERDAM).astimezone(dt.UTC)
+        rows = await db_session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.team_id.in_(team_ids(official)),
+                Appointment.start_at >= start,
+                Appointment.start_at < start + dt.timedelta(days=1),
+            )
+            .order_by(Appointment.start_at)
+        )
+        appointments = [
+            {
+                "id": str(a.id),
+                "reference": a.reference,
+                "start_text": clock(a.start_at),
+                "citizen_name": a.citizen_name,
+                "service_name": a.service.name,
+                "status": a.status,
+            }
+            for a in rows
+        ]
+        return page(request, "pages/desk/index.html", official=official, appointments=appointments)
+
+    @post("/afspraken/{appointment_id:uuid}/toelaten")
+    async def admit(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        official: Official,
+        appointment_id: UUID,
+    ) -> Redirect | Template:
+        appointment = await appointment_for_official(request, db_session, official, appointment_id)
+        try:
+            await calls.admit(db_session, request.app.state.hub, appointment, official.id)
+        except calls.NotAllowed:
+            return page(
+                request,
+                "pages/error.html",
+                status_code=409,
+                title="Er wacht niemand",
+                message="Voor deze afspraak wacht niemand in de wachtkamer.",
+            )
+        return see_other(f"/balie/afspraken/{appointment.id}/gesprek")
+
+    @get("/afspraken/{appointment_id:uuid}/gesprek")
+    async def call(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        official: Official,
+        appointment_id: UUID,
+    ) -> Template:
+        appointment = await appointment_for_official(request, db_session, official, appointment_id)
+        return page(request, "pages/desk/call.html", appointment=appointment, official=official)
+
+    @post("/afspraken/{appointment_id:uuid}/afronden")
+    async def finish(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        official: Official,
+        appointment_id: UUID,
+        data: dict[str, str] = Form,
+    ) -> Redirect | Template:
+        appointment = await appointment_for_official(request, db_session, official, appointment_id)
+        outcome = str(data.get("outcome", ""))
+        if outcome not in OUTCOMES:
+            return page(
+                request,
+                "pages/error.html",
+                status_code=422,
+                title="Kies een uitkomst",
+                message="Kies of het gesprek is afgerond of dat de inwoner niet verscheen.",
+            )
+        try:
+            await calls.end_call(db_session, request.app.state.hub, appointment, official.id, outcome)
+        except calls.NotAllowed:
+            return page(
+                request,
+                "pages/error.html",
+                status_code=409,
+                title="Al afgesloten",
+                message="Deze afspraak is al afgesloten.",
+            )
+        return see_other("/balie")
+
+
+class DeskSignIn(Controller):
+    """Development sign-in: choose a demo official. Off (404) outside development."""
+
+    path = "/balie"
+    include_in_schema = False
+
+    @get("/inloggen")
+    async def form(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> Template:
+        self._development_only(request)
+        officials = list(await db_session.scalars(select(Official).order_by(Official.name)))
+        return page(request, "pages/desk/sign_in.html", officials=officials)
+
+    @post("/inloggen")
+    async def submit(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: dict[str, str] = Form
+    ) -> Redirect:
+        self._development_only(request)
+        try:
+            official = await db_session.get(Official, UUID(str(data.get("official_id", ""))))
+        except ValueError:
+            official = None
+        if official is None:
+            return see_other("/balie/inloggen")
+        sign_in(request, official)
+        await audit.signed_in(db_session, official, request)
+        return see_other("/balie")
+
+    @post("/uitloggen")
+    async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
+        request.clear_session()
+        return see_other("/")
+
+    @staticmethod
+    def _development_only(request: Request[Any, Any, Any]) -> None:
+        if not request.app.state.settings.development:
+            raise NotFoundException()

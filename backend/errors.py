@@ -1,0 +1,78 @@
+"""Every failure answers clearly: a JSON problem body on the API, a page in the visitor's language
+elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.response import Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from backend.web import page
+
+log = structlog.get_logger()
+
+PROBLEM_JSON = "application/problem+json"
+
+_PAGE_TEXT = {
+    400: ("Dat ging niet goed", "Uw verzoek klopt niet. Ga terug en probeer het opnieuw."),
+    403: ("Geen toegang", "U heeft geen toegang tot deze pagina. Vernieuw de pagina en probeer het opnieuw."),
+    404: ("Pagina niet gevonden", "Deze pagina bestaat niet (meer). Controleer het adres."),
+    405: ("Dat kan hier niet", "Deze actie is op deze pagina niet mogelijk."),
+    429: ("Even wachten", "U heeft te veel verzoeken gedaan. Wacht een minuut en probeer het opnieuw."),
+    500: ("Er ging iets mis", "Er ging bij ons iets mis. Probeer het over een paar minuten opnieuw."),
+}
+
+
+def is_api(request: Request[Any, Any, Any]) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    return [
+        {"field": item.get("key", ""), "message": item.get("message", "")}
+        for item in extra
+        if isinstance(item, dict)
+    ]
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if isinstance(exc, ValidationException) and is_api(request):
+        return problem(422, "Ongeldige invoer", exc.detail, errors=_validation_errors(exc))
+    if is_api(request) or request.headers.get("accept", "").startswith("application/json"):
+        return problem(status, _PAGE_TEXT.get(status, ("Fout", ""))[0], exc.detail)
+    if isinstance(exc, NotAuthorizedException):
+        return page(
+            request, "pages/error.html", status_code=403, title=_PAGE_TEXT[403][0], message=_PAGE_TEXT[403][1]
+        )
+    title, message = _PAGE_TEXT.get(status, _PAGE_TEXT[400] if status < 500 else _PAGE_TEXT[500])
+    return page(request, "pages/error.html", status_code=status, title=title, message=message)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any] | Template:
+    log.exception("unhandled error", path=request.url.path, error=type(exc).__name__)
+    if is_api(request):
+        return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Interne fout", "Probeer het later opnieuw.")
+    title, message = _PAGE_TEXT[500]
+    return page(request, "pages/error.html", status_code=500, title=title, message=message)
+
+
+exception_handlers: dict[Any, Any] = {
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+
+__all__ = ["MediaType", "exception_handlers", "problem"]

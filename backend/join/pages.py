@@ -1,0 +1,91 @@
+"""Join pages. A GET never changes anything (mail scanners open links); only the POST "Start" does."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.booking.tokens import join_window, participant_for_join_token
+from backend.db.models import Participant
+from backend.settings import Settings
+from backend.timefmt import clock, long_datetime
+from backend.web import page, request_locale, see_other
+
+
+async def _usable(db_session: AsyncSession, token: str) -> Participant | None:
+    """The participant whose link this is, if the appointment can still be joined at all."""
+    participant = await participant_for_join_token(db_session, token)
+    if participant is None or not participant.appointment.is_active:
+        return None
+    return participant
+
+
+class JoinPages(Controller):
+    path = "/j"
+    include_in_schema = False
+
+    @get("/{token:str}")
+    async def landing(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str
+    ) -> Template:
+        settings: Settings = request.app.state.settings
+        participant = await _usable(db_session, token)
+        now = dt.datetime.now(dt.UTC)
+        if participant is None:
+            return page(request, "pages/link_invalid.html", status_code=404)
+        appointment = participant.appointment
+        window = join_window(appointment, settings.join)
+        if now > window.closes_at:
+            return page(request, "pages/link_invalid.html", status_code=404)
+        locale = request_locale(request)
+        return page(
+            request,
+            "pages/join/landing.html",
+            token=token,
+            appointment=appointment,
+            participant=participant,
+            start_text=long_datetime(appointment.start_at, locale),
+            too_early=now < window.opens_at,
+            opens_text=clock(window.opens_at, locale),
+        )
+
+    @post("/{token:str}/start")
+    async def start(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str
+    ) -> Template | Redirect:
+        settings: Settings = request.app.state.settings
+        participant = await _usable(db_session, token)
+        if participant is None or not join_window(participant.appointment, settings.join).contains(
+            dt.datetime.now(dt.UTC)
+        ):
+            return see_other(f"/j/{token}")
+        return see_other(f"/j/{token}/wachtkamer")
+
+    @get("/{token:str}/wachtkamer")
+    async def room(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str
+    ) -> Template | Redirect:
+        settings: Settings = request.app.state.settings
+        participant = await _usable(db_session, token)
+        if participant is None:
+            return page(request, "pages/link_invalid.html", status_code=404)
+        if not join_window(participant.appointment, settings.join).contains(dt.datetime.now(dt.UTC)):
+            return see_other(f"/j/{token}")
+        appointment = participant.appointment
+        return page(
+            request,
+            "pages/join/room.html",
+            token=token,
+            appointment=appointment,
+            participant=participant,
+            start_text=long_datetime(appointment.start_at, request_locale(request)),
+        )
+
+
+@get("/apparaattest", include_in_schema=False)
+async def device_check(request: Request[Any, Any, Any]) -> Template:
+    return page(request, "pages/device_check.html")

@@ -1,0 +1,268 @@
+// The official's desk /balie: today's appointments and the live waiting room, re-rendered from
+// every `queue` message on /ws/desk. "Toelaten" stays a real form POST (CSRF field included).
+
+import { SignallingClient, bindConnectionStatus } from "./signalling.js";
+
+const root = document.querySelector("[data-desk]");
+const msg = root.dataset;
+const $ = (selector) => root.querySelector(selector);
+const ACTIVE = new Set(["booked", "waiting", "in_call"]);
+const SOUND_KEY = "balie.desk.sound";
+const NEW_FOR_MS = 60000;
+
+const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content || "";
+const clock = new Intl.DateTimeFormat(msg.locale === "en" ? "en-GB" : "nl-NL", {
+  hour: "2-digit",
+  minute: "2-digit",
+  hourCycle: "h23",
+  timeZone: msg.timezone || "Europe/Amsterdam",
+});
+const baseTitle = document.title.replace(/^\(\d+\)\s*/, "");
+const client = new SignallingClient("/ws/desk");
+
+let lastQueue = null;
+let known = null; // waiting participants seen before: null until the first queue
+const newSince = new Map(); // appointment id -> when it turned up, for the highlight
+
+// -- queue -> waiting list ---------------------------------------------------------------------
+
+function serviceName(a) {
+  return typeof a.service === "string" ? a.service : a.service?.name || "";
+}
+
+function formatClock(iso) {
+  const date = iso ? new Date(iso) : null;
+  return date && !Number.isNaN(date.getTime()) ? clock.format(date) : "";
+}
+
+/** Appointments with someone in the waiting room, longest waiting first. */
+function waitingOf(appointments) {
+  const result = [];
+  for (const a of appointments) {
+    const people = (a.participants || []).filter((p) => p.state === "waiting");
+    if (!people.length) continue;
+    const times = people.map((p) => Date.parse(p.waiting_since)).filter((t) => !Number.isNaN(t));
+    result.push({ appointment: a, people, since: times.length ? Math.min(...times) : null });
+  }
+  return result.sort((x, y) => (x.since ?? Infinity) - (y.since ?? Infinity));
+}
+
+function sinceText(since) {
+  if (since === null) return "";
+  const minutes = Math.max(0, Math.floor((Date.now() - since) / 60000));
+  return (msg.msgWaitingSince || "")
+    .replace("{time}", clock.format(new Date(since)))
+    .replace("{minutes}", String(minutes));
+}
+
+function field(element, name, text) {
+  const target = element.querySelector(`[data-field="${name}"]`);
+  if (target) target.textContent = text;
+  return target;
+}
+
+function renderWaiting(entries) {
+  const template = $('template[data-template="waiting-item"]');
+  const items = entries.map(({ appointment: a, people, since }) => {
+    const item = template.content.firstElementChild.cloneNode(true);
+    const names = people.map((p) => p.name).join(", ") || a.citizen_name || "";
+    item.dataset.appointmentId = a.id;
+    item.dataset.since = since === null ? "" : String(since);
+    field(item, "names", names);
+    field(item, "service", serviceName(a));
+    field(item, "start", formatClock(a.start));
+    field(item, "reference", a.reference || "");
+    field(item, "since", sinceText(since));
+    field(item, "admit-name", ` ${names}`);
+    const form = item.querySelector("form[data-admit-form]");
+    form.action = `/balie/afspraken/${encodeURIComponent(a.id)}/toelaten`;
+    form.querySelector('input[name="_csrf_token"]').value = csrfToken;
+    const isNew = newSince.has(a.id);
+    item.classList.toggle("is-new", isNew);
+    item.querySelector('[data-field="new"]').hidden = !isNew;
+    return item;
+  });
+  const list = $("[data-waiting-list]");
+  // Keep keyboard focus on the same "Toelaten" button when the list is rebuilt.
+  const focusedId = document.activeElement?.closest?.("[data-waiting-list] [data-appointment-id]")?.dataset
+    .appointmentId;
+  list.replaceChildren(...items);
+  if (focusedId) list.querySelector(`[data-appointment-id="${CSS.escape(focusedId)}"] button`)?.focus();
+  $("[data-waiting-empty]").hidden = items.length > 0;
+  $("[data-waiting-count]").textContent = String(items.length);
+}
+
+function renderAppointments(appointments) {
+  const template = $('template[data-template="appointment-row"]');
+  const rows = [...appointments]
+    .sort((x, y) => Date.parse(x.start) - Date.parse(y.start))
+    .map((a) => {
+      const row = template.content.firstElementChild.cloneNode(true);
+      row.dataset.appointmentId = a.id;
+      row.dataset.status = a.status;
+      field(row, "start", formatClock(a.start));
+      field(row, "name", a.citizen_name || "");
+      field(row, "service", serviceName(a));
+      field(row, "reference", a.reference || "");
+      const badge = field(row, "status", statusLabel(a.status));
+      badge.classList.add(`badge--${a.status}`);
+      const link = row.querySelector('[data-field="call-link"]');
+      if (ACTIVE.has(a.status)) {
+        link.href = `/balie/afspraken/${encodeURIComponent(a.id)}/gesprek`;
+        field(row, "link-name", ` ${a.citizen_name || ""}`);
+      } else {
+        link.remove();
+      }
+      return row;
+    });
+  $("[data-appointment-list]").replaceChildren(...rows);
+  $("[data-appointments-empty]").hidden = rows.length > 0;
+}
+
+function statusLabel(status) {
+  // Read the attribute itself: dataset would turn data-status-in_call into "statusIn_call".
+  return root.getAttribute(`data-status-${status}`) || status;
+}
+
+function onQueue(message) {
+  const appointments = Array.isArray(message.appointments) ? message.appointments : [];
+  lastQueue = appointments;
+  const entries = waitingOf(appointments);
+  const current = new Map();
+  for (const { appointment, people } of entries) {
+    for (const p of people) current.set(`${p.id}@${p.waiting_since}`, { appointment, person: p });
+  }
+  const arrivals = known === null ? [] : [...current].filter(([key]) => !known.has(key)).map(([, v]) => v);
+  known = new Set(current.keys());
+  const now = Date.now();
+  for (const { appointment } of arrivals) newSince.set(appointment.id, now);
+  for (const id of [...newSince.keys()]) {
+    if (!entries.some((e) => e.appointment.id === id)) newSince.delete(id);
+  }
+  renderWaiting(entries);
+  renderAppointments(appointments);
+  updateTitle(current.size);
+  if (arrivals.length) {
+    beep();
+    const names = arrivals.map((a) => a.person.name).join(", ");
+    $("[data-desk-announce]").textContent = (msg.msgArrived || "").replace("{name}", names);
+  }
+}
+
+function updateTitle(count) {
+  document.title = count > 0 ? `(${count}) ${baseTitle}` : baseTitle;
+}
+
+/** Every 30 s: the minutes waited, and the end of the "new" highlight. */
+function tick() {
+  const now = Date.now();
+  for (const [id, since] of newSince) if (now - since > NEW_FOR_MS) newSince.delete(id);
+  for (const item of root.querySelectorAll("[data-waiting-list] [data-appointment-id]")) {
+    const since = item.dataset.since ? Number(item.dataset.since) : null;
+    const target = item.querySelector('[data-field="since"]');
+    if (target && since !== null) target.textContent = sinceText(since);
+    const isNew = newSince.has(item.dataset.appointmentId);
+    item.classList.toggle("is-new", isNew);
+    const badge = item.querySelector('[data-field="new"]');
+    if (badge) badge.hidden = !isNew;
+  }
+}
+
+// -- sound -------------------------------------------------------------------------------------
+
+const soundButton = $('[data-action="toggle-sound"]');
+let soundOn = localStorage.getItem(SOUND_KEY) === "on";
+let audio = null;
+
+function audioContext() {
+  const AudioContextImpl = window.AudioContext || window.webkitAudioContext;
+  if (!audio && AudioContextImpl) audio = new AudioContextImpl();
+  if (audio && audio.state === "suspended") audio.resume().catch(() => {});
+  return audio;
+}
+
+/** Two short tones made with an oscillator: no audio file to load. */
+function beep() {
+  if (!soundOn) return;
+  const ctx = audioContext();
+  if (!ctx) return;
+  const start = ctx.currentTime + 0.01;
+  [880, 660].forEach((frequency, i) => {
+    const t = start + i * 0.2;
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.type = "sine";
+    osc.frequency.value = frequency;
+    gain.gain.setValueAtTime(0.0001, t);
+    gain.gain.exponentialRampToValueAtTime(0.25, t + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.16);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(t);
+    osc.stop(t + 0.18);
+  });
+}
+
+function renderSound() {
+  soundButton.setAttribute("aria-pressed", soundOn ? "true" : "false");
+}
+
+soundButton.addEventListener("click", () => {
+  soundOn = !soundOn;
+  try {
+    localStorage.setItem(SOUND_KEY, soundOn ? "on" : "off");
+  } catch {
+    /* not remembered */
+  }
+  renderSound();
+  if (soundOn) beep(); // a click is the gesture browsers want; the beep confirms it works
+});
+if (soundOn) {
+  // Chosen earlier: browsers still want one click or key press on this page before playing sound.
+  const unlock = () => audioContext();
+  document.addEventListener("pointerdown", unlock, { once: true });
+  document.addEventListener("keydown", unlock, { once: true });
+}
+renderSound();
+
+// -- start -------------------------------------------------------------------------------------
+
+// The server rendered the waiting list without times; fill them in from the first queue.
+client.on("queue", onQueue);
+bindConnectionStatus(client, $("[data-connection-status]"), {
+  connecting: "",
+  reconnecting: msg.msgReconnecting,
+  fatal4401: msg.msgFatal4401,
+  fatal: msg.msgFatal,
+});
+window.addEventListener("pagehide", (event) => {
+  if (!event.persisted) client.close();
+});
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) window.location.reload();
+});
+setInterval(tick, 30000);
+updateTitle(root.querySelectorAll("[data-waiting-list] [data-appointment-id]").length);
+
+const errors = [];
+client.on("error", (m) => {
+  errors.push({ code: m.code, message: m.message });
+  if (errors.length > 50) errors.shift();
+});
+
+window.__balie = Object.freeze({
+  role: "desk",
+  get connection() {
+    return client.status;
+  },
+  get waitingCount() {
+    return root.querySelectorAll("[data-waiting-list] [data-appointment-id]").length;
+  },
+  get soundOn() {
+    return soundOn;
+  },
+  queue: () => lastQueue,
+  errors: () => errors.slice(),
+  beep,
+});
+
+client.start();

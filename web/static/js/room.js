@@ -1,0 +1,282 @@
+// The citizen's page /j/{token}/wachtkamer: camera check -> waiting room -> call -> ended.
+// The server owns the participant's state (docs/signalling.md); this page only shows it, so a
+// reload or a dropped network always lands in the right step.
+
+import { SignallingClient, bindConnectionStatus } from "./signalling.js";
+import { Call, bindControls, installDebug } from "./call.js";
+import { DeviceCheck } from "./device-check.js";
+
+const root = document.querySelector("[data-room]");
+const msg = root.dataset;
+const $ = (selector) => root.querySelector(selector);
+
+const client = new SignallingClient("/ws/citizen", { hello: { token: msg.token } });
+const check = new DeviceCheck($("[data-device-check]"), {
+  onTrackChange: (kind, track) => call?.replaceLocalTrack(kind, track),
+});
+
+let state = null;
+let you = null;
+let iceServers = [];
+let welcomePeers = [];
+let call = null;
+let media = null; // Promise of the local stream, once asked for
+let joinedOnSocket = -1; // client.welcomes when we last sent join-call
+let everJoined = false; // join-call sent at least once by this page
+let hungUp = false;
+let elsewhere = false; // this participant opened the call on another page: this one stands aside
+
+// -- views -------------------------------------------------------------------------------------
+
+function show(view) {
+  if (root.dataset.currentView === view) return;
+  root.dataset.currentView = view;
+  for (const section of root.querySelectorAll("[data-view]")) section.hidden = section.dataset.view !== view;
+  // Move focus to the new step's heading so keyboard and screen reader users land there.
+  root.querySelector(`[data-view="${view}"] h1`)?.focus({ preventScroll: false });
+}
+
+function setText(element, text) {
+  if (element && element.textContent !== text) element.textContent = text;
+}
+
+function fill(template, name) {
+  return (template || "").replace("{name}", name);
+}
+
+function ensureMedia() {
+  if (!media) media = check.start();
+  return media.then((stream) => {
+    attachSelfViews(check.stream || stream);
+    return check.stream || stream;
+  });
+}
+
+function attachSelfViews(stream) {
+  const hasVideo = !!stream && stream.getVideoTracks().length > 0;
+  for (const video of root.querySelectorAll("video[data-waiting-preview], video[data-self-video]")) {
+    if (video.srcObject !== stream) video.srcObject = hasVideo ? stream : null;
+    video.play?.().catch(() => {});
+  }
+  for (const view of root.querySelectorAll("[data-self-view]")) {
+    if (!hasVideo) view.dataset.cameraOff = "true";
+  }
+}
+
+// -- states ------------------------------------------------------------------------------------
+
+function applyState(next) {
+  if (elsewhere && next !== "ended") return;
+  state = next;
+  root.dataset.state = next;
+  switch (next) {
+    case "invited":
+    case "left":
+      if (hungUp || call) {
+        leaveCall();
+        show("left");
+      } else {
+        show("check");
+        ensureMedia();
+      }
+      break;
+    case "waiting":
+      show("waiting");
+      setText($("[data-room-status]"), msg.msgWaiting);
+      ensureMedia().then(() => check.stopMeter());
+      break;
+    case "admitted":
+    case "in_call":
+      startCall();
+      break;
+    case "ended":
+      end();
+      break;
+    default:
+      break;
+  }
+}
+
+async function startCall() {
+  show("call");
+  if (state === "admitted") setText($("[data-call-status]"), msg.msgAdmitted);
+  const stream = await ensureMedia();
+  check.stopMeter();
+  if (state !== "admitted" && state !== "in_call") return; // the state moved on while we waited
+  if (!call) {
+    call = new Call({
+      client,
+      self: you,
+      iceServers,
+      localStream: stream,
+      grid: $("[data-remote-grid]"),
+      unmuteButton: $('[data-action="unmute-remote"]'),
+      strings: {
+        connecting: msg.msgTileConnecting,
+        reconnecting: msg.msgTileReconnecting,
+        unknownPeer: msg.msgUnknownPeer,
+      },
+      onChange: updateCallStatus,
+    });
+    controls.update(stream);
+  }
+  // Once per socket: after a network hiccup the same page sends it again to announce itself (the
+  // others then get `peer-reconnected`); the `state` answer must not trigger another one.
+  if (joinedOnSocket !== client.welcomes) {
+    if (!everJoined) call.reset(); // the first join-call of a page promises fresh connections
+    if (!client.send({ type: "join-call" })) return; // offline: the next welcome tries again
+    joinedOnSocket = client.welcomes;
+    everJoined = true;
+    for (const peer of welcomePeers) call.ensurePeer(peer);
+  }
+  updateCallStatus();
+}
+
+function updateCallStatus() {
+  if (!call) return;
+  const peers = call.snapshot();
+  const names = (list) => list.map((p) => p.name || msg.msgUnknownPeer).join(", ");
+  const connected = peers.filter((p) => p.connectionState === "connected");
+  const broken = peers.filter((p) => p.connectionState === "failed" || p.connectionState === "disconnected");
+  let text;
+  if (broken.length) text = fill(msg.msgPeerAway, names(broken));
+  else if (connected.length) text = fill(msg.msgInCall, names(connected));
+  else if (peers.length) text = fill(msg.msgConnectingTo, names(peers));
+  else text = state === "admitted" ? msg.msgAdmitted : msg.msgWaitingForOfficial;
+  setText($("[data-call-status]"), text);
+}
+
+function leaveCall() {
+  if (call) call.hangUp();
+  call = null;
+  joinedOnSocket = -1;
+  everJoined = false;
+  check.stop();
+  media = null;
+}
+
+function hangUp() {
+  hungUp = true;
+  client.send({ type: "leave" });
+  leaveCall();
+  show("left");
+}
+
+function end() {
+  leaveCall();
+  client.close();
+  show("ended");
+}
+
+/**
+ * Our own peer id joined the call from another page (tab or device). Two pages with one peer id
+ * would fight over the same connections, so this one stops.
+ */
+function standAside() {
+  elsewhere = true;
+  leaveCall();
+  client.close(); // the server sends no peer-left for a socket its peer has replaced
+  show("elsewhere");
+}
+
+function fatal(code) {
+  leaveCall();
+  setText($("[data-fatal-text]"), msg[`msgFatal${code}`] || msg.msgFatal);
+  show("fatal");
+}
+
+// -- controls ----------------------------------------------------------------------------------
+
+const controls = bindControls($('[data-view="call"]'), {
+  getCall: () => call,
+  getStream: () => check.stream,
+  onHangUp: hangUp,
+  announce: (text) => setText($("[data-call-status]"), text || ""),
+});
+
+const enterButton = $('[data-action="enter"]');
+enterButton.addEventListener("click", () => {
+  if (!client.send({ type: "enter" })) setText($("[data-connection-status]"), msg.msgOffline);
+});
+
+$('[data-action="rejoin"]').addEventListener("click", () => window.location.reload());
+$('[data-action="take-over"]').addEventListener("click", () => window.location.reload());
+
+// -- signalling --------------------------------------------------------------------------------
+
+bindConnectionStatus(client, $("[data-connection-status]"), {
+  connecting: "",
+  reconnecting: msg.msgReconnecting,
+  fatal4401: msg.msgFatal4401,
+  fatal4404: msg.msgFatal4404,
+  fatal: msg.msgFatal,
+});
+
+client.onStatus((status, detail) => {
+  if (status === "fatal") fatal(detail.code);
+});
+
+client.on("welcome", (m) => {
+  if (elsewhere) return;
+  you = m.you;
+  iceServers = m.ice_servers || [];
+  welcomePeers = m.peers || [];
+  if (call) {
+    call.setIceServers(iceServers);
+    // Same page back after a network hiccup: keep the connections, mend the broken ones.
+    call.signallingRestored();
+  }
+  applyState(m.state);
+});
+
+client.on("state", (m) => applyState(m.state));
+client.on("ended", () => applyState("ended"));
+client.on("peer-joined", (m) => {
+  if (you && m.peer && String(m.peer.id) === String(you.id)) standAside();
+  else call?.peerJoined(m.peer);
+});
+client.on("peer-reconnected", (m) => call?.peerReconnected(m.peer));
+client.on("peer-left", (m) => call?.peerLeft(m.peer_id, m.reason));
+client.on("signal", (m) => call?.handleSignal(m.from, m.data));
+
+window.addEventListener("pagehide", (event) => {
+  if (!event.persisted) client.close();
+});
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) window.location.reload();
+});
+
+// Server `error` messages, kept for tests and support (never shown: the state tells the page what to do).
+const errors = [];
+client.on("error", (m) => {
+  errors.push({ code: m.code, message: m.message });
+  if (errors.length > 50) errors.shift();
+});
+
+installDebug({
+  role: "citizen",
+  get state() {
+    return state;
+  },
+  get view() {
+    return root.dataset.currentView;
+  },
+  get connection() {
+    return client.status;
+  },
+  get session() {
+    return client.session;
+  },
+  get you() {
+    return you;
+  },
+  get mediaProblem() {
+    return check.problem;
+  },
+  peers: () => (call ? call.snapshot() : []),
+  events: () => (call ? call.events.slice() : []),
+  errors: () => errors.slice(),
+});
+
+client.start();
+

@@ -1,0 +1,51 @@
+"""docker-compose.yml stays a valid, production-like description (checked without a Docker engine)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRETS = {"BALIE_SECRET_KEY": "s", "POSTGRES_PASSWORD": "p", "TURN_SECRET": "t", "IDP_ADMIN_PASSWORD": "i"}
+
+
+def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    if shutil.which("docker-compose") is None:
+        pytest.fail(
+            "docker-compose is not installed: apt-get install -y --no-install-recommends docker-compose"
+        )
+    clean = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    return subprocess.run(
+        ["docker-compose", "-f", str(ROOT / "docker-compose.yml"), "config"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_compose_file_is_valid_and_has_every_part() -> None:
+    result = compose_config(SECRETS)
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+    assert {"app1", "app2", "worker", "postgres", "redis", "coturn", "mailpit", "idp"} <= set(services)
+    app = services["app1"]["environment"]
+    assert app["BALIE_ENV"] == "production"
+    assert app["BALIE_CHANNELS"] == "redis"
+    assert app["BALIE_DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert services["worker"]["command"] == ["balie", "worker"]
+    turn = " ".join(services["coturn"]["command"])
+    assert "--use-auth-secret" in turn and "--no-loopback-peers" in turn
+    assert "--denied-peer-ip=10.0.0.0-10.255.255.255" in turn and "allow-loopback-peers" not in turn
+
+
+def test_compose_refuses_to_run_without_secrets() -> None:
+    result = compose_config({})
+    assert result.returncode != 0
+    assert "BALIE_SECRET_KEY" in result.stderr or "POSTGRES_PASSWORD" in result.stderr

@@ -1,0 +1,522 @@
+"""Outbox, worker and dev mailbox against a real SMTP server on loopback, on SQLite and PostgreSQL.
+
+Each database kind gets a fresh, migrated database for this module (PostgreSQL: ``balie_t_<random>``,
+dropped afterwards); every test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import secrets
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+import asyncpg
+import pytest
+from litestar import Litestar
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import State
+from litestar.template.config import TemplateConfig
+from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.db.engine import create_engine, create_sessionmaker
+from backend.db.migrate import upgrade
+from backend.db.models import (
+    Appointment,
+    Base,
+    Municipality,
+    OutboxMessage,
+    OutboxStatus,
+    Participant,
+    Service,
+    Team,
+)
+from backend.email.dev_sink import DevMailbox
+from backend.email.lifecycle import email_lifespan
+from backend.email.mailbox import DevMailboxController
+from backend.email.messages import queue_booking_confirmation
+from backend.email.outbox import enqueue, message_id_for
+from backend.email.worker import OutboxWorker
+from backend.i18n import translator
+from backend.settings import WEB_DIR, DatabaseSettings, EmailSettings, Settings, WorkerSettings
+
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+SENDER = "Digitale Balie <noreply@balie.example.nl>"
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+# -- infrastructure ------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(DatabaseSettings(url=url))
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _admin(sql: str) -> None:
+    connection = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('outbox') / 'balie.db'}"
+        asyncio.run(_migrate(url))
+        yield url
+        return
+    name = f"balie_t_{secrets.token_hex(6)}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        asyncio.run(_migrate(url))
+        yield url
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[Sessions]:
+    engine = create_engine(DatabaseSettings(url=database_url, pool_size=6))
+    async with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(table.delete())
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+class SlowMailbox(DevMailbox):
+    """A sink that takes a moment per message, so concurrent workers really overlap."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.003)
+        return await super().handle_DATA(server, session, envelope)
+
+
+class BouncingMailbox(DevMailbox):
+    """Refuses every recipient whose address starts with ``bounce`` with a permanent 550."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address.startswith("bounce"):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[DevMailbox]:
+    sink = DevMailbox(port=free_port(), server_hostname="sink.test")
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+def settings_for(port: int, **worker: Any) -> Settings:
+    return Settings(
+        env="test",
+        public_url="https://balie.example.nl",
+        email=EmailSettings(smtp_port=port, sender=SENDER, dev_sink=False, local_hostname="worker.test"),
+        worker=WorkerSettings(**{"in_process": False, "poll_seconds": 0.05, "batch_size": 5, **worker}),
+    )
+
+
+class FakeClock:
+    """Starts a second after the real now (rows are enqueued at the real now) and moves when told."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+def mail(subject: str = "Hallo", to: str = "inwoner@example.nl") -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = SENDER
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content("Tekst")
+    return message
+
+
+async def queue(sessions: Sessions, key: str, to: str = "inwoner@example.nl") -> None:
+    async with sessions() as session, session.begin():
+        await enqueue(session, key=key, recipient=to, message=mail(key, to), meta={"kind": "test"})
+
+
+async def rows(sessions: Sessions) -> list[OutboxMessage]:
+    async with sessions() as session:
+        return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.created_at))).all())
+
+
+# -- enqueue and send ----------------------------------------------------------------------------
+
+
+async def test_enqueue_then_run_once_delivers_once(sessions: Sessions, smtp: DevMailbox) -> None:
+    await queue(sessions, "test:one")
+    worker = OutboxWorker(sessions, settings_for(smtp.port))
+    assert await worker.run_once() == 1
+    assert await worker.run_once() == 0
+    (received,) = smtp.messages()
+    assert received.to == ("inwoner@example.nl",)
+    assert received.message_id == message_id_for("test:one", SENDER)
+    (row,) = await rows(sessions)
+    assert (row.status, row.attempts, row.locked_until, row.last_error) == (OutboxStatus.SENT, 1, None, "")
+    assert row.sent_at is not None
+
+
+async def test_same_key_twice_gives_one_email(sessions: Sessions, smtp: DevMailbox) -> None:
+    async with sessions() as session, session.begin():
+        first = await enqueue(session, key="test:twice", recipient="a@example.nl", message=mail())
+        again = await enqueue(session, key="test:twice", recipient="a@example.nl", message=mail())
+        assert again is first
+    await queue(sessions, "test:twice")  # and once more in a later transaction
+    assert len(await rows(sessions)) == 1
+    worker = OutboxWorker(sessions, settings_for(smtp.port))
+    assert await worker.run_once() == 1
+    await queue(sessions, "test:twice")  # already sent: still nothing new
+    assert await worker.run_once() == 0
+    assert len(smtp.messages()) == 1
+
+
+async def test_enqueue_is_part_of_the_callers_transaction(sessions: Sessions) -> None:
+    async with sessions() as session:
+        await enqueue(session, key="test:rolled-back", recipient="a@example.nl", message=mail())
+        await session.rollback()
+    assert await rows(sessions) == []
+
+
+async def test_smtp_down_is_retried_with_backoff_and_delivered_once(sessions: Sessions) -> None:
+    port = free_port()  # nothing listens here yet
+    clock = FakeClock()
+    worker = OutboxWorker(sessions, settings_for(port), clock=clock, backoff_base=60)
+    await queue(sessions, "test:down")
+    assert await worker.run_once() == 0
+    (row,) = await rows(sessions)
+    assert (row.status, row.attempts, row.locked_until) == (OutboxStatus.PENDING, 1, None)
+    assert clock.now + dt.timedelta(seconds=30) <= row.next_attempt_at <= clock.now + dt.timedelta(seconds=60)
+    assert "SMTPConnect" in row.last_error
+
+    sink = DevMailbox(port=port, server_hostname="sink.test")
+    sink.start()
+    try:
+        assert await worker.run_once() == 0  # the server is back, but the row is not due yet
+        clock.now = row.next_attempt_at + dt.timedelta(seconds=1)
+        assert await worker.run_once() == 1
+        assert await worker.run_once() == 0
+        assert [m.subject for m in sink.messages()] == ["test:down"]
+    finally:
+        sink.stop()
+    (row,) = await rows(sessions)
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, 2)
+
+
+async def test_gives_up_after_max_attempts(sessions: Sessions, caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    worker = OutboxWorker(sessions, settings_for(free_port(), max_attempts=2), clock=clock, backoff_base=1)
+    await queue(sessions, "test:never", to="geheim@example.nl")
+    with caplog.at_level(logging.WARNING, logger="backend.email.worker"):
+        for _ in range(3):
+            await worker.run_once()
+            clock.now += dt.timedelta(hours=1)
+    (row,) = await rows(sessions)
+    assert (row.status, row.attempts) == (OutboxStatus.FAILED, 2)
+    assert any(str(row.id) in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+    assert "geheim" not in caplog.text
+
+
+async def test_permanent_refusal_fails_at_once_and_the_rest_is_sent(sessions: Sessions) -> None:
+    sink = BouncingMailbox(port=free_port(), server_hostname="sink.test")
+    sink.start()
+    try:
+        await queue(sessions, "test:bounce", to="bounce@example.nl")
+        await queue(sessions, "test:fine", to="fine@example.nl")
+        assert await OutboxWorker(sessions, settings_for(sink.port)).run_once() == 1
+        assert [m.to for m in sink.messages()] == [("fine@example.nl",)]
+    finally:
+        sink.stop()
+    status = {row.idempotency_key: (row.status, row.attempts) for row in await rows(sessions)}
+    assert status == {"test:bounce": (OutboxStatus.FAILED, 1), "test:fine": (OutboxStatus.SENT, 1)}
+
+
+def test_backoff_grows_exponentially_with_jitter() -> None:
+    worker = OutboxWorker(async_sessionmaker(), Settings(env="test"), backoff_base=10, backoff_cap=100)
+    for attempts, ceiling in [(1, 10), (2, 20), (3, 40), (4, 80), (5, 100), (9, 100)]:
+        delays = {worker.backoff(attempts) for _ in range(20)}
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(delays) > 1
+
+
+async def test_stop_before_the_loop_starts_still_stops_it() -> None:
+    worker = OutboxWorker(async_sessionmaker(), Settings(env="test"))
+    worker.stop()
+    await asyncio.wait_for(worker.run_forever(), timeout=1)
+
+
+# -- several workers -----------------------------------------------------------------------------
+
+
+async def test_a_leased_row_is_left_alone_until_the_lease_ends(sessions: Sessions, smtp: DevMailbox) -> None:
+    await queue(sessions, "test:leased")
+    clock = FakeClock()
+    async with sessions() as session, session.begin():
+        await session.execute(update(OutboxMessage).values(locked_until=clock.now + dt.timedelta(minutes=5)))
+    worker = OutboxWorker(sessions, settings_for(smtp.port), clock=clock)
+    assert await worker.run_once() == 0  # another worker holds it (or crashed while holding it)
+    clock.now += dt.timedelta(minutes=6)
+    assert await worker.run_once() == 1
+    assert len(smtp.messages()) == 1
+
+
+async def _unsent(sessions: Sessions) -> int:
+    async with sessions() as session:
+        query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")
+        return int(await session.scalar(query) or 0)
+
+
+async def test_concurrent_workers_never_send_a_row_twice(sessions: Sessions) -> None:
+    sink = SlowMailbox(port=free_port(), server_hostname="sink.test")
+    sink.start()
+    try:
+        keys = [f"test:many:{i}" for i in range(40)]
+        for key in keys:
+            await queue(sessions, key)
+        settings = settings_for(sink.port, batch_size=4)
+        workers = [OutboxWorker(sessions, settings) for _ in range(4)]
+        counts = [0] * len(workers)
+
+        async def drain(index: int) -> None:
+            while await _unsent(sessions):
+                counts[index] += await workers[index].run_once()
+                await asyncio.sleep(0)
+
+        async with asyncio.timeout(60):
+            await asyncio.gather(*(drain(i) for i in range(len(workers))))
+        received = [m.message_id for m in sink.messages()]
+    finally:
+        sink.stop()
+    assert sum(counts) == len(keys)
+    assert sorted(received) == sorted(message_id_for(key, SENDER) for key in keys)
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True, scope="module"
+)
+async def test_postgres_claims_skip_rows_locked_by_another_worker(
+    sessions: Sessions, smtp: DevMailbox
+) -> None:
+    await queue(sessions, "test:locked")
+    await queue(sessions, "test:free")
+    async with sessions() as holder, holder.begin():
+        # Another worker is in the middle of claiming this row.
+        await holder.execute(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key == "test:locked").with_for_update()
+        )
+        worker = OutboxWorker(sessions, settings_for(smtp.port))
+        assert await asyncio.wait_for(worker.run_once(), timeout=10) == 1
+    assert [m.subject for m in smtp.messages()] == ["test:free"]
+
+
+# -- the booking confirmation, end to end --------------------------------------------------------
+
+
+async def _book(session: AsyncSession, *, locale: str = "nl") -> tuple[Appointment, Participant]:
+    municipality = Municipality(cbs_code="0599", name="Voorbeeldstad", slug="voorbeeldstad")
+    team = Team(municipality=municipality, name="Burgerzaken", slug="burgerzaken")
+    service = Service(team=team, name="Geboorteaangifte", slug="geboorte", documents=["Uw ID-bewijs"])
+    session.add_all([municipality, team, service])
+    await session.flush()
+    start = dt.datetime(2026, 3, 3, 9, 30, tzinfo=dt.UTC)
+    appointment = Appointment(
+        reference=f"DB-{secrets.token_hex(3).upper()}",
+        service_id=service.id,
+        team_id=team.id,
+        municipality_id=municipality.id,
+        start_at=start,
+        end_at=start + dt.timedelta(minutes=20),
+        citizen_name="Fatima de Vries",
+        citizen_email="fatima@example.nl",
+        locale=locale,
+        manage_token_hash=secrets.token_hex(32),
+    )
+    participant = Participant(
+        appointment=appointment,
+        name="Fatima de Vries",
+        email="fatima@example.nl",
+        join_token_hash=secrets.token_hex(32),
+    )
+    session.add_all([appointment, participant])
+    return appointment, participant
+
+
+async def test_booking_confirmation_is_queued_once_and_delivered(
+    sessions: Sessions, smtp: DevMailbox
+) -> None:
+    settings = settings_for(smtp.port)
+    async with sessions() as session, session.begin():
+        appointment, participant = await _book(session)
+        for _ in range(2):
+            await queue_booking_confirmation(
+                session,
+                appointment,
+                participant,
+                join_token="J" * 43,
+                manage_token="M" * 43,
+                settings=settings,
+            )
+    (row,) = await rows(sessions)
+    assert row.idempotency_key == f"confirmation:{participant.id}"
+    assert row.meta == {
+        "kind": "confirmation",
+        "appointment_id": str(appointment.id),
+        "participant_id": str(participant.id),
+    }
+    assert await OutboxWorker(sessions, settings).run_once() == 1
+    (received,) = smtp.messages()
+    assert received.subject == f"Uw video-afspraak op dinsdag 3 maart 2026, 10:30 ({appointment.reference})"
+    assert received.to == ("fatima@example.nl",)
+    assert "https://balie.example.nl/j/" + "J" * 43 in received.text
+    assert [(a.filename, a.content_type) for a in received.attachments] == [("afspraak.ics", "text/calendar")]
+    assert f"UID:{appointment.id}@digitale-balie" in received.attachments[0].content.decode()
+
+
+# -- running inside the app ----------------------------------------------------------------------
+
+
+def _template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    def globals_(engine: JinjaTemplateEngine) -> None:
+        engine.engine.globals.update({"_": translator("nl"), "locale": "nl"})
+
+    return TemplateConfig(
+        directory=Path(WEB_DIR / "templates"), engine=JinjaTemplateEngine, engine_callback=globals_
+    )
+
+
+@asynccontextmanager
+async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
+    """What create_app does before the email lifespan: an engine in the app's own event loop."""
+    engine = create_engine(app.state.settings.database)
+    app.state.sessionmaker = create_sessionmaker(engine)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+async def test_lifespan_runs_sink_and_worker_and_wake_sends_at_once(
+    database_url: str, sessions: Sessions
+) -> None:
+    settings = Settings(
+        env="test",
+        database=DatabaseSettings(url=database_url),
+        email=EmailSettings(smtp_port=free_port(), dev_sink=True, local_hostname="worker.test"),
+        worker=WorkerSettings(in_process=True, poll_seconds=30),  # only wake() can make it quick
+    )
+    app = Litestar(
+        route_handlers=[DevMailboxController],
+        lifespan=[database_lifespan, email_lifespan],
+        state=State({"settings": settings}),
+        template_config=_template_config(),
+    )
+    async with AsyncTestClient(app) as client:
+        sink = app.state.dev_mailbox
+        assert sink.running
+        await asyncio.sleep(0.1)  # let the worker finish its first (empty) look
+        await queue(sessions, "test:wake")
+        app.state.outbox_worker.wake()
+        async with asyncio.timeout(5):
+            while not (await client.get("/dev/mailbox/messages.json")).json():
+                await asyncio.sleep(0.02)
+    assert app.state.outbox_worker is None and app.state.dev_mailbox is None
+    assert not sink.running
+
+
+# -- the development mailbox ---------------------------------------------------------------------
+
+
+async def _send_directly(port: int) -> None:
+    message = mail("Uw video-afspraak", "fatima@example.nl")
+    message.set_content("Platte tekst")
+    message.add_alternative("<p>Hallo <b>Fatima</b></p><script>alert(1)</script>", subtype="html")
+    message.add_attachment(b"BEGIN:VCALENDAR", maintype="text", subtype="calendar", filename="afspraak.ics")
+    await aiosmtplib.send(message, hostname="127.0.0.1", port=port, local_hostname="test.local")
+
+
+async def test_mailbox_json_and_pages(smtp: DevMailbox) -> None:
+    await _send_directly(smtp.port)
+    app = Litestar(route_handlers=[DevMailboxController], template_config=_template_config())
+    app.state.dev_mailbox = smtp
+    async with AsyncTestClient(app) as client:
+        listing = await client.get("/dev/mailbox/messages.json")
+        assert listing.status_code == 200
+        (item,) = listing.json()
+        assert item["to"] == ["fatima@example.nl"]
+        assert item["subject"] == "Uw video-afspraak"
+        assert item["text"].strip() == "Platte tekst"
+        assert "<b>Fatima</b>" in item["html"]
+        assert item["attachments"] == [{"filename": "afspraak.ics", "content_type": "text/calendar"}]
+        assert dt.datetime.fromisoformat(item["received_at"]).tzinfo is not None
+
+        index = await client.get("/dev/mailbox")
+        assert index.status_code == 200
+        assert "Uw video-afspraak" in index.text and f'href="/dev/mailbox/{item["id"]}"' in index.text
+
+        page = await client.get(f"/dev/mailbox/{item['id']}")
+        assert page.status_code == 200
+        assert "<iframe" in page.text and " sandbox " in page.text
+        assert 'srcdoc="&lt;p&gt;Hallo &lt;b&gt;Fatima&lt;/b&gt;' in page.text
+        assert "<script>alert" not in page.text  # only escaped, inside the sandboxed srcdoc
+        assert "Platte tekst" in page.text
+        policy = page.headers["content-security-policy"]  # the srcdoc inherits it: styles yes, scripts no
+        assert "style-src 'self' 'unsafe-inline'" in policy and "script-src 'self';" in policy
+
+        raw = await client.get(f"/dev/mailbox/{item['id']}/html")
+        assert raw.headers["content-security-policy"].startswith("sandbox")
+        ics = await client.get(f"/dev/mailbox/{item['id']}/attachments/0")
+        assert ics.content == b"BEGIN:VCALENDAR"
+        assert "attachment" in ics.headers["content-disposition"]
+
+        assert (await client.get("/dev/mailbox/nope")).status_code == 404
+        assert (await client.get(f"/dev/mailbox/{item['id']}/attachments/5")).status_code == 404
+
+
+async def test_mailbox_is_404_without_a_sink() -> None:
+    app = Litestar(route_handlers=[DevMailboxController], template_config=_template_config())
+    async with AsyncTestClient(app) as client:
+        assert (await client.get("/dev/mailbox/messages.json")).status_code == 404
+        assert (await client.get("/dev/mailbox")).status_code == 404
+
+
+async def test_sink_keeps_only_the_newest_messages() -> None:
+    sink = DevMailbox(port=free_port(), server_hostname="sink.test", keep=3)
+    sink.start()
+    try:
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=sink.port, local_hostname="t.local") as client:
+            for i in range(5):
+                await client.send_message(mail(f"bericht {i}"))
+    finally:
+        sink.stop()
+    assert [m.subject for m in sink.messages()] == ["bericht 4", "bericht 3", "bericht 2"]

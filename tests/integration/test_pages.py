@@ -1,0 +1,189 @@
+"""The citizen's pages through HTTP: booking with CSRF, Dutch errors, join links, security headers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import Appointment, Participant
+from tests.live import CSRF_FIELD
+from tests.support import count_rows
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+async def csrf(client: Any, path: str) -> str:
+    page = await client.get(path)
+    found = CSRF_FIELD.search(page.text)
+    assert found, page.text[:500]
+    return found.group(1)
+
+
+async def book_through_pages(
+    client: Any, service: Any, *, name: str = "Sanne de Boer", email: str = "sanne@example.nl"
+) -> Any:
+    slots_page = await client.get(f"/diensten/{service.id}")
+    assert slots_page.status_code == 200
+    start = re.search(r'data-start="([^"]+)"', slots_page.text)
+    assert start, "no slot on the page"
+    form_path = f"/diensten/{service.id}/boeken?start={start.group(1).replace('+', '%2B')}"
+    token = await csrf(client, form_path)
+    return await client.post(
+        f"/diensten/{service.id}/boeken",
+        data={"_csrf_token": token, "start": start.group(1), "name": name, "email": email, "consent": "yes"},
+    )
+
+
+async def test_home_to_confirmation(client: Any, seeded_service: Any, session: AsyncSession) -> None:
+    home = await client.get("/")
+    assert "Gemeente Testgemeente" in home.text and home.headers["content-type"].startswith("text/html")
+    municipality = await client.get("/g/testgemeente")
+    assert f"/diensten/{seeded_service.id}" in municipality.text
+    done = await book_through_pages(client, seeded_service)
+    assert done.status_code == 303
+    confirmation = await client.get(done.headers["location"])
+    assert "Uw afspraak is gemaakt" in confirmation.text
+    assert re.search(r"DB-[A-Z0-9]{4}-[A-Z0-9]{2}", confirmation.text)
+    assert "Uw identiteitsbewijs" in confirmation.text  # the documents checklist
+    assert confirmation.headers["referrer-policy"] == "no-referrer"
+    assert await count_rows(session, Appointment) == 1
+
+
+async def test_form_errors_are_dutch_and_nothing_is_stored(
+    client: Any, seeded_service: Any, session: AsyncSession
+) -> None:
+    response = await book_through_pages(client, seeded_service, name="", email="sanne-at-example")
+    assert response.status_code == 422
+    assert "Vul uw naam in." in response.text
+    assert "Dit e-mailadres klopt niet." in response.text
+    assert 'value="sanne-at-example"' in response.text  # what was typed is kept
+    assert await count_rows(session, Appointment) == 0
+
+
+async def test_english_on_request(client: Any, seeded_service: Any) -> None:
+    page = await client.get("/?lang=en")
+    assert '<html lang="en">' in page.text
+    assert client.cookies.get("lang") == "en"
+
+
+async def test_post_without_csrf_is_refused(client: Any, seeded_service: Any, session: AsyncSession) -> None:
+    response = await client.post(
+        f"/diensten/{seeded_service.id}/boeken", data={"name": "x", "email": "a@b.nl"}
+    )
+    assert response.status_code == 403
+    assert "Geen toegang" in response.text
+    assert await count_rows(session, Appointment) == 0
+
+
+async def test_taken_slot_gets_a_friendly_page(client: Any, seeded_service: Any) -> None:
+    slots_page = await client.get(f"/diensten/{seeded_service.id}")
+    start = re.search(r'data-start="([^"]+)"', slots_page.text)
+    assert start
+    token = await csrf(
+        client, f"/diensten/{seeded_service.id}/boeken?start={start.group(1).replace('+', '%2B')}"
+    )
+    data = {
+        "_csrf_token": token,
+        "start": start.group(1),
+        "name": "A",
+        "email": "a@example.nl",
+        "consent": "yes",
+    }
+    assert (await client.post(f"/diensten/{seeded_service.id}/boeken", data=data)).status_code == 303
+    second = await client.post(f"/diensten/{seeded_service.id}/boeken", data=data)
+    assert second.status_code == 409
+    assert "niet meer vrij" in second.text
+
+
+async def test_join_link_get_changes_nothing_and_bad_tokens_look_alike(
+    client: Any, seeded_service: Any, session: AsyncSession
+) -> None:
+    from backend.booking.service import Citizen, book
+
+    start_at = dt.datetime.now(dt.UTC)
+    service = seeded_service
+    slots_page = await client.get(f"/diensten/{service.id}")
+    start = dt.datetime.fromisoformat(re.search(r'data-start="([^"]+)"', slots_page.text).group(1))  # type: ignore[union-attr]
+    booking = await book(session, service, start, Citizen("Sanne", "s@example.nl"), now=start_at)
+    token = booking.join_token
+
+    landing = await client.get(f"/j/{token}")
+    assert landing.status_code == 200 and "Start" in landing.text
+    assert landing.headers["referrer-policy"] == "no-referrer"
+    participant = await session.get(Participant, booking.participant.id)
+    await session.refresh(participant)
+    assert participant is not None and participant.state == "invited"
+    await session.commit()
+
+    unknown = await client.get("/j/" + "A" * 43)
+    tampered = await client.get(f"/j/{token[:-1]}{'A' if token[-1] != 'A' else 'B'}")
+    nonsense = await client.get("/j/%3Cscript%3E")
+    assert unknown.status_code == tampered.status_code == nonsense.status_code == 404
+    assert "Deze link werkt niet" in unknown.text
+    assert _main(unknown.text) == _main(tampered.text) == _main(nonsense.text)
+
+    token_csrf = await csrf(client, f"/j/{token}")
+    started = await client.post(f"/j/{token}/start", data={"_csrf_token": token_csrf})
+    assert started.status_code == 303 and started.headers["location"] == f"/j/{token}/wachtkamer"
+
+
+def _main(html: str) -> str:
+    return html.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+async def test_security_headers(client: Any, seeded_service: Any) -> None:
+    response = await client.get("/")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+
+
+async def test_unknown_pages_are_dutch_404(client: Any, seeded_service: Any) -> None:
+    response = await client.get("/bestaat-niet")
+    assert response.status_code == 404 and "Pagina niet gevonden" in response.text
+    assert (await client.get("/diensten/not-a-uuid")).status_code in (400, 404)
+
+
+async def test_desk_requires_sign_in_and_scopes_to_team(
+    client: Any, seeded_service: Any, session: AsyncSession
+) -> None:
+    from tests.support import seed_agenda
+
+    redirect = await client.get("/balie/")
+    assert redirect.status_code in (302, 303) and redirect.headers["location"] == "/balie/inloggen"
+
+    other = await seed_agenda(session, cbs_code="0363", slug="amsterdam")
+    from backend.booking.service import Citizen, book
+
+    slots_page = await client.get(f"/diensten/{other.id}")
+    start = dt.datetime.fromisoformat(re.search(r'data-start="([^"]+)"', slots_page.text).group(1))  # type: ignore[union-attr]
+    foreign = await book(session, other, start, Citizen("Piet", "p@example.nl"), now=dt.datetime.now(dt.UTC))
+
+    sign_in_page = await client.get("/balie/inloggen")
+    official_id = re.search(
+        r'name="official_id" value="([^"]+)">\s*<button[^>]*data-official="official-testgemeente"',
+        sign_in_page.text,
+    )
+    assert official_id
+    token = await csrf(client, "/balie/inloggen")
+    signed_in = await client.post(
+        "/balie/inloggen", data={"_csrf_token": token, "official_id": official_id.group(1)}
+    )
+    assert signed_in.status_code == 303
+    desk = await client.get("/balie/")
+    assert desk.status_code == 200
+    assert "Piet" not in desk.text
+    denied = await client.get(f"/balie/afspraken/{foreign.appointment.id}/gesprek")
+    assert denied.status_code == 404
+    from sqlalchemy import select
+
+    from backend.db.models import AuditEvent
+
+    actions = list(await session.scalars(select(AuditEvent.action)))
+    await session.commit()
+    assert "access.denied" in actions

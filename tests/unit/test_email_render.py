@@ -1,0 +1,199 @@
+"""The booking confirmation as the citizen receives it: both languages, both parts, the invitation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import icalendar
+import pytest
+
+from backend.db.models import Appointment, Municipality, Participant, Service
+from backend.email.messages import build_booking_confirmation
+from backend.email.outbox import message_id_for
+from backend.settings import EmailSettings, Settings
+
+JOIN = "j" * 20 + "JoinToken-abcdefghij_0123"
+MANAGE = "m" * 20 + "ManageToken-abcdefgh_4567"
+START = dt.datetime(2026, 3, 3, 9, 30, tzinfo=dt.UTC)  # 10:30 in Amsterdam (winter time)
+Objects = tuple[Appointment, Participant, Service, Municipality]
+SETTINGS = Settings(
+    env="test",
+    public_url="https://balie.example.nl",
+    email=EmailSettings(sender="Gemeente Voorbeeldstad <noreply@balie.example.nl>"),
+)
+
+
+def _objects(locale: str = "nl", start: dt.datetime = START, name: str = "Fatima de Vries") -> Objects:
+    municipality = Municipality(
+        id=uuid.uuid4(), name="Voorbeeldstad", cbs_code="0599", slug="vb", phone="14 0599"
+    )
+    service = Service(
+        id=uuid.uuid4(),
+        name="Geboorteaangifte",
+        documents=["Uw paspoort of ID-kaart", "De verklaring van het ziekenhuis"],
+    )
+    appointment = Appointment(
+        id=uuid.uuid4(),
+        reference="DB-7K3P-9Q",
+        start_at=start,
+        end_at=start + dt.timedelta(minutes=20),
+        locale=locale,
+        service_id=service.id,
+        municipality_id=municipality.id,
+        citizen_name=name,
+        citizen_email="fatima@example.nl",
+    )
+    participant = Participant(id=uuid.uuid4(), name=name, email="fatima@example.nl")
+    return appointment, participant, service, municipality
+
+
+def _confirm(objects: Objects, join_token: str = JOIN) -> EmailMessage:
+    appointment, participant, service, municipality = objects
+    return build_booking_confirmation(
+        appointment,
+        participant,
+        service,
+        municipality,
+        join_token=join_token,
+        manage_token=MANAGE,
+        settings=SETTINGS,
+    )
+
+
+def _build(
+    locale: str = "nl", start: dt.datetime = START, name: str = "Fatima de Vries"
+) -> tuple[EmailMessage, Appointment]:
+    objects = _objects(locale, start, name)
+    message = _confirm(objects)
+    appointment = objects[0]
+    # Round-trip through bytes, as the outbox stores and sends it.
+    parsed = message_from_bytes(message.as_bytes(policy=policy.SMTP), policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed, appointment
+
+
+def _part(message: EmailMessage, subtype: str) -> str:
+    part = message.get_body(preferencelist=(subtype,))
+    assert isinstance(part, EmailMessage), f"no text/{subtype} part"
+    content = part.get_content()
+    assert isinstance(content, str)
+    return content
+
+
+def _calendar(message: EmailMessage) -> icalendar.Calendar:
+    (attachment,) = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert attachment.get_filename()
+    assert attachment.get_param("method") == "REQUEST"
+    payload = attachment.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return icalendar.Calendar.from_ical(payload)
+
+
+def test_dutch_subject_has_the_date_written_out_and_the_reference() -> None:
+    message, _ = _build("nl")
+    assert message["Subject"] == "Uw video-afspraak op dinsdag 3 maart 2026, 10:30 (DB-7K3P-9Q)"
+    assert message["To"].addresses[0].addr_spec == "fatima@example.nl"
+
+
+def test_dutch_text_and_html_parts() -> None:
+    message, _ = _build("nl")
+    text, html = _part(message, "plain"), _part(message, "html")
+    for body in (text, html):
+        assert "dinsdag 3 maart 2026, 10:30" in body
+        assert "Geboorteaangifte" in body
+        assert "Voorbeeldstad" in body
+        assert "DB-7K3P-9Q" in body
+        assert "Naar de wachtkamer" in body
+        assert "Test uw camera en microfoon" in body or "camera en microfoon" in body
+        assert "Afspraak wijzigen of annuleren" in body
+        assert "Uw paspoort of ID-kaart" in body
+        assert "De verklaring van het ziekenhuis" in body
+        assert "Er wordt niets van het gesprek opgenomen" in body
+
+
+def test_english_follows_the_appointment_locale() -> None:
+    message, _ = _build("en")
+    assert message["Subject"] == "Your video appointment on Tuesday 3 March 2026, 10:30 (DB-7K3P-9Q)"
+    text, html = _part(message, "plain"), _part(message, "html")
+    for body in (text, html):
+        assert "Tuesday 3 March 2026, 10:30" in body
+        assert "Go to the waiting room" in body
+        assert "Change or cancel the appointment" in body
+        assert "Nothing of the conversation is recorded" in body
+        assert "Naar de wachtkamer" not in body
+        assert "Beste" not in body
+
+
+def test_summer_time_is_written_in_amsterdam_time() -> None:
+    message, _ = _build("nl", start=dt.datetime(2026, 7, 7, 8, 0, tzinfo=dt.UTC))
+    assert "dinsdag 7 juli 2026, 10:00" in message["Subject"]
+
+
+def test_every_link_carries_a_token_and_no_personal_data() -> None:
+    message, _ = _build("nl")
+    text, html = _part(message, "plain"), _part(message, "html")
+    hrefs = set(re.findall(r'href="([^"]+)"', html))
+    assert hrefs == {
+        f"https://balie.example.nl/j/{JOIN}",
+        "https://balie.example.nl/apparaattest",
+        f"https://balie.example.nl/afspraak/{MANAGE}",
+    }
+    assert set(re.findall(r"https?://\S+", text)) == hrefs
+    for url in hrefs:
+        assert "fatima" not in url.lower() and "DB-7K3P" not in url and "@" not in url
+        if "/j/" in url or "/afspraak/" in url:
+            assert url.rsplit("/", 1)[1] in (JOIN, MANAGE)
+
+
+def test_missing_token_is_refused() -> None:
+    with pytest.raises(ValueError):
+        _confirm(_objects(), join_token="")
+
+
+def test_html_is_mail_client_friendly() -> None:
+    html = _part(_build("nl")[0], "html").lower()
+    assert "<table" in html and 'style="' in html
+    forbidden = ("<script", "javascript:", "<img", "<link", "<iframe", "<form", " src=", "@import", "url(")
+    assert [item for item in forbidden if item in html] == []
+
+
+def test_names_are_escaped_in_html_and_cannot_add_headers() -> None:
+    message, _ = _build("nl", name="<b>Jan</b>\r\nBcc: evil@example.org")
+    html = _part(message, "html")
+    assert "<b>Jan</b>" not in html and "&lt;b&gt;Jan&lt;/b&gt;" in html
+    assert message["Bcc"] is None
+    assert "\n" not in str(message["To"])
+
+
+def test_ics_invitation_fields() -> None:
+    message, appointment = _build("nl")
+    calendar = _calendar(message)
+    assert str(calendar["METHOD"]) == "REQUEST"
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["UID"]) == f"{appointment.id}@digitale-balie"
+    assert event.decoded("SEQUENCE") == 0
+    assert event.decoded("DTSTART") == START
+    assert event.decoded("DTEND") == START + dt.timedelta(minutes=20)
+    assert "Geboorteaangifte" in str(event["SUMMARY"])
+    assert f"https://balie.example.nl/j/{JOIN}" in str(event["DESCRIPTION"])
+    assert str(event["ORGANIZER"]) == "mailto:noreply@balie.example.nl"
+
+
+def test_ics_uid_is_stable_per_appointment() -> None:
+    objects = _objects()
+    uids = set()
+    for _ in range(2):
+        (event,) = _calendar(_confirm(objects)).walk("VEVENT")
+        uids.add(str(event["UID"]))
+    assert uids == {f"{objects[0].id}@digitale-balie"}
+
+
+def test_message_id_is_derived_from_the_key() -> None:
+    first = message_id_for("confirmation:1", "Balie <noreply@balie.example.nl>")
+    assert first == message_id_for("confirmation:1", "Balie <noreply@balie.example.nl>")
+    assert first != message_id_for("confirmation:2", "Balie <noreply@balie.example.nl>")
+    assert re.fullmatch(r"<[0-9a-f]{40}@balie\.example\.nl>", first)

@@ -1,0 +1,11 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY backend ./backend
+COPY signalling ./signalling
+COPY web ./web
+RUN pip install --no-cache-dir . && useradd --system --home /app balie && chown -R balie /app
+USER balie
+EXPOSE 8000
+CMD ["balie", "run", "--host", "0.0.0.0", "--port", "8000"]

@@ -28,7 +28,7 @@ def _differences(connection: Any) -> list[Any]:
 async def test_no_model_change_lacks_a_migration(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         differences = await connection.run_sync(_differences)
-    assert differences == [], "models and migrations differ: add a migration (alembic revision --autogenerate)"
+    assert differences == [], "models and migrations differ: add a migration (--autogenerate)"
 
 
 async def test_migrations_go_down_to_base_and_up_again(engine: AsyncEngine) -> None:

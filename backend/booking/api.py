@@ -16,12 +16,13 @@ from backend.booking import service as booking
 from backend.booking.flow import book_and_confirm
 from backend.booking.schemas import AppointmentIn, AppointmentOut, ServiceOut, SlotOut
 from backend.booking.tokens import appointment_for_manage_token
-from backend.booking.validation import clean_text, email_error, name_error
+from backend.booking.validation import as_utc, clean_text, email_error, name_error, plausible_day
 from backend.db.models import Service
 from backend.errors import problem
 from backend.timefmt import AMSTERDAM, iso_local
 
 MAX_RANGE_DAYS = 62
+START_FORMAT = "Geef een tijd met tijdzone tussen 2000 en 2200, bv. 2026-03-03T10:30:00+01:00."
 
 
 def _appointment_out(appointment: Any, manage_token: str | None = None) -> AppointmentOut:
@@ -67,6 +68,8 @@ class BookingApi(Controller):
             raise NotFoundException("Onbekende dienst.")
         today = dt.datetime.now(AMSTERDAM).date()
         first = from_ or today
+        if not (plausible_day(first) and (to is None or plausible_day(to))):
+            raise ValidationException("'from' en 'to' moeten datums tussen 2000 en 2200 zijn.")
         last = to or first + dt.timedelta(days=14)
         if last < first:
             raise ValidationException("'to' ligt voor 'from'.")
@@ -86,10 +89,8 @@ class BookingApi(Controller):
             for f, m in (("citizen.name", name_error(name)), ("citizen.email", email_error(email)))
             if m
         ]
-        if data.start.tzinfo is None:
-            errors.append(
-                {"field": "start", "message": "Geef de tijd met tijdzone, bv. 2026-03-03T10:30:00+01:00."}
-            )
+        if as_utc(data.start) is None:
+            errors.append({"field": "start", "message": START_FORMAT})
         if errors:
             return problem(422, "Ongeldige invoer", "Controleer de gemarkeerde velden.", errors=errors)
         service = await booking.get_service(db_session, data.service_id)

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.booking import slots
 from backend.booking.reference import new_reference
 from backend.booking.tokens import hash_token, new_token
+from backend.booking.validation import as_utc
 from backend.db.models import Appointment, AppointmentStatus, Participant, Service, SlotClaim, Team
 from backend.db.models.appointment import ACTIVE_STATUSES
+from backend.i18n import N_
 
 
 class BookingError(Exception):
@@ -107,11 +109,12 @@ async def book(
     the outbox there), so either both the appointment and its email exist or neither does.
     Raises :class:`SlotNotOffered` or :class:`SlotTaken`.
     """
-    start = start.astimezone(dt.UTC)
+    utc = as_utc(start)
     duration = dt.timedelta(minutes=service.duration_minutes)
     rules = agenda_rules(service.team)
-    if not slots.is_offered(rules, duration, start, now):
-        raise SlotNotOffered("Dit tijdstip kunt u niet boeken.")
+    if utc is None or not slots.is_offered(rules, duration, utc, now):
+        raise SlotNotOffered(N_("Dit tijdstip kunt u niet boeken."))
+    start = utc
     for _ in range(attempts):
         try:
             # A savepoint per attempt: rolling it back leaves the caller's objects usable.
@@ -128,7 +131,7 @@ async def book(
             await on_booked(session, booking)
         await session.commit()
         return booking
-    raise SlotTaken("Dit tijdstip is net door iemand anders geboekt.")
+    raise SlotTaken(N_("Dit tijdstip is net door iemand anders geboekt."))
 
 
 async def _try_book(
@@ -187,7 +190,7 @@ async def _free_seats(session: AsyncSession, team: Team, unit_starts: list[dt.da
     for unit in unit_starts:
         free = [seat for seat in range(team.desks) if seat not in held.get(unit, set())]
         if not free:
-            raise SlotTaken("Dit tijdstip is net door iemand anders geboekt.")
+            raise SlotTaken(N_("Dit tijdstip is net door iemand anders geboekt."))
         seats.append(free[0])
     return seats
 

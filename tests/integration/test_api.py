@@ -106,6 +106,8 @@ async def test_bad_input_gets_problem_bodies(client: Any, seeded_service: Any, s
             422,
         ),
         ({"service_id": service_id, "start": 12, "citizen": CITIZEN}, 422),
+        ({"service_id": service_id, "start": "0001-01-01T00:30:00+01:00", "citizen": CITIZEN}, 422),
+        ({"service_id": service_id, "start": "9999-12-31T23:55:00-12:00", "citizen": CITIZEN}, 422),
         ({"service_id": service_id, "start": slot["start"], "citizen": CITIZEN, "extra": 1}, 422),
         ([1, 2, 3], 422),
     ]
@@ -128,6 +130,10 @@ async def test_bad_input_gets_problem_bodies(client: Any, seeded_service: Any, s
     assert backwards.status_code == 422
     impossible = await client.get(f"/api/v1/services/{service_id}/slots?from=2026-02-31")
     assert impossible.status_code == 422
+    for query in ("from=9999-12-31", "from=0001-01-01&to=0001-01-02", "to=9999-12-31"):
+        extreme = await client.get(f"/api/v1/services/{service_id}/slots?{query}")
+        assert extreme.status_code == 422, (query, extreme.text)
+        assert extreme.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_openapi_schema_is_served(client: Any) -> None:

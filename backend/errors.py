@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from backend.i18n import N_
 from backend.web import page
 
 log = structlog.get_logger()
@@ -18,12 +19,18 @@ log = structlog.get_logger()
 PROBLEM_JSON = "application/problem+json"
 
 _PAGE_TEXT = {
-    400: ("Dat ging niet goed", "Uw verzoek klopt niet. Ga terug en probeer het opnieuw."),
-    403: ("Geen toegang", "U heeft geen toegang tot deze pagina. Vernieuw de pagina en probeer het opnieuw."),
-    404: ("Pagina niet gevonden", "Deze pagina bestaat niet (meer). Controleer het adres."),
-    405: ("Dat kan hier niet", "Deze actie is op deze pagina niet mogelijk."),
-    429: ("Even wachten", "U heeft te veel verzoeken gedaan. Wacht een minuut en probeer het opnieuw."),
-    500: ("Er ging iets mis", "Er ging bij ons iets mis. Probeer het over een paar minuten opnieuw."),
+    400: (N_("Dat ging niet goed"), N_("Uw verzoek klopt niet. Ga terug en probeer het opnieuw.")),
+    403: (
+        N_("Geen toegang"),
+        N_("U heeft geen toegang tot deze pagina. Vernieuw de pagina en probeer het opnieuw."),
+    ),
+    404: (N_("Pagina niet gevonden"), N_("Deze pagina bestaat niet (meer). Controleer het adres.")),
+    405: (N_("Dat kan hier niet"), N_("Deze actie is op deze pagina niet mogelijk.")),
+    429: (
+        N_("Even wachten"),
+        N_("U heeft te veel verzoeken gedaan. Wacht een minuut en probeer het opnieuw."),
+    ),
+    500: (N_("Er ging iets mis"), N_("Er ging bij ons iets mis. Probeer het over een paar minuten opnieuw.")),
 }
 
 

@@ -1,7 +1,9 @@
 """Dutch first, English available.
 
-Templates and code write the Dutch text and wrap it in ``_()``. ``web/locales/en.json`` maps each
-Dutch text to its English text; a missing entry falls back to Dutch, and a test lists the gaps.
+Templates and code write the Dutch text and wrap it in ``_()``; Python code that only names a text
+for a page to show later marks it with :func:`N_`. ``web/locales/en.json`` maps each Dutch text to
+its English text; a missing entry falls back to Dutch, and ``tests/unit/test_i18n.py`` (Babel's
+extractor over templates and code) fails on every gap.
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ def catalog(locale: str) -> Mapping[str, str]:
         return {}
     data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
     return data
+
+
+def N_(text: str) -> str:
+    """Mark ``text`` for translation where it is shown (templates call ``_()`` on it)."""
+    return text
 
 
 def translator(locale: str) -> Translate:

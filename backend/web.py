@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from litestar import Request
 from litestar.datastructures import Cookie
@@ -26,9 +27,27 @@ def request_locale(request: Request[Any, Any, Any]) -> str:
     return locale
 
 
+def language_links(request: Request[Any, Any, Any], here: str | None = None) -> dict[str, str]:
+    """Links to this page in each language, keeping its query (``here``: for a page shown after a POST)."""
+    if here is None:
+        path, pairs = request.url.path, list(request.query_params.multi_items())
+    else:
+        path, _, query = here.partition("?")
+        pairs = parse_qsl(query)
+    kept = [(key, value) for key, value in pairs if key != "lang"]
+    return {code: f"{path}?{urlencode([*kept, ('lang', code)])}" for code in LOCALES}
+
+
 def page(
-    request: Request[Any, Any, Any], template: str, *, status_code: int = 200, **context: Any
+    request: Request[Any, Any, Any],
+    template: str,
+    *,
+    status_code: int = 200,
+    here: str | None = None,
+    **context: Any,
 ) -> Template:
+    """Render ``template`` in the visitor's language. ``here`` is the GET address of a page shown
+    in answer to a POST, so the language switch leads back to the same page."""
     locale = request_locale(request)
     cookies = []
     chosen = request.query_params.get("lang")
@@ -36,7 +55,12 @@ def page(
         cookies.append(Cookie(key=LANG_COOKIE, value=chosen, max_age=365 * 24 * 3600, samesite="lax"))
     return Template(
         template_name=template,
-        context={"locale": locale, "_": translator(locale), **context},
+        context={
+            "locale": locale,
+            "_": translator(locale),
+            "language_links": language_links(request, here),
+            **context,
+        },
         status_code=status_code,
         cookies=cookies,
     )

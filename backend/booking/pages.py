@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from itertools import groupby
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from litestar import Controller, Request, get, post
@@ -18,21 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.booking import service as booking
 from backend.booking.flow import book_and_confirm
 from backend.booking.tokens import appointment_for_manage_token
-from backend.booking.validation import clean_text, email_error, name_error
+from backend.booking.validation import clean_text, email_error, name_error, parse_moment
 from backend.db.models import Municipality, Service
+from backend.i18n import N_
 from backend.timefmt import AMSTERDAM, clock, local, long_date, long_datetime
 from backend.web import page, request_locale, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 DAYS_SHOWN = 14
-
-
-def _parse_start(raw: str) -> dt.datetime | None:
-    try:
-        start = dt.datetime.fromisoformat(raw)
-    except ValueError:
-        return None
-    return start if start.tzinfo is not None else None
+CONSENT_MISSING = N_("Geef toestemming om verder te gaan.")
 
 
 async def _service_or_404(db_session: AsyncSession, service_id: UUID) -> Service:
@@ -83,7 +78,7 @@ class BookingPages(Controller):
         self, request: Request[Any, Any, Any], db_session: AsyncSession, service_id: UUID, start: str = ""
     ) -> Template | Redirect:
         service = await _service_or_404(db_session, service_id)
-        moment = _parse_start(start)
+        moment = parse_moment(start)
         if moment is None:
             return see_other(f"/diensten/{service.id}")
         return self._form(request, service, moment, values={}, errors={})
@@ -102,6 +97,7 @@ class BookingPages(Controller):
             request,
             "pages/book_form.html",
             status_code=status_code,
+            here=f"/diensten/{service.id}/boeken?{urlencode({'start': start.isoformat()})}",
             service=service,
             start_iso=start.isoformat(),
             start_text=long_datetime(start, request_locale(request)),
@@ -118,7 +114,7 @@ class BookingPages(Controller):
         data: dict[str, str] = Form,
     ) -> Template | Redirect:
         service = await _service_or_404(db_session, service_id)
-        start = _parse_start(str(data.get("start", "")))
+        start = parse_moment(str(data.get("start", "")))
         if start is None:
             return see_other(f"/diensten/{service.id}")
         values = {"name": clean_text(str(data.get("name", ""))), "email": str(data.get("email", "")).strip()}
@@ -127,7 +123,10 @@ class BookingPages(Controller):
             for key, message in (
                 ("name", name_error(values["name"])),
                 ("email", email_error(values["email"])),
-                ("consent", None if data.get("consent") == "yes" else "Geef toestemming om verder te gaan."),
+                (
+                    "consent",
+                    None if data.get("consent") == "yes" else N_("Geef toestemming om verder te gaan."),
+                ),
             )
             if message
         }

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit, calls
 from backend.db.models import Appointment, Official
 from backend.desk.auth import current_official, sign_in, team_ids
+from backend.i18n import N_
 from backend.timefmt import AMSTERDAM, clock
 from backend.web import page, see_other
 
@@ -85,8 +86,8 @@ class DeskPages(Controller):
                 request,
                 "pages/error.html",
                 status_code=409,
-                title="Er wacht niemand",
-                message="Voor deze afspraak wacht niemand in de wachtkamer.",
+                title=N_("Er wacht niemand"),
+                message=N_("Voor deze afspraak wacht niemand in de wachtkamer."),
             )
         return see_other(f"/balie/afspraken/{appointment.id}/gesprek")
 
@@ -117,8 +118,8 @@ class DeskPages(Controller):
                 request,
                 "pages/error.html",
                 status_code=422,
-                title="Kies een uitkomst",
-                message="Kies of het gesprek is afgerond of dat de inwoner niet verscheen.",
+                title=N_("Kies een uitkomst"),
+                message=N_("Kies of het gesprek is afgerond of dat de inwoner niet verscheen."),
             )
         try:
             await calls.end_call(db_session, request.app.state.hub, appointment, official.id, outcome)
@@ -127,8 +128,8 @@ class DeskPages(Controller):
                 request,
                 "pages/error.html",
                 status_code=409,
-                title="Al afgesloten",
-                message="Deze afspraak is al afgesloten.",
+                title=N_("Al afgesloten"),
+                message=N_("Deze afspraak is al afgesloten."),
             )
         return see_other("/balie")
 

@@ -84,7 +84,7 @@ def build_booking_confirmation(
         ),
         location=urls["join_url"],
         url=urls["join_url"],
-        organizer_name=_("Gemeente {name}", name=municipality.name),
+        organizer_name=municipality.name,
         organizer_email=sender_address(settings.email.sender),
         attendee_name=participant.name,
         attendee_email=participant.email,

@@ -66,8 +66,41 @@ async def test_form_errors_are_dutch_and_nothing_is_stored(
 
 async def test_english_on_request(client: Any, seeded_service: Any) -> None:
     page = await client.get("/?lang=en")
-    assert '<html lang="en">' in page.text
+    assert '<html lang="en">' in page.text and "Choose your municipality" in page.text
     assert client.cookies.get("lang") == "en"
+    response = await book_through_pages(client, seeded_service, name="", email="nope")
+    assert response.status_code == 422
+    assert "Please enter your name." in response.text and "Vul uw naam in." not in response.text
+
+
+async def test_language_switch_keeps_the_page(client: Any, seeded_service: Any) -> None:
+    slots_page = await client.get(f"/diensten/{seeded_service.id}")
+    start = re.search(r'data-start="([^"]+)"', slots_page.text)
+    assert start
+    form = await client.get(f"/diensten/{seeded_service.id}/boeken", params={"start": start.group(1)})
+    switch = re.search(r'<a href="([^"]+)" lang="en">English</a>', form.text)
+    assert switch
+    english = await client.get(switch.group(1).replace("&amp;", "&"))
+    assert english.status_code == 200 and "Your details" in english.text
+    assert start.group(1) in english.text  # still the same slot, not back to the list
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:00-12:00", "morgen", ""])
+async def test_impossible_start_times_lead_back_to_the_slot_list(
+    client: Any, seeded_service: Any, session: AsyncSession, start: str
+) -> None:
+    form = await client.get(f"/diensten/{seeded_service.id}/boeken", params={"start": start})
+    assert form.status_code == 303 and form.headers["location"] == f"/diensten/{seeded_service.id}"
+    slots_page = await client.get(f"/diensten/{seeded_service.id}")
+    real = re.search(r'data-start="([^"]+)"', slots_page.text)
+    assert real
+    token = await csrf(
+        client, f"/diensten/{seeded_service.id}/boeken?start={real.group(1).replace('+', '%2B')}"
+    )
+    data = {"_csrf_token": token, "start": start, "name": "A", "email": "a@example.nl", "consent": "yes"}
+    posted = await client.post(f"/diensten/{seeded_service.id}/boeken", data=data)
+    assert posted.status_code == 303 and posted.headers["location"] == f"/diensten/{seeded_service.id}"
+    assert await count_rows(session, Appointment) == 0
 
 
 async def test_post_without_csrf_is_refused(client: Any, seeded_service: Any, session: AsyncSession) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import sys
 
+from backend.logs import configure_logging
 from backend.settings import Settings, SettingsError
 
 
@@ -49,11 +51,20 @@ async def _worker(settings: Settings) -> None:
         await engine.dispose()
 
 
+def served_at(settings: Settings, host: str, port: int) -> Settings:
+    """Without ``BALIE_PUBLIC_URL``, links in emails point where this server listens."""
+    if settings.public_url_configured:
+        return settings
+    link_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - comparing, not binding
+    return dataclasses.replace(settings, public_url=f"http://{link_host}:{port}")
+
+
 def _run(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from backend.app import create_app
 
+    settings = served_at(settings, host, port)
     asyncio.run(_migrate(settings))
     if settings.demo_data:
         asyncio.run(_demo_data(settings, quiet=True))
@@ -84,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"balie: {exc}", file=sys.stderr)
         return 2
+    configure_logging(json_lines=not settings.development)
     if args.command == "run":
         _run(settings, args.host, args.port)
     elif args.command == "migrate":

@@ -119,6 +119,8 @@ class SignallingSettings:
 class Settings:
     env: Environment = "development"
     public_url: str = "http://127.0.0.1:8000"
+    public_url_configured: bool = False
+    """Whether ``BALIE_PUBLIC_URL`` was set; if not, ``balie run`` derives it from --host/--port."""
     secret_key: Secret = field(default_factory=lambda: Secret(""))
     data_dir: Path = field(default_factory=lambda: Path(".balie"))
     timezone: str = "Europe/Amsterdam"
@@ -172,6 +174,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"BALIE_{name} must be a whole number, not {raw!r}") from exc
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(f"BALIE_{name}")
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"BALIE_{name} must be a number, not {raw!r}") from exc
+
+
 def _ice_servers(raw: str) -> tuple[Mapping[str, object], ...]:
     if not raw:
         return ()
@@ -201,6 +213,7 @@ def _read(env: Mapping[str, str]) -> Settings:
     return Settings(
         env=mode,  # type: ignore[arg-type]
         public_url=_get(env, "PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        public_url_configured=bool(env.get("BALIE_PUBLIC_URL")),
         secret_key=Secret(secret),
         data_dir=data_dir,
         demo_data=_bool(env, "DEMO_DATA", development),
@@ -226,7 +239,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         ),
         worker=WorkerSettings(
             in_process=_bool(env, "WORKER_IN_PROCESS", True),
-            poll_seconds=float(_get(env, "WORKER_POLL_SECONDS", "2.0")),
+            poll_seconds=_float(env, "WORKER_POLL_SECONDS", 2.0),
         ),
         join=JoinSettings(
             opens_minutes_before=_int(env, "JOIN_OPENS_MINUTES_BEFORE", 30),

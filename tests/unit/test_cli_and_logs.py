@@ -1,0 +1,50 @@
+"""The CLI's start-up choices and the log output's hygiene."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+import structlog
+
+from backend.cli import main, served_at
+from backend.logs import configure_logging
+from backend.settings import Settings
+
+
+def test_links_follow_the_port_unless_a_public_url_is_set(tmp_path: Path) -> None:
+    plain = Settings.from_env({"BALIE_DATA_DIR": str(tmp_path)})
+    assert served_at(plain, "127.0.0.1", 8001).public_url == "http://127.0.0.1:8001"
+    assert served_at(plain, "0.0.0.0", 8002).public_url == "http://127.0.0.1:8002"
+    public = Settings.from_env(
+        {"BALIE_DATA_DIR": str(tmp_path), "BALIE_PUBLIC_URL": "https://balie.example.nl/"}
+    )
+    assert served_at(public, "0.0.0.0", 8001).public_url == "https://balie.example.nl"
+
+
+def test_bad_settings_stop_the_cli_with_a_clear_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BALIE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("BALIE_WORKER_POLL_SECONDS", "vaak")
+    assert main(["migrate"]) == 2
+    assert "BALIE_WORKER_POLL_SECONDS must be a number" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_tracebacks_carry_no_local_variables_and_personal_fields_are_dropped(
+    json_lines: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(json_lines=json_lines)
+    try:
+        email = "sanne@example.nl"
+        raise RuntimeError("database went away")
+    except RuntimeError:
+        structlog.get_logger().exception("unhandled error", path="/api/v1/appointments", email=email)
+    finally:
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()
+    err = capsys.readouterr().err
+    assert "database went away" in err and "/api/v1/appointments" in err
+    assert "sanne@example.nl" not in err

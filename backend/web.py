@@ -44,6 +44,7 @@ def page(
     *,
     status_code: int = 200,
     here: str | None = None,
+    headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Template:
     """Render ``template`` in the visitor's language. ``here`` is the GET address of a page shown
@@ -63,6 +64,7 @@ def page(
         },
         status_code=status_code,
         cookies=cookies,
+        headers=headers,
     )
 
 

@@ -15,6 +15,7 @@ from litestar.response import Template
 
 from backend.email.dev_sink import DevMailbox, ReceivedMessage
 from backend.timefmt import local
+from backend.web import page
 
 _SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -63,8 +64,13 @@ def _row(message: ReceivedMessage) -> dict[str, Any]:
 
 def _page(request: Request[Any, Any, Any], selected: ReceivedMessage | None) -> Template:
     rows = [_row(m) for m in _mailbox(request).messages()]
-    context = {"rows": rows, "selected": _row(selected) if selected else None}
-    return Template("pages/dev_mailbox.html", context=context, headers=_PAGE_HEADERS)
+    return page(
+        request,
+        "pages/dev_mailbox.html",
+        headers=_PAGE_HEADERS,
+        rows=rows,
+        selected=_row(selected) if selected else None,
+    )
 
 
 class DevMailboxController(Controller):

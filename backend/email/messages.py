@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Appointment, Municipality, Participant, Service
-from backend.email.outbox import enqueue
+from backend.email.outbox import enqueue, outbox_keyring
 from backend.email.render import (
     Attachment,
     Invitation,
@@ -142,6 +142,7 @@ async def queue_booking_confirmation(
         key=f"confirmation:{participant.id}",
         recipient=participant.email,
         message=message,
+        keyring=outbox_keyring(settings),
         meta={
             "kind": "confirmation",
             "appointment_id": str(appointment.id),

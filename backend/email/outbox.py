@@ -4,6 +4,10 @@ The row is written in the same transaction as the booking that caused it, so eit
 or neither is; the worker (:mod:`backend.email.worker`) sends it after the commit. One logical email
 is one row, identified by its idempotency key: enqueueing the same key again returns the row that is
 already there, and the Message-ID is derived from the key so every retry is the same message.
+
+The rendered message holds join and manage links, so it is sealed (AES-GCM, :mod:`backend.crypto`)
+with a key derived from the app's secret key while it waits, and wiped once it is sent or given up:
+the database never holds a usable token in clear.
 """
 
 from __future__ import annotations
@@ -13,15 +17,33 @@ import hashlib
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from functools import cache
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.crypto import Keyring
 from backend.db.models import OutboxMessage, OutboxStatus
+from backend.settings import Settings
 
 _DEFAULT_DOMAIN = "digitale-balie"
 _SUBJECT_MAX = 300
+
+
+@cache
+def _derived_keyring(secret: str) -> Keyring:
+    return Keyring.derived(secret, "outbox-message")
+
+
+def outbox_keyring(settings: Settings) -> Keyring:
+    """The keyring that seals waiting messages (derived from ``BALIE_SECRET_KEY``)."""
+    return _derived_keyring(settings.secret_key.reveal())
+
+
+def message_context(key: str) -> bytes:
+    """Associated data for a sealed message: it opens only as the row of its own key."""
+    return f"outbox:{key}".encode()
 
 
 def message_id_for(key: str, sender: str | None = None) -> str:
@@ -50,6 +72,7 @@ async def enqueue(
     key: str,
     recipient: str,
     message: EmailMessage,
+    keyring: Keyring,
     meta: dict[str, str] | None = None,
 ) -> OutboxMessage:
     """Add ``message`` to the outbox in the session's transaction (the caller commits).
@@ -71,7 +94,7 @@ async def enqueue(
         idempotency_key=key,
         recipient=recipient,
         subject=str(message["Subject"] or "")[:_SUBJECT_MAX],
-        mime=_freeze(message, key, now),
+        mime=keyring.seal(_freeze(message, key, now), context=message_context(key)),
         status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=now,

@@ -30,7 +30,9 @@ import aiosmtplib
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.crypto import SealError
 from backend.db.models import OutboxMessage, OutboxStatus
+from backend.email.outbox import message_context, outbox_keyring
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,8 +49,10 @@ class Claimed:
     """What the worker needs of one claimed row, detached from any session."""
 
     id: UUID
+    key: str
     recipient: str
-    mime: bytes
+    sealed: bytes
+    """The message as stored: sealed with the outbox keyring (see :mod:`backend.email.outbox`)."""
     attempts: int
 
 
@@ -76,6 +80,7 @@ class OutboxWorker:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._clock = clock
+        self._keyring = outbox_keyring(settings)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -160,7 +165,9 @@ class OutboxWorker:
             rows = (await session.scalars(query)).all()
             for row in rows:
                 row.locked_until = now + self._lease
-            return [Claimed(row.id, row.recipient, row.mime, row.attempts) for row in rows]
+            return [
+                Claimed(row.id, row.idempotency_key, row.recipient, row.mime, row.attempts) for row in rows
+            ]
 
     async def _release(self, items: Sequence[Claimed]) -> None:
         """Give rows back untouched, so the next run takes them without counting an attempt."""
@@ -195,7 +202,12 @@ class OutboxWorker:
                 await self._release(batch[index:])
                 break
             try:
-                await smtp.sendmail(envelope_from, [item.recipient], item.mime)
+                mime = self._keyring.open(item.sealed, context=message_context(item.key))
+            except SealError as exc:
+                await self._record_failure(item, exc)  # the secret key changed: it never will open
+                continue
+            try:
+                await smtp.sendmail(envelope_from, [item.recipient], mime)
             except (aiosmtplib.SMTPException, OSError) as exc:
                 await self._record_failure(item, exc)
                 if _answered(exc) and smtp.is_connected:
@@ -216,6 +228,7 @@ class OutboxWorker:
                 .where(OutboxMessage.id == item.id)
                 .values(
                     status=OutboxStatus.SENT,
+                    mime=b"",  # the links in it must not outlive their delivery
                     sent_at=self._clock(),
                     attempts=item.attempts + 1,
                     locked_until=None,
@@ -233,6 +246,7 @@ class OutboxWorker:
         }
         if gave_up:
             values["status"] = OutboxStatus.FAILED
+            values["mime"] = b""
             log.error(
                 "outbox message %s failed for good after %d attempt(s): %s",
                 item.id,
@@ -262,6 +276,8 @@ def _permanent(exc: BaseException) -> bool:
     A refused *sender* is not counted: that is our configuration, and fixing it should let every
     waiting message through.
     """
+    if isinstance(exc, SealError):
+        return True
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         return bool(exc.recipients) and all(r.code >= 500 for r in exc.recipients)
     if isinstance(exc, aiosmtplib.SMTPRecipientRefused | aiosmtplib.SMTPDataError):

@@ -28,6 +28,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.crypto import Keyring
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.migrate import upgrade
 from backend.db.models import (
@@ -44,13 +45,13 @@ from backend.email.dev_sink import DevMailbox
 from backend.email.lifecycle import email_lifespan
 from backend.email.mailbox import DevMailboxController
 from backend.email.messages import queue_booking_confirmation
-from backend.email.outbox import enqueue, message_id_for
+from backend.email.outbox import enqueue, message_id_for, outbox_keyring
 from backend.email.worker import OutboxWorker
-from backend.i18n import translator
 from backend.settings import WEB_DIR, DatabaseSettings, EmailSettings, Settings, WorkerSettings
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SENDER = "Digitale Balie <noreply@balie.example.nl>"
+KEYRING = outbox_keyring(Settings(env="test"))
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -164,7 +165,9 @@ def mail(subject: str = "Hallo", to: str = "inwoner@example.nl") -> EmailMessage
 
 async def queue(sessions: Sessions, key: str, to: str = "inwoner@example.nl") -> None:
     async with sessions() as session, session.begin():
-        await enqueue(session, key=key, recipient=to, message=mail(key, to), meta={"kind": "test"})
+        await enqueue(
+            session, key=key, recipient=to, message=mail(key, to), keyring=KEYRING, meta={"kind": "test"}
+        )
 
 
 async def rows(sessions: Sessions) -> list[OutboxMessage]:
@@ -190,8 +193,12 @@ async def test_enqueue_then_run_once_delivers_once(sessions: Sessions, smtp: Dev
 
 async def test_same_key_twice_gives_one_email(sessions: Sessions, smtp: DevMailbox) -> None:
     async with sessions() as session, session.begin():
-        first = await enqueue(session, key="test:twice", recipient="a@example.nl", message=mail())
-        again = await enqueue(session, key="test:twice", recipient="a@example.nl", message=mail())
+        first = await enqueue(
+            session, key="test:twice", recipient="a@example.nl", message=mail(), keyring=KEYRING
+        )
+        again = await enqueue(
+            session, key="test:twice", recipient="a@example.nl", message=mail(), keyring=KEYRING
+        )
         assert again is first
     await queue(sessions, "test:twice")  # and once more in a later transaction
     assert len(await rows(sessions)) == 1
@@ -202,9 +209,39 @@ async def test_same_key_twice_gives_one_email(sessions: Sessions, smtp: DevMailb
     assert len(smtp.messages()) == 1
 
 
+async def test_waiting_mail_is_sealed_and_wiped_once_sent(sessions: Sessions, smtp: DevMailbox) -> None:
+    secret_link = "https://balie.example.nl/j/" + "t" * 43
+    message = mail("Uw afspraak")
+    message.set_content(f"Naar de wachtkamer: {secret_link}")
+    async with sessions() as session, session.begin():
+        await enqueue(session, key="test:sealed", recipient="a@example.nl", message=message, keyring=KEYRING)
+    (waiting,) = await rows(sessions)
+    assert secret_link.encode() not in waiting.mime and b"wachtkamer" not in waiting.mime
+    assert await OutboxWorker(sessions, settings_for(smtp.port)).run_once() == 1
+    (received,) = smtp.messages()
+    assert secret_link in received.text
+    (sent,) = await rows(sessions)
+    assert sent.status == OutboxStatus.SENT and sent.mime == b""
+
+
+async def test_mail_sealed_under_another_secret_fails_for_good_unsent(
+    sessions: Sessions, smtp: DevMailbox
+) -> None:
+    other = Keyring.derived("a secret key from before a rotation", "outbox-message")
+    async with sessions() as session, session.begin():
+        await enqueue(session, key="test:old-key", recipient="a@example.nl", message=mail(), keyring=other)
+    assert await OutboxWorker(sessions, settings_for(smtp.port)).run_once() == 0
+    (row,) = await rows(sessions)
+    assert (row.status, row.mime) == (OutboxStatus.FAILED, b"")
+    assert "SealError" in row.last_error
+    assert smtp.messages() == []
+
+
 async def test_enqueue_is_part_of_the_callers_transaction(sessions: Sessions) -> None:
     async with sessions() as session:
-        await enqueue(session, key="test:rolled-back", recipient="a@example.nl", message=mail())
+        await enqueue(
+            session, key="test:rolled-back", recipient="a@example.nl", message=mail(), keyring=KEYRING
+        )
         await session.rollback()
     assert await rows(sessions) == []
 
@@ -407,12 +444,7 @@ async def test_booking_confirmation_is_queued_once_and_delivered(
 
 
 def _template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    def globals_(engine: JinjaTemplateEngine) -> None:
-        engine.engine.globals.update({"_": translator("nl"), "locale": "nl"})
-
-    return TemplateConfig(
-        directory=Path(WEB_DIR / "templates"), engine=JinjaTemplateEngine, engine_callback=globals_
-    )
+    return TemplateConfig(directory=Path(WEB_DIR / "templates"), engine=JinjaTemplateEngine)
 
 
 @asynccontextmanager

@@ -13,10 +13,11 @@ from litestar.datastructures import State
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from backend.api_reference import ApiReference
 from backend.booking.api import BookingApi
 from backend.booking.pages import BookingPages
 from backend.db.engine import create_engine, create_sessionmaker
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Digitale Balie API",
             version="1",
             path="/schema",
-            render_plugins=[JsonRenderPlugin(), SwaggerRenderPlugin(path="/")],
+            render_plugins=[JsonRenderPlugin(), ApiReference()],
         ),
         exception_handlers={SignInRequired: _sign_in_redirect, **exception_handlers},
         lifespan=[email_lifespan],

@@ -8,20 +8,32 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.booking import service as booking
 from backend.booking.flow import book_and_confirm
-from backend.booking.schemas import AppointmentIn, AppointmentOut, ServiceOut, SlotOut
+from backend.booking.schemas import AppointmentIn, AppointmentOut, Problem, ServiceOut, SlotOut
 from backend.booking.tokens import appointment_for_manage_token
 from backend.booking.validation import as_utc, clean_text, email_error, name_error, plausible_day
 from backend.db.models import Service
-from backend.errors import problem
+from backend.errors import PROBLEM_JSON, problem
 from backend.timefmt import AMSTERDAM, iso_local
 
 MAX_RANGE_DAYS = 62
+INVALID = "Invalid input; `errors` names each field."
+
+
+def problems(described: dict[int, str]) -> dict[int, ResponseSpec]:
+    """The problem answers of one operation, for the OpenAPI document."""
+    return {
+        status: ResponseSpec(data_container=Problem, description=text, media_type=PROBLEM_JSON)
+        for status, text in described.items()
+    }
+
+
 START_FORMAT = "Geef een tijd met tijdzone tussen 2000 en 2200, bv. 2026-03-03T10:30:00+01:00."
 
 
@@ -55,7 +67,7 @@ class BookingApi(Controller):
             for s in services
         ]
 
-    @get("/services/{service_id:uuid}/slots")
+    @get("/services/{service_id:uuid}/slots", responses=problems({404: "Unknown service.", 422: INVALID}))
     async def list_slots(
         self,
         db_session: AsyncSession,
@@ -79,7 +91,11 @@ class BookingApi(Controller):
         duration = dt.timedelta(minutes=service.duration_minutes)
         return [SlotOut(start=iso_local(s), end=iso_local(s + duration)) for s in starts]
 
-    @post("/appointments", status_code=201)
+    @post(
+        "/appointments",
+        status_code=201,
+        responses=problems({409: "The slot was just taken: choose another.", 422: INVALID}),
+    )
     async def create_appointment(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, data: AppointmentIn
     ) -> Response[Any] | AppointmentOut:
@@ -119,7 +135,10 @@ class BookingApi(Controller):
             )
         return _appointment_out(result.appointment, result.manage_token)
 
-    @get("/appointments/{reference:str}")
+    @get(
+        "/appointments/{reference:str}",
+        responses=problems({404: "No appointment with this reference and manage token."}),
+    )
     async def read_appointment(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, reference: str
     ) -> Response[Any] | AppointmentOut:

@@ -48,3 +48,19 @@ class AppointmentOut(msgspec.Struct):
     service_id: UUID
     manage_token: str | None = None
     """Only in the answer to the create call: keep it to read or change the appointment."""
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct):
+    """RFC 9457 problem details, as every error on the API answers (``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+    """For 422: which field is wrong and why (in Dutch)."""

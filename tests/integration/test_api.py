@@ -140,3 +140,14 @@ async def test_openapi_schema_is_served(client: Any) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     assert "/api/v1/appointments" in schema["paths"]
     assert "/api/v1/services/{service_id}/slots" in schema["paths"]
+    create = schema["paths"]["/api/v1/appointments"]["post"]["responses"]
+    assert {"409", "422"} <= set(create)
+    assert "application/problem+json" in create["409"]["content"]
+
+
+async def test_api_reference_page_works_under_the_strict_csp(client: Any) -> None:
+    page = await client.get("/schema")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "<script" not in page.text and "cdn." not in page.text  # nothing the CSP would block
+    assert "POST /api/v1/appointments" in page.text and 'id="schema-AppointmentIn"' in page.text

@@ -6,12 +6,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from litestar import Request
-from litestar.datastructures import Cookie
+from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.response import Redirect, Template
 
 from backend.i18n import DEFAULT_LOCALE, LOCALES, pick_locale, translator
 
 LANG_COOKIE = "lang"
+NO_STORE = CacheControlHeader(no_store=True)
+"""For pages reached by a token or showing personal data: no browser or proxy keeps a copy."""
 
 
 def request_locale(request: Request[Any, Any, Any]) -> str:

@@ -13,6 +13,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from litestar.connection import WebSocket
 from litestar.exceptions import WebSocketDisconnect
@@ -27,8 +28,10 @@ CLOSE_NORMAL: Final = 1000
 CLOSE_TOO_LARGE: Final = 1009
 CLOSE_BAD_MESSAGE: Final = 4400
 CLOSE_UNAUTHORIZED: Final = 4401
+CLOSE_FORBIDDEN: Final = 4403
 CLOSE_NOT_FOUND: Final = 4404
 CLOSE_TIMEOUT: Final = 4408
+CLOSE_SERVER_ERROR: Final = 1011
 BAD_MESSAGES_IN_A_ROW: Final = 5
 
 
@@ -75,6 +78,21 @@ class Connection:
         """Ask the handler to stop and close with ``code`` (safe from the event pump)."""
         self.close_code = code
         self.stopping.set()
+
+    def same_origin(self, public_url: str) -> bool:
+        """Whether a browser opened this socket from our own pages (cross-site WebSocket hijacking).
+
+        Sockets that authenticate with the session cookie must check this: a page on another site
+        can open a WebSocket to us and the browser sends our cookie along. A client without an
+        ``Origin`` header is not a browser and cannot carry someone else's cookie.
+        """
+        origin = self.socket.headers.get("origin")
+        if origin is None:
+            return True
+        origin = origin.lower().rstrip("/")
+        public = urlsplit(public_url)
+        host = self.socket.headers.get("host", "").lower()
+        return origin == f"{public.scheme}://{public.netloc}".lower() or urlsplit(origin).netloc == host
 
     async def refuse(self, code: ErrorCode, message: str, close_code: int) -> None:
         """Answer with an ``error`` and close: the socket cannot go on."""

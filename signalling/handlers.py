@@ -18,11 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.settings import Settings
 from signalling import citizen, official
-from signalling.connection import Connection
+from signalling.connection import CLOSE_SERVER_ERROR, Connection
 from signalling.hub import Hub
 
 log = logging.getLogger(__name__)
-CLOSE_SERVER_ERROR = 1011
 
 
 class _AppParts:
@@ -69,7 +68,7 @@ async def _citizen(conn: Connection, parts: _AppParts) -> None:
 
 
 async def _desk(conn: Connection, parts: _AppParts) -> None:
-    access = await official.authenticate(conn, parts.sessionmaker)
+    access = await official.authenticate(conn, parts.sessionmaker, parts.settings)
     if access is None or await conn.hello() is None:
         return
     await official.DeskSocket(conn, parts.settings, parts.sessionmaker, parts.hub, access).run()
@@ -88,7 +87,7 @@ async def desk_socket(socket: WebSocket[Any, Any, Any]) -> None:
 @websocket("/ws/call/{appointment_id:uuid}")
 async def call_socket(socket: WebSocket[Any, Any, Any], appointment_id: uuid.UUID) -> None:
     async def run(conn: Connection, parts: _AppParts) -> None:
-        access = await official.authenticate(conn, parts.sessionmaker)
+        access = await official.authenticate(conn, parts.sessionmaker, parts.settings)
         if access is None or not await official.check_appointment(
             conn, parts.sessionmaker, access, appointment_id
         ):

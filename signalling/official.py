@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,11 +18,19 @@ from backend.db.models import Appointment, Membership, Official, Participant
 from backend.settings import Settings
 from backend.timefmt import AMSTERDAM
 from signalling import protocol, rooms
-from signalling.connection import CLOSE_NOT_FOUND, CLOSE_UNAUTHORIZED, Connection
+from signalling.connection import (
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    CLOSE_SERVER_ERROR,
+    CLOSE_UNAUTHORIZED,
+    Connection,
+)
 from signalling.hub import Envelope, Hub, appointment_channel, team_channel
 from signalling.presence import PeerBook
 from signalling.protocol import ClientMessage, Signal
 from signalling.snapshot import appointment_info, official_peer, room_peers
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,9 +41,15 @@ class OfficialAccess:
 
 
 async def authenticate(
-    conn: Connection, sessionmaker: async_sessionmaker[AsyncSession]
+    conn: Connection, sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 ) -> OfficialAccess | None:
-    """The official of the desk session cookie and their teams; refuses the socket (4401) otherwise."""
+    """The official of the desk session cookie and their teams; refuses the socket otherwise
+    (4403 when another site opened it, 4401 without a desk session)."""
+    if not conn.same_origin(settings.public_url):
+        await conn.refuse(
+            "forbidden", "this socket may only be opened from the desk's own pages", CLOSE_FORBIDDEN
+        )
+        return None
     try:
         raw = conn.socket.session.get("official_id")
     except ImproperlyConfiguredException:
@@ -121,7 +136,14 @@ class DeskSocket:
         while True:
             await self.dirty.wait()
             self.dirty.clear()
-            await self.send_queue()
+            try:
+                await self.send_queue()
+            except Exception:
+                # The database failed: close, so the page reconnects and gets a fresh queue,
+                # rather than showing a list that silently stopped changing.
+                log.warning("desk queue refresh failed; closing socket %s", self.conn.id, exc_info=True)
+                self.conn.finish(CLOSE_SERVER_ERROR)
+                return
 
     async def send_queue(self) -> None:
         today = dt.datetime.now(AMSTERDAM).date()

@@ -26,7 +26,9 @@ _CANDIDATE_FIELDS: Final[Mapping[str, tuple[type, ...]]] = {
     "usernameFragment": (str, type(None)),
 }
 
-ErrorCode = Literal["bad_message", "too_large", "unauthorized", "not_allowed", "not_found", "timeout"]
+ErrorCode = Literal[
+    "bad_message", "too_large", "unauthorized", "forbidden", "not_allowed", "not_found", "timeout"
+]
 
 
 class ProtocolError(ValueError):

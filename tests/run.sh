@@ -24,6 +24,13 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
   for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
+# The tests connect as `postgres` without a password over 127.0.0.1 (this machine's setup). A fresh
+# Debian install asks for a password there: trust loopback for the test cluster, then reload.
+if ! psql -h 127.0.0.1 -U postgres -d postgres -w -c "select 1" >/dev/null 2>&1; then
+  hba="$(ls /etc/postgresql/*/main/pg_hba.conf | head -n1)"
+  sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main reload
+fi
 if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
   mkdir -p /var/lib/redis /var/log/redis
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \

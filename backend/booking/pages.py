@@ -23,7 +23,7 @@ from backend.booking.validation import clean_text, email_error, name_error, pars
 from backend.db.models import Municipality, Service
 from backend.i18n import N_
 from backend.timefmt import AMSTERDAM, clock, local, long_date, long_datetime
-from backend.web import page, request_locale, see_other
+from backend.web import NO_STORE, page, request_locale, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 DAYS_SHOWN = 14
@@ -147,7 +147,7 @@ class BookingPages(Controller):
             )
         return see_other(f"/afspraak/{result.manage_token}?nieuw=1")
 
-    @get("/afspraak/{token:str}")
+    @get("/afspraak/{token:str}", cache_control=NO_STORE)
     async def manage(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str, nieuw: str = ""
     ) -> Template:

@@ -20,7 +20,7 @@ from backend.db.models import Appointment, Official
 from backend.desk.auth import current_official, sign_in, team_ids
 from backend.i18n import N_
 from backend.timefmt import AMSTERDAM, clock
-from backend.web import page, see_other
+from backend.web import NO_STORE, page, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 OUTCOMES = {"completed", "no_show"}
@@ -40,6 +40,7 @@ async def appointment_for_official(
 class DeskPages(Controller):
     path = "/balie"
     include_in_schema = False
+    cache_control = NO_STORE
     dependencies = {"official": Provide(current_official)}
 
     @get("/")

@@ -13,7 +13,7 @@ from backend.booking.tokens import join_window, participant_for_join_token
 from backend.db.models import Participant
 from backend.settings import Settings
 from backend.timefmt import clock, long_datetime
-from backend.web import page, request_locale, see_other
+from backend.web import NO_STORE, page, request_locale, see_other
 
 
 async def _usable(db_session: AsyncSession, token: str) -> Participant | None:
@@ -27,6 +27,7 @@ async def _usable(db_session: AsyncSession, token: str) -> Participant | None:
 class JoinPages(Controller):
     path = "/j"
     include_in_schema = False
+    cache_control = NO_STORE
 
     @get("/{token:str}")
     async def landing(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,9 @@ def test_compose_file_is_valid_and_has_every_part() -> None:
     assert app["BALIE_CHANNELS"] == "redis"
     assert app["BALIE_DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert services["worker"]["command"] == ["balie", "worker"]
+    for node in ("app1", "app2", "worker"):
+        assert services[node]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     turn = " ".join(services["coturn"]["command"])
     assert "--use-auth-secret" in turn and "--no-loopback-peers" in turn
     assert "--denied-peer-ip=10.0.0.0-10.255.255.255" in turn and "allow-loopback-peers" not in turn
@@ -49,3 +54,36 @@ def test_compose_refuses_to_run_without_secrets() -> None:
     result = compose_config({})
     assert result.returncode != 0
     assert "BALIE_SECRET_KEY" in result.stderr or "POSTGRES_PASSWORD" in result.stderr
+
+
+def test_the_installed_package_carries_templates_static_files_and_migrations(tmp_path: Path) -> None:
+    """The image installs with `pip install .` (not editable): all the app reads must be in the wheel."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in (
+        "web/templates/base.html",
+        "web/templates/email/confirmation.txt",
+        "web/static/js/call.js",
+        "web/static/css/app.css",
+        "web/locales/en.json",
+        "backend/db/migrations/alembic.ini",
+        "backend/db/migrations/env.py",
+    ):
+        assert needed in names, f"{needed} is missing from the wheel"
+    assert any(n.startswith("backend/db/migrations/versions/") and n.endswith(".py") for n in names)

@@ -147,6 +147,9 @@ async def test_join_link_get_changes_nothing_and_bad_tokens_look_alike(
     landing = await client.get(f"/j/{token}")
     assert landing.status_code == 200 and "Start" in landing.text
     assert landing.headers["referrer-policy"] == "no-referrer"
+    assert "no-store" in landing.headers["cache-control"]  # a shared computer keeps no copy
+    manage = await client.get(f"/afspraak/{booking.manage_token}")
+    assert manage.status_code == 200 and "no-store" in manage.headers["cache-control"]
     participant = await session.get(Participant, booking.participant.id)
     await session.refresh(participant)
     assert participant is not None and participant.state == "invited"

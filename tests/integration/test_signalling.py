@@ -132,9 +132,16 @@ class Peer:
 
     @classmethod
     async def open(
-        cls, base: str, path: str, hello: dict[str, Any] | None, cookie: str | None = None
+        cls,
+        base: str,
+        path: str,
+        hello: dict[str, Any] | None,
+        cookie: str | None = None,
+        origin: str | None = None,
     ) -> Peer:
-        headers = {"Cookie": cookie} if cookie else None
+        headers = {"Cookie": cookie} if cookie else {}
+        if origin is not None:
+            headers["Origin"] = origin
         peer = cls(
             await websockets.connect(f"ws://{base}{path}", additional_headers=headers, compression=None)
         )
@@ -239,9 +246,11 @@ class Balie:
         hello = {"token": self.world.tokens[who], "session": session or secrets.token_hex(8)}
         return await Peer.open(self.base, "/ws/citizen", hello)
 
-    async def official(self, path: str, official_id: uuid.UUID | None = None) -> Peer:
+    async def official(
+        self, path: str, official_id: uuid.UUID | None = None, origin: str | None = None
+    ) -> Peer:
         cookie = await self.cookie(official_id or self.world.official_id)
-        return await Peer.open(self.base, path, {"session": secrets.token_hex(8)}, cookie)
+        return await Peer.open(self.base, path, {"session": secrets.token_hex(8)}, cookie, origin)
 
     async def call(self) -> Peer:
         return await self.official(f"/ws/call/{self.world.appointment_id}")
@@ -313,6 +322,15 @@ async def test_official_sockets_need_a_desk_session(balie: Balie) -> None:
         ws = await Peer.open(balie.base, path, {"session": "s1"})
         assert (await ws.receive("error"))["code"] == "unauthorized"
         assert await ws.closed_with() == 4401
+
+
+async def test_official_sockets_opened_from_another_site_are_forbidden(balie: Balie) -> None:
+    for path in ("/ws/desk", f"/ws/call/{balie.world.appointment_id}"):
+        hijacked = await balie.official(path, origin="https://evil.example")
+        assert (await hijacked.receive("error"))["code"] == "forbidden"
+        assert await hijacked.closed_with() == 4403
+        own_page = await balie.official(path, origin=f"http://{balie.base}")
+        assert (await own_page.receive("welcome"))["you"]["role"] == "official"
 
 
 async def test_call_socket_of_another_municipality_is_not_found_and_audited(balie: Balie) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,12 @@ CHROMIUM_ARGS = [
     "--use-fake-ui-for-media-stream",
     "--allow-loopback-in-peer-connection",
 ]
+LOCAL_TRACKS_OFF = """() => {
+    const stream = document.querySelector('[data-view=call] [data-self-video]').srcObject;
+    return stream && stream.getTracks().length > 0 && stream.getTracks().every(t => !t.enabled);
+}"""
+LOCAL_AUDIO_ON = """() => document.querySelector('[data-view=call] [data-self-video]').srcObject
+    .getAudioTracks().every(t => t.enabled)"""
 REMOTE_VIDEO_PLAYING = """() => [...document.querySelectorAll('video[data-peer-id]')]
     .some(v => v.videoWidth > 0 && v.readyState >= 2 && v.currentTime > 0)"""
 
@@ -81,14 +88,14 @@ async def test_book_join_admit_and_see_each_other(tmp_path: Path, namespace: Nam
                 executable_path=str(namespace.chromium), args=CHROMIUM_ARGS
             )
             try:
-                await _scenario(browser, base_url, log)
+                await _scenario(browser, base_url, log, database_url)
             finally:
                 await browser.close()
     finally:
         stop(server)
 
 
-async def _scenario(browser: Browser, base_url: str, log: Path) -> None:
+async def _scenario(browser: Browser, base_url: str, log: Path, database_url: str) -> None:
     citizen_ctx = await browser.new_context(permissions=["camera", "microphone"], base_url=base_url)
     official_ctx = await browser.new_context(permissions=["camera", "microphone"], base_url=base_url)
     citizen, official = await citizen_ctx.new_page(), await official_ctx.new_page()
@@ -132,3 +139,27 @@ async def _scenario(browser: Browser, base_url: str, log: Path) -> None:
             raise AssertionError(
                 f"{who} shows no remote video; page state: {state}\n{log.read_text()[-2000:]}"
             ) from exc
+
+    # Mute and camera off switch the local tracks off (nothing is sent), and the buttons say so.
+    await citizen.click("button[data-action=toggle-mic]")
+    await citizen.click("button[data-action=toggle-camera]")
+    await citizen.wait_for_function(LOCAL_TRACKS_OFF, timeout=5_000)
+    assert await citizen.get_attribute("button[data-action=toggle-mic]", "data-off") == "true"
+    assert await citizen.get_attribute("[data-view=call] [data-self-view]", "data-camera-off") == "true"
+    await citizen.click("button[data-action=toggle-mic]")
+    assert await citizen.evaluate(LOCAL_AUDIO_ON)
+
+    # The official hangs up and records the outcome; the citizen's page shows the call has ended.
+    await official.click("button[data-action=hang-up]")
+    await official.check("#outcome-completed")
+    await official.click("button[data-action=save-outcome]")
+    await official.wait_for_url(re.compile(r"/balie/?$"))
+    await citizen.wait_for_selector("[data-view=ended]:visible", timeout=15_000)
+    assert appointment_status(database_url, reference) == "completed"
+
+
+def appointment_status(database_url: str, reference: str) -> str:
+    path = database_url.removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(path) as db:
+        (status,) = db.execute("SELECT status FROM appointment WHERE reference = ?", (reference,)).fetchone()
+    return str(status)

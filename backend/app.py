@@ -19,6 +19,7 @@ from litestar.template.config import TemplateConfig
 
 from backend.api_reference import ApiReference
 from backend.booking.api import BookingApi
+from backend.booking.manage import ManagePages
 from backend.booking.pages import BookingPages
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.desk.auth import SignInRequired
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         healthz,
         BookingApi,
         BookingPages,
+        ManagePages,
         JoinPages,
         device_check,
         DeskPages,
@@ -125,5 +127,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         debug=False,
+        logging_config=None,  # backend/logs.py configures logging once per process (no thread per app)
     )
     return app

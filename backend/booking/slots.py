@@ -1,17 +1,22 @@
 """Which start times a service offers: pure rules, no database.
 
 Times are planned in the municipality's local time (opening hours are local) and handed out in UTC.
-Every appointment covers whole *units* of five minutes; a unit of a team can be held by at most
-``desks`` appointments at once. The database enforces that limit with one row per unit and seat
-(see ``SlotClaim`` and docs/adr/0002-bookings-unique-by-unit-claims.md); this module only predicts
-it, so citizens are offered slots that are very likely still free.
+A day's opening blocks come from the team's week, unless a :class:`DayPlan` exception replaces them
+(closed, extra opening, changed hours); Dutch public holidays are closed unless an exception opens
+them.
+
+Every appointment covers whole *units* of five minutes, from its start to its end plus the service's
+buffer. Each unit has seats in one or two capacity *pools*: the team's desks (per block if a block
+says so) and, for a service with its own capacity, that service. The database enforces the seats
+with one row per pool, unit and seat (see ``SlotClaim`` and docs/adr/0002); this module predicts
+them, so citizens are offered slots that are very likely still free.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -21,20 +26,86 @@ UNIT = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
-class OpeningBlock:
-    weekday: int
+class Block:
+    """Opening hours on one day, local wall-clock time; ``desks`` None means the team's desks."""
+
     opens: dt.time
     closes: dt.time
+    desks: int | None = None
+
+
+@dataclass(frozen=True)
+class WeeklyBlock:
+    weekday: int
+    """0 = Monday ... 6 = Sunday."""
+    opens: dt.time
+    closes: dt.time
+    desks: int | None = None
 
 
 @dataclass(frozen=True)
 class AgendaRules:
+    """A team's agenda: its week, its exceptions and its desks."""
+
     timezone: ZoneInfo
-    blocks: tuple[OpeningBlock, ...]
+    blocks: tuple[WeeklyBlock, ...]
     desks: int
     lead: dt.timedelta
     horizon: dt.timedelta
     closed_on_public_holidays: bool = True
+    exceptions: Mapping[dt.date, tuple[Block, ...]] = field(default_factory=dict)
+    """Days whose blocks replace the week (and the holiday rule); an empty tuple closes the day."""
+
+
+@dataclass(frozen=True)
+class ServiceRules:
+    duration: dt.timedelta
+    step: dt.timedelta
+    buffer: dt.timedelta = dt.timedelta()
+    lead: dt.timedelta | None = None
+    """None: the team's lead."""
+    horizon: dt.timedelta | None = None
+    """None: the team's horizon."""
+    capacity: int | None = None
+    """At most this many of this service at once; None: only the desks limit it."""
+
+    @property
+    def span(self) -> dt.timedelta:
+        """What an appointment holds in the agenda: its duration and the buffer after it."""
+        return self.duration + self.buffer
+
+
+@dataclass(frozen=True)
+class Window:
+    """When a booking may start: ``lead`` from now at the earliest, ``horizon`` from now at the latest."""
+
+    earliest: dt.datetime
+    latest: dt.datetime
+
+    def contains(self, moment: dt.datetime) -> bool:
+        return self.earliest <= moment <= self.latest
+
+
+def booking_window(rules: AgendaRules, service: ServiceRules, now: dt.datetime) -> Window:
+    lead = service.lead if service.lead is not None else rules.lead
+    horizon = service.horizon if service.horizon is not None else rules.horizon
+    return Window(now + lead, now + horizon)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    start: dt.datetime
+    """UTC."""
+    desks: int
+    """Seats of the team's pool in the block this start lies in."""
+
+
+@dataclass(frozen=True)
+class Taken:
+    """Seats already held, per unit start (UTC), in the team's pool and in the service's own pool."""
+
+    team: Mapping[dt.datetime, int] = field(default_factory=dict)
+    service: Mapping[dt.datetime, int] = field(default_factory=dict)
 
 
 @cache
@@ -46,8 +117,23 @@ def is_public_holiday(day: dt.date) -> bool:
     return day in _dutch_holidays(day.year)
 
 
+def is_working_day(day: dt.date) -> bool:
+    """Not a Saturday, Sunday or Dutch public holiday (Algemene termijnenwet)."""
+    return day.weekday() < 5 and not is_public_holiday(day)
+
+
+def blocks_on(rules: AgendaRules, day: dt.date) -> tuple[Block, ...]:
+    """The opening blocks of ``day`` after exceptions and public holidays."""
+    if day in rules.exceptions:
+        return tuple(sorted(rules.exceptions[day], key=lambda block: block.opens))
+    if rules.closed_on_public_holidays and is_public_holiday(day):
+        return ()
+    weekly = [Block(b.opens, b.closes, b.desks) for b in rules.blocks if b.weekday == day.weekday()]
+    return tuple(sorted(weekly, key=lambda block: block.opens))  # rows come in any order
+
+
 def units(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
-    """The unit start times an appointment from ``start`` to ``end`` covers."""
+    """The unit start times from ``start`` up to ``end``."""
     out = []
     moment = start
     while moment < end:
@@ -60,20 +146,8 @@ def is_aligned(moment: dt.datetime) -> bool:
     return moment.second == 0 and moment.microsecond == 0 and moment.minute % 5 == 0
 
 
-def candidate_starts(rules: AgendaRules, duration: dt.timedelta, day: dt.date) -> Iterator[dt.datetime]:
-    """Start times (UTC) on one local day, every ``duration``, each fitting inside an opening block."""
-    if rules.closed_on_public_holidays and is_public_holiday(day):
-        return
-    for block in rules.blocks:
-        if block.weekday != day.weekday():
-            continue
-        start = dt.datetime.combine(day, block.opens, tzinfo=rules.timezone)
-        closes = dt.datetime.combine(day, block.closes, tzinfo=rules.timezone)
-        while start + duration <= closes:
-            if _exists(start):
-                yield start.astimezone(dt.UTC)
-            # Step in wall-clock time, so a DST change mid-day keeps the local grid.
-            start = (start.replace(tzinfo=None) + duration).replace(tzinfo=rules.timezone)
+def _local(day: dt.date, time: dt.time, tz: ZoneInfo) -> dt.datetime:
+    return dt.datetime.combine(day, time, tzinfo=tz)
 
 
 def _exists(moment: dt.datetime) -> bool:
@@ -82,37 +156,54 @@ def _exists(moment: dt.datetime) -> bool:
     return round_trip.replace(tzinfo=None) == moment.replace(tzinfo=None)
 
 
-def within_booking_window(rules: AgendaRules, start: dt.datetime, now: dt.datetime) -> bool:
-    return now + rules.lead <= start <= now + rules.horizon
+def candidates(rules: AgendaRules, service: ServiceRules, day: dt.date) -> Iterator[Candidate]:
+    """Start times on one local day, every ``step`` from each block's opening, each fitting the block."""
+    for block in blocks_on(rules, day):
+        start = _local(day, block.opens, rules.timezone)
+        closes = _local(day, block.closes, rules.timezone)
+        desks = rules.desks if block.desks is None else block.desks
+        while start + service.duration <= closes:
+            if _exists(start):
+                yield Candidate(start.astimezone(dt.UTC), desks)
+            # Step in wall-clock time, so a DST change mid-day keeps the local grid.
+            start = (start.replace(tzinfo=None) + service.step).replace(tzinfo=rules.timezone)
+
+
+def has_room(service: ServiceRules, candidate: Candidate, taken: Taken) -> bool:
+    covered = units(candidate.start, candidate.start + service.span)
+    if any(taken.team.get(unit, 0) >= candidate.desks for unit in covered):
+        return False
+    capacity = service.capacity
+    return capacity is None or all(taken.service.get(unit, 0) < capacity for unit in covered)
 
 
 def free_starts(
     rules: AgendaRules,
-    duration: dt.timedelta,
+    service: ServiceRules,
     first_day: dt.date,
     last_day: dt.date,
-    now: dt.datetime,
-    taken: Mapping[dt.datetime, int],
+    window: Window,
+    taken: Taken,
 ) -> list[dt.datetime]:
-    """Free start times between two local days (inclusive), given how many seats each unit has taken."""
-    found = []
+    """Free start times (UTC) between two local days (inclusive), inside ``window``."""
+    found: dict[dt.datetime, None] = {}  # ordered and without doubles (blocks entered overlapping)
     day = first_day
     while day <= last_day:
-        for start in candidate_starts(rules, duration, day):
-            if not within_booking_window(rules, start, now):
-                continue
-            if all(taken.get(unit, 0) < rules.desks for unit in units(start, start + duration)):
-                found.append(start)
+        for candidate in candidates(rules, service, day):
+            if window.contains(candidate.start) and has_room(service, candidate, taken):
+                found.setdefault(candidate.start)
         day += dt.timedelta(days=1)
-    return found
+    return list(found)
 
 
-def is_offered(rules: AgendaRules, duration: dt.timedelta, start: dt.datetime, now: dt.datetime) -> bool:
-    """Whether ``start`` is one of the service's start times (ignoring capacity)."""
-    if not is_aligned(start) or not within_booking_window(rules, start, now):
-        return False
+def candidate_at(
+    rules: AgendaRules, service: ServiceRules, start: dt.datetime, window: Window
+) -> Candidate | None:
+    """The candidate starting at ``start`` if the service offers that time (capacity aside)."""
+    if not is_aligned(start) or not window.contains(start):
+        return None
     local_day = start.astimezone(rules.timezone).date()
-    return start in set(candidate_starts(rules, duration, local_day))
+    return next((c for c in candidates(rules, service, local_day) if c.start == start), None)
 
 
 def count_by_unit(unit_starts: Iterable[dt.datetime]) -> dict[dt.datetime, int]:

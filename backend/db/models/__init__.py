@@ -1,6 +1,6 @@
 """All models, imported here so Alembic and the metadata see every table."""
 
-from backend.db.models.agenda import Municipality, OpeningHours, Service, Team
+from backend.db.models.agenda import Municipality, OpeningHours, ScheduleException, Service, Team
 from backend.db.models.appointment import (
     Appointment,
     AppointmentStatus,
@@ -10,6 +10,7 @@ from backend.db.models.appointment import (
 )
 from backend.db.models.audit import AuditEvent
 from backend.db.models.base import Base
+from backend.db.models.idempotency import IdempotentRequest
 from backend.db.models.official import Membership, Official
 from backend.db.models.outbox import OutboxMessage, OutboxStatus
 
@@ -18,6 +19,7 @@ __all__ = [
     "AppointmentStatus",
     "AuditEvent",
     "Base",
+    "IdempotentRequest",
     "Membership",
     "Municipality",
     "Official",
@@ -26,6 +28,7 @@ __all__ = [
     "OutboxStatus",
     "Participant",
     "ParticipantRole",
+    "ScheduleException",
     "Service",
     "SlotClaim",
     "Team",

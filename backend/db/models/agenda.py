@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ForeignKey, SmallInteger, String, Text, Time, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, SmallInteger, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db.models.base import Base, Json
@@ -40,6 +40,9 @@ class Team(Base):
     opening_hours: Mapped[list[OpeningHours]] = relationship(
         back_populates="team", lazy="selectin", cascade="all, delete-orphan"
     )
+    exceptions: Mapped[list[ScheduleException]] = relationship(
+        back_populates="team", lazy="selectin", cascade="all, delete-orphan"
+    )
 
 
 class OpeningHours(Base):
@@ -50,7 +53,26 @@ class OpeningHours(Base):
     """0 = Monday ... 6 = Sunday."""
     opens: Mapped[dt.time] = mapped_column(Time)
     closes: Mapped[dt.time] = mapped_column(Time)
+    desks: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    """Officials at the desks during this block; None: the team's ``desks``."""
     team: Mapped[Team] = relationship(back_populates="opening_hours")
+
+
+class ScheduleException(Base):
+    """One date on which a team's week does not apply: closed, extra opening or changed hours.
+
+    ``blocks`` replaces that day's weekly blocks (and the public-holiday rule): an empty list closes
+    the day; ``[{"opens": "09:00", "closes": "12:00", "desks": 1}]`` opens it for those hours only
+    (``desks`` is optional).
+    """
+
+    __table_args__ = (UniqueConstraint("team_id", "day"),)
+
+    team_id: Mapped[UUID] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    blocks: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    team: Mapped[Team] = relationship(back_populates="exceptions")
 
 
 class Service(Base):
@@ -66,5 +88,24 @@ class Service(Base):
     documents: Mapped[list[str]] = mapped_column(Json, default=list)
     """What the citizen should have ready."""
     intake: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    """Intake questions (see backend/booking/intake.py for the shape)."""
     max_participants: Mapped[int] = mapped_column(SmallInteger, default=2)
+    step_minutes: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    """Minutes between offered start times; None: the duration."""
+    buffer_minutes: Mapped[int] = mapped_column(SmallInteger, default=0)
+    """Time kept free after each appointment (the official's notes)."""
+    lead_minutes: Mapped[int | None] = mapped_column(default=None)
+    """Minimum notice; None: the team's."""
+    horizon_days: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    """How far ahead citizens may book; None: the team's."""
+    capacity: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    """At most this many appointments of this service at once; None: as many as there are desks."""
+    max_active_per_email: Mapped[int] = mapped_column(SmallInteger, default=2)
+    """Active bookings one email address may hold for this service."""
+    reminder_minutes: Mapped[list[int]] = mapped_column(Json, default=lambda: [1440, 60])
+    """Reminder emails this many minutes before the start."""
+    deadline_rule: Mapped[str | None] = mapped_column(String(40), default=None)
+    """A legal deadline that limits the offered days (backend/booking/deadlines.py)."""
+    translations: Mapped[dict[str, dict[str, Any]]] = mapped_column(Json, default=dict)
+    """Texts in other languages: ``{"en": {"name": ..., "description": ..., "documents": [...]}}``."""
     team: Mapped[Team] = relationship(back_populates="services", lazy="joined")

@@ -53,6 +53,10 @@ class Appointment(Base):
     waiting_since: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     call_started_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    sequence: Mapped[int] = mapped_column(SmallInteger, default=0)
+    """Raised at every change of time (the .ics SEQUENCE), so calendars replace the old event."""
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    cancel_reason: Mapped[str] = mapped_column(String(500), default="")
     service: Mapped[Service] = relationship(lazy="joined")
     team: Mapped[Team] = relationship(lazy="joined")
     participants: Mapped[list[Participant]] = relationship(
@@ -84,17 +88,21 @@ class Participant(Base):
 
 
 class SlotClaim(Base):
-    """One seat in one time unit of a team's agenda, held by an active appointment.
+    """One seat in one time unit of a capacity pool, held by an active appointment.
 
-    The unique key makes the database refuse a second booking of the same seat, on SQLite and on
-    PostgreSQL alike, whatever the application checked before (see docs/adr/0002).
+    A pool is a team's desks (``pool_id`` = the team's id) or, for a service with its own capacity,
+    that service (``pool_id`` = the service's id). The unique key makes the database refuse a second
+    booking of the same seat, on SQLite and on PostgreSQL alike, whatever the application checked
+    before (see docs/adr/0002).
     """
 
     __table_args__ = (
-        UniqueConstraint("team_id", "unit_start", "seat", name="uq_slot_claim_seat"),
+        UniqueConstraint("pool_id", "unit_start", "seat", name="uq_slot_claim_pool_seat"),
         CheckConstraint("seat >= 0", name="ck_slot_claim_seat"),
+        Index("ix_slot_claim_team_unit", "team_id", "unit_start"),
     )
 
+    pool_id: Mapped[UUID] = mapped_column()
     team_id: Mapped[UUID] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
     unit_start: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
     seat: Mapped[int] = mapped_column(SmallInteger)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import Index, LargeBinary, SmallInteger, String, Text
@@ -16,6 +17,8 @@ class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+    """No longer to be sent (a reminder of an appointment that was cancelled or moved)."""
 
 
 class OutboxMessage(Base):
@@ -34,3 +37,6 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     last_error: Mapped[str] = mapped_column(Text, default="")
     meta: Mapped[dict[str, str]] = mapped_column(Json, default=dict)
+    kind: Mapped[str] = mapped_column(String(30), default="")
+    """confirmation, reminder, rescheduled, cancelled, invitation..."""
+    appointment_id: Mapped[UUID | None] = mapped_column(default=None, index=True)

@@ -1,14 +1,22 @@
-"""The emails a citizen receives, built from the domain objects and put in the outbox."""
+"""The emails about an appointment, built from the domain objects and put in the outbox.
+
+Four kinds share one layout (web/templates/email/_layout.*): the confirmation, a reminder, a notice
+that the appointment moved (with new links: the old join links stop working) and a cancellation.
+Each has an ``.ics`` with the appointment's UID and its current SEQUENCE, so calendars update the
+one event; a cancellation sends ``METHOD:CANCEL``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Literal
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Appointment, Municipality, Participant, Service
+from backend.db.models import Appointment, Municipality, OutboxMessage, OutboxStatus, Participant, Service
 from backend.email.outbox import enqueue, outbox_keyring
 from backend.email.render import (
     Attachment,
@@ -19,92 +27,152 @@ from backend.email.render import (
     sender_address,
 )
 from backend.i18n import translator
+from backend.localized import localized, localized_list
 from backend.settings import Settings
 from backend.timefmt import clock, long_datetime
 
 ICS_UID_DOMAIN = "digitale-balie"
+Kind = Literal["confirmation", "reminder", "rescheduled", "cancelled"]
 
 
-def links(settings: Settings, *, join_token: str, manage_token: str) -> dict[str, str]:
+@dataclass(frozen=True)
+class Tokens:
+    """The tokens of one participant, known only when they are handed out (stored as hashes)."""
+
+    join: str
+    manage: str | None = None
+    """Only for the person who booked: partners and interpreters cannot move the appointment."""
+
+
+def links(settings: Settings, tokens: Tokens | None) -> dict[str, str]:
     """The links in the email: tokens only, never a name, email address or reference code."""
     base = settings.public_url.rstrip("/")
     return {
-        "join_url": f"{base}/j/{join_token}",
+        "join_url": f"{base}/j/{tokens.join}" if tokens else "",
         "device_test_url": f"{base}/apparaattest",
-        "manage_url": f"{base}/afspraak/{manage_token}",
+        "manage_url": f"{base}/afspraak/{tokens.manage}" if tokens and tokens.manage else "",
+        "book_url": f"{base}/",
     }
 
 
-def build_booking_confirmation(
+def _subject(kind: Kind, locale: str, when: str, reference: str) -> str:
+    _ = translator(locale)
+    # Short enough for one header line and a phone's inbox: the date and the reference matter most.
+    if kind == "reminder":
+        return _("Herinnering: {when} ({reference})", when=when, reference=reference)
+    if kind == "rescheduled":
+        return _("Verzet naar {when} ({reference})", when=when, reference=reference)
+    if kind == "cancelled":
+        return _("Geannuleerd: {when} ({reference})", when=when, reference=reference)
+    return _("Uw video-afspraak op {when} ({reference})", when=when, reference=reference)
+
+
+def build_appointment_email(
+    kind: Kind,
     appointment: Appointment,
     participant: Participant,
     service: Service,
     municipality: Municipality,
     *,
-    join_token: str,
-    manage_token: str,
+    tokens: Tokens | None,
     settings: Settings,
     now: dt.datetime | None = None,
 ) -> EmailMessage:
-    """The confirmation for one participant, in the appointment's locale (pure: no I/O)."""
-    if not join_token or not manage_token:
-        raise ValueError("a confirmation needs the join and the manage token")
+    """One email about ``appointment`` for ``participant``, in the appointment's language (pure)."""
+    if kind != "cancelled" and tokens is None:
+        raise ValueError(f"a {kind} email needs the participant's join token")
     locale = appointment.locale if appointment.locale in ("nl", "en") else "nl"
     _ = translator(locale)
     when = long_datetime(appointment.start_at, locale)
-    urls = links(settings, join_token=join_token, manage_token=manage_token)
-    service_name = _(service.name)
+    urls = links(settings, tokens)
+    service_name = localized(service, "name", locale)
     context: dict[str, Any] = {
         **urls,
         "name": participant.name,
         "when": when,
         "ends": clock(appointment.end_at, locale),
-        "minutes": max(1, round((appointment.end_at - appointment.start_at).total_seconds() / 60)),
         "opens_minutes": settings.join.opens_minutes_before,
         "service": service_name,
         "municipality": municipality.name,
         "phone": municipality.phone,
         "reference": appointment.reference,
-        "documents": [_(item) for item in service.documents or []],
+        "documents": localized_list(service, "documents", locale),
+        "reason": appointment.cancel_reason,
     }
-    subject = _("Uw video-afspraak op {when} ({reference})", when=when, reference=appointment.reference)
     summary = _("Video-afspraak: {service}", service=service_name)
+    description = (
+        _("Afspraaknummer: {reference}", reference=appointment.reference)
+        if kind == "cancelled"
+        else _(
+            "Naar de wachtkamer: {join_url}\nAfspraaknummer: {reference}",
+            join_url=urls["join_url"],
+            reference=appointment.reference,
+        )
+    )
     invitation = Invitation(
         uid=f"{appointment.id}@{ICS_UID_DOMAIN}",
-        sequence=0,
+        sequence=appointment.sequence or 0,
         start=appointment.start_at,
         end=appointment.end_at,
         summary=f"{summary} ({municipality.name})",
-        description=_(
-            "Naar de wachtkamer: {join_url}\nAfspraaknummer: {reference}\n"
-            "Wijzigen of annuleren: {manage_url}",
-            join_url=urls["join_url"],
-            reference=appointment.reference,
-            manage_url=urls["manage_url"],
-        ),
-        location=urls["join_url"],
+        description=description,
+        location=urls["join_url"] or municipality.name,
         url=urls["join_url"],
         organizer_name=municipality.name,
         organizer_email=sender_address(settings.email.sender),
         attendee_name=participant.name,
         attendee_email=participant.email,
         stamp=now or dt.datetime.now(dt.UTC),
+        cancelled=kind == "cancelled",
     )
     ics = Attachment(
         filename=_("afspraak.ics"),
         content=calendar_invitation(invitation),
         maintype="text",
         subtype="calendar",
-        params=(("method", "REQUEST"), ("charset", "utf-8")),
+        params=(("method", "CANCEL" if kind == "cancelled" else "REQUEST"), ("charset", "utf-8")),
     )
     return build_message(
         sender=settings.email.sender,
         to_name=participant.name,
         to_address=participant.email,
-        subject=subject,
-        body=render("confirmation", locale, context),
+        subject=_subject(kind, locale, when, appointment.reference),
+        body=render(kind, locale, context),
         attachments=(ics,),
         now=now,
+    )
+
+
+async def queue_appointment_email(
+    session: AsyncSession,
+    kind: Kind,
+    appointment: Appointment,
+    participant: Participant,
+    *,
+    tokens: Tokens | None,
+    settings: Settings,
+    key: str,
+    send_at: dt.datetime | None = None,
+) -> None:
+    """Put one email in the outbox, in the caller's transaction; ``key`` makes it happen once."""
+    await _flushed(session, appointment, participant)
+    service = await session.get(Service, appointment.service_id)
+    municipality = await session.get(Municipality, appointment.municipality_id)
+    if service is None or municipality is None:
+        raise LookupError("appointment refers to a service or municipality that does not exist")
+    message = build_appointment_email(
+        kind, appointment, participant, service, municipality, tokens=tokens, settings=settings
+    )
+    await enqueue(
+        session,
+        key=key,
+        recipient=participant.email,
+        message=message,
+        keyring=outbox_keyring(settings),
+        kind=kind,
+        appointment_id=appointment.id,
+        send_at=send_at,
+        meta={"participant_id": str(participant.id)},
     )
 
 
@@ -113,39 +181,71 @@ async def queue_booking_confirmation(
     appointment: Appointment,
     participant: Participant,
     *,
-    join_token: str,
-    manage_token: str,
+    tokens: Tokens,
     settings: Settings,
 ) -> None:
-    """Put the confirmation for ``participant`` in the outbox, in the caller's transaction.
-
-    Call it once per participant, with the tokens just handed out (only their hashes are stored).
-    Calling it again for the same participant queues nothing new.
-    """
-    if appointment.id is None or participant.id is None:
-        await session.flush()  # primary keys are assigned on flush; the UID and the key need them
-    service = await session.get(Service, appointment.service_id)
-    municipality = await session.get(Municipality, appointment.municipality_id)
-    if service is None or municipality is None:
-        raise LookupError("appointment refers to a service or municipality that does not exist")
-    message = build_booking_confirmation(
+    """The confirmation and the reminders for ``participant``, with the tokens just handed out."""
+    await _flushed(session, appointment, participant)
+    await queue_appointment_email(
+        session,
+        "confirmation",
         appointment,
         participant,
-        service,
-        municipality,
-        join_token=join_token,
-        manage_token=manage_token,
+        tokens=tokens,
         settings=settings,
+        key=f"confirmation:{participant.id}:{appointment.sequence}",
     )
-    await enqueue(
-        session,
-        key=f"confirmation:{participant.id}",
-        recipient=participant.email,
-        message=message,
-        keyring=outbox_keyring(settings),
-        meta={
-            "kind": "confirmation",
-            "appointment_id": str(appointment.id),
-            "participant_id": str(participant.id),
-        },
+    await queue_reminders(session, appointment, participant, tokens=tokens, settings=settings)
+
+
+async def queue_reminders(
+    session: AsyncSession,
+    appointment: Appointment,
+    participant: Participant,
+    *,
+    tokens: Tokens,
+    settings: Settings,
+    now: dt.datetime | None = None,
+) -> None:
+    """One reminder per ``Service.reminder_minutes`` still in the future, each due at its moment.
+
+    The key holds the appointment's sequence: after a move the new reminders are new rows, and
+    :func:`cancel_reminders` stops the old ones.
+    """
+    await _flushed(session, appointment, participant)
+    service = await session.get(Service, appointment.service_id)
+    minutes_before = sorted(set(service.reminder_minutes if service else []), reverse=True)
+    now = now or dt.datetime.now(dt.UTC)
+    for minutes in minutes_before:
+        due = appointment.start_at - dt.timedelta(minutes=minutes)
+        if due <= now:
+            continue  # booked later than this reminder would have gone out
+        await queue_appointment_email(
+            session,
+            "reminder",
+            appointment,
+            participant,
+            tokens=tokens,
+            settings=settings,
+            key=f"reminder:{participant.id}:{minutes}:{appointment.sequence}",
+            send_at=due,
+        )
+
+
+async def _flushed(session: AsyncSession, appointment: Appointment, participant: Participant) -> None:
+    """New rows get their ids and defaults (the sequence) on flush; keys and the UID need them."""
+    if appointment.id is None or appointment.sequence is None or participant.id is None:
+        await session.flush()
+
+
+async def cancel_reminders(session: AsyncSession, appointment: Appointment) -> None:
+    """Reminders not sent yet will not be: the appointment was cancelled or moved."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.appointment_id == appointment.id,
+            OutboxMessage.kind == "reminder",
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.CANCELLED, mime=b"")
     )

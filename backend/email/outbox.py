@@ -18,6 +18,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from functools import cache
+from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -74,11 +75,15 @@ async def enqueue(
     message: EmailMessage,
     keyring: Keyring,
     meta: dict[str, str] | None = None,
+    kind: str = "",
+    appointment_id: UUID | None = None,
+    send_at: dt.datetime | None = None,
 ) -> OutboxMessage:
     """Add ``message`` to the outbox in the session's transaction (the caller commits).
 
     Returns the new row, or the row already stored under ``key``: the same key twice sends one email.
-    ``message`` gets its final Message-ID (from the key) and a Date header, then is stored as bytes.
+    ``message`` gets its final Message-ID (from the key) and a Date header, then is stored sealed.
+    ``send_at`` delays it (a reminder); ``kind`` and ``appointment_id`` let later changes find it.
     The unique index on the key is the guarantee; when a concurrent transaction inserted the same key
     first, only a savepoint is rolled back, never the caller's own work.
     """
@@ -97,9 +102,11 @@ async def enqueue(
         mime=keyring.seal(_freeze(message, key, now), context=message_context(key)),
         status=OutboxStatus.PENDING,
         attempts=0,
-        next_attempt_at=now,
+        next_attempt_at=max(now, send_at) if send_at else now,
         last_error="",
         meta=dict(meta or {}),
+        kind=kind,
+        appointment_id=appointment_id,
     )
     try:
         async with session.begin_nested():

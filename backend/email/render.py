@@ -99,7 +99,7 @@ def build_message(
 
 @dataclass(frozen=True)
 class Invitation:
-    """One calendar event, sent as ``METHOD:REQUEST`` so calendars offer to add it."""
+    """One calendar event, sent as ``METHOD:REQUEST`` so calendars offer to add (or update) it."""
 
     uid: str
     sequence: int
@@ -114,6 +114,8 @@ class Invitation:
     attendee_name: str
     attendee_email: str
     stamp: dt.datetime
+    cancelled: bool = False
+    """Send as ``METHOD:CANCEL`` / ``STATUS:CANCELLED``: calendars remove the event."""
 
 
 def calendar_invitation(invite: Invitation) -> bytes:
@@ -121,7 +123,7 @@ def calendar_invitation(invite: Invitation) -> bytes:
     calendar.add("prodid", "-//Digitale Balie//NL")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "REQUEST")
+    calendar.add("method", "CANCEL" if invite.cancelled else "REQUEST")
     event = icalendar.Event()
     event.add("uid", invite.uid)
     event.add("sequence", invite.sequence)
@@ -132,7 +134,7 @@ def calendar_invitation(invite: Invitation) -> bytes:
     event.add("description", invite.description)
     event.add("location", invite.location)
     event.add("url", invite.url)
-    event.add("status", "CONFIRMED")
+    event.add("status", "CANCELLED" if invite.cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
     organizer = icalendar.vCalAddress(f"mailto:{invite.organizer_email}")
     organizer.params["cn"] = icalendar.vText(one_line(invite.organizer_name))
@@ -143,11 +145,12 @@ def calendar_invitation(invite: Invitation) -> bytes:
     attendee.params["partstat"] = icalendar.vText("ACCEPTED")
     attendee.params["rsvp"] = icalendar.vText("FALSE")
     event.add("attendee", attendee)
-    alarm = icalendar.Alarm()
-    alarm.add("action", "DISPLAY")
-    alarm.add("description", invite.summary)
-    alarm.add("trigger", dt.timedelta(minutes=-15))
-    event.add_component(alarm)
+    if not invite.cancelled:
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", invite.summary)
+        alarm.add("trigger", dt.timedelta(minutes=-15))
+        event.add_component(alarm)
     calendar.add_component(event)
     ics: bytes = calendar.to_ical()
     return ics

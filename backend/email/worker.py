@@ -201,6 +201,8 @@ class OutboxWorker:
             if time.monotonic() > deadline:
                 await self._release(batch[index:])
                 break
+            if not await self._still_pending(item):
+                continue  # cancelled since the claim (a reminder of a cancelled appointment)
             try:
                 mime = self._keyring.open(item.sealed, context=message_context(item.key))
             except SealError as exc:
@@ -221,11 +223,17 @@ class OutboxWorker:
             sent += 1
         return sent
 
+    async def _still_pending(self, item: Claimed) -> bool:
+        async with self._sessionmaker() as session:
+            status = await session.scalar(select(OutboxMessage.status).where(OutboxMessage.id == item.id))
+            await session.commit()
+        return status == OutboxStatus.PENDING
+
     async def _mark_sent(self, item: Claimed) -> None:
         async with self._sessionmaker() as session, session.begin():
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == item.id)
+                .where(OutboxMessage.id == item.id, OutboxMessage.status == OutboxStatus.PENDING)
                 .values(
                     status=OutboxStatus.SENT,
                     mime=b"",  # the links in it must not outlive their delivery

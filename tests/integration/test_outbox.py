@@ -44,7 +44,7 @@ from backend.db.models import (
 from backend.email.dev_sink import DevMailbox
 from backend.email.lifecycle import email_lifespan
 from backend.email.mailbox import DevMailboxController
-from backend.email.messages import queue_booking_confirmation
+from backend.email.messages import Tokens, queue_booking_confirmation
 from backend.email.outbox import enqueue, message_id_for, outbox_keyring
 from backend.email.worker import OutboxWorker
 from backend.settings import WEB_DIR, DatabaseSettings, EmailSettings, Settings, WorkerSettings
@@ -417,20 +417,12 @@ async def test_booking_confirmation_is_queued_once_and_delivered(
         appointment, participant = await _book(session)
         for _ in range(2):
             await queue_booking_confirmation(
-                session,
-                appointment,
-                participant,
-                join_token="J" * 43,
-                manage_token="M" * 43,
-                settings=settings,
+                session, appointment, participant, tokens=Tokens("J" * 43, "M" * 43), settings=settings
             )
-    (row,) = await rows(sessions)
-    assert row.idempotency_key == f"confirmation:{participant.id}"
-    assert row.meta == {
-        "kind": "confirmation",
-        "appointment_id": str(appointment.id),
-        "participant_id": str(participant.id),
-    }
+    (row,) = await rows(sessions)  # the appointment lies in the past: no reminder is queued
+    assert row.idempotency_key == f"confirmation:{participant.id}:0"
+    assert (row.kind, row.appointment_id) == ("confirmation", appointment.id)
+    assert row.meta == {"participant_id": str(participant.id)}
     assert await OutboxWorker(sessions, settings).run_once() == 1
     (received,) = smtp.messages()
     assert received.subject == f"Uw video-afspraak op dinsdag 3 maart 2026, 10:30 ({appointment.reference})"

@@ -1,4 +1,4 @@
-"""The booking confirmation as the citizen receives it: both languages, both parts, the invitation."""
+"""The emails about an appointment as the citizen receives them: both languages, both parts, the .ics."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import icalendar
 import pytest
 
 from backend.db.models import Appointment, Municipality, Participant, Service
-from backend.email.messages import build_booking_confirmation
+from backend.email.messages import Kind, Tokens, build_appointment_email
 from backend.email.outbox import message_id_for
 from backend.settings import EmailSettings, Settings
 
@@ -51,24 +51,24 @@ def _objects(locale: str = "nl", start: dt.datetime = START, name: str = "Fatima
     return appointment, participant, service, municipality
 
 
-def _confirm(objects: Objects, join_token: str = JOIN) -> EmailMessage:
+def _confirm(objects: Objects, join_token: str = JOIN, kind: Kind = "confirmation") -> EmailMessage:
     appointment, participant, service, municipality = objects
-    return build_booking_confirmation(
-        appointment,
-        participant,
-        service,
-        municipality,
-        join_token=join_token,
-        manage_token=MANAGE,
-        settings=SETTINGS,
+    tokens = None if kind == "cancelled" else Tokens(join=join_token, manage=MANAGE)
+    return build_appointment_email(
+        kind, appointment, participant, service, municipality, tokens=tokens, settings=SETTINGS
     )
 
 
 def _build(
-    locale: str = "nl", start: dt.datetime = START, name: str = "Fatima de Vries"
+    locale: str = "nl",
+    start: dt.datetime = START,
+    name: str = "Fatima de Vries",
+    kind: Kind = "confirmation",
+    sequence: int = 0,
 ) -> tuple[EmailMessage, Appointment]:
     objects = _objects(locale, start, name)
-    message = _confirm(objects)
+    objects[0].sequence = sequence
+    message = _confirm(objects, kind=kind)
     appointment = objects[0]
     # Round-trip through bytes, as the outbox stores and sends it.
     parsed = message_from_bytes(message.as_bytes(policy=policy.SMTP), policy=policy.default)
@@ -84,10 +84,10 @@ def _part(message: EmailMessage, subtype: str) -> str:
     return content
 
 
-def _calendar(message: EmailMessage) -> icalendar.Calendar:
+def _calendar(message: EmailMessage, method: str = "REQUEST") -> icalendar.Calendar:
     (attachment,) = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert attachment.get_filename()
-    assert attachment.get_param("method") == "REQUEST"
+    assert attachment.get_param("method") == method
     payload = attachment.get_payload(decode=True)
     assert isinstance(payload, bytes)
     return icalendar.Calendar.from_ical(payload)
@@ -109,7 +109,7 @@ def test_dutch_text_and_html_parts() -> None:
         assert "DB-7K3P-9Q" in body
         assert "Naar de wachtkamer" in body
         assert "Test uw camera en microfoon" in body or "camera en microfoon" in body
-        assert "Afspraak wijzigen of annuleren" in body
+        assert "Afspraak verzetten of annuleren" in body
         assert "Uw paspoort of ID-kaart" in body
         assert "De verklaring van het ziekenhuis" in body
         assert "Er wordt niets van het gesprek opgenomen" in body
@@ -150,8 +150,12 @@ def test_every_link_carries_a_token_and_no_personal_data() -> None:
 
 
 def test_missing_token_is_refused() -> None:
-    with pytest.raises(ValueError):
-        _confirm(_objects(), join_token="")
+    appointment, participant, service, municipality = _objects()
+    for kind in ("confirmation", "reminder", "rescheduled"):
+        with pytest.raises(ValueError):
+            build_appointment_email(
+                kind, appointment, participant, service, municipality, tokens=None, settings=SETTINGS
+            )
 
 
 def test_html_is_mail_client_friendly() -> None:
@@ -197,3 +201,33 @@ def test_message_id_is_derived_from_the_key() -> None:
     assert first == message_id_for("confirmation:1", "Balie <noreply@balie.example.nl>")
     assert first != message_id_for("confirmation:2", "Balie <noreply@balie.example.nl>")
     assert re.fullmatch(r"<[0-9a-f]{40}@balie\.example\.nl>", first)
+
+
+def test_reminder_and_move_carry_the_join_button_and_a_higher_sequence() -> None:
+    reminder, _ = _build("nl", kind="reminder")
+    assert reminder["Subject"] == "Herinnering: dinsdag 3 maart 2026, 10:30 (DB-7K3P-9Q)"
+    assert "Dit is een herinnering" in _part(reminder, "plain") and f"/j/{JOIN}" in _part(reminder, "html")
+    moved, appointment = _build("en", kind="rescheduled", sequence=2)
+    assert moved["Subject"] == "Moved to Tuesday 3 March 2026, 10:30 (DB-7K3P-9Q)"
+    for body in (_part(moved, "plain"), _part(moved, "html")):
+        assert "The button in earlier emails no longer works" in body and f"/j/{JOIN}" in body
+    (event,) = _calendar(moved).walk("VEVENT")
+    assert str(event["UID"]) == f"{appointment.id}@digitale-balie" and event.decoded("SEQUENCE") == 2
+
+
+def test_cancellation_removes_the_event_and_has_no_join_link() -> None:
+    objects = _objects("nl")
+    objects[0].sequence, objects[0].cancel_reason = 1, "We zijn verhuisd"
+    message = _confirm(objects, kind="cancelled")
+    assert message["Subject"] == "Geannuleerd: dinsdag 3 maart 2026, 10:30 (DB-7K3P-9Q)"
+    text, html = _part(message, "plain"), _part(message, "html")
+    for body in (text, html):
+        assert "is geannuleerd" in body and "We zijn verhuisd" in body
+        assert "/j/" not in body and "/afspraak/" not in body
+        assert "https://balie.example.nl/" in body  # to book again
+    calendar = _calendar(message, method="CANCEL")
+    assert str(calendar["METHOD"]) == "CANCEL"
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["STATUS"]) == "CANCELLED" and event.decoded("SEQUENCE") == 1
+    assert str(event["UID"]) == f"{objects[0].id}@digitale-balie"
+    assert not event.walk("VALARM")

@@ -58,12 +58,37 @@ async def load_demo(session: AsyncSession) -> Municipality:
                 ),
                 duration_minutes=20,
                 required_loa="midden",
+                deadline_rule="birth_registration",
+                intake=[
+                    {
+                        "key": "birth_date",
+                        "type": "date",
+                        "required": True,
+                        "not_future": True,
+                        "label": {"nl": "Geboortedatum van uw kind", "en": "Your child's date of birth"},
+                        "help": {
+                            "nl": "We laten alleen tijden zien binnen de termijn voor de aangifte.",
+                            "en": "We only show times within the legal term for the registration.",
+                        },
+                    }
+                ],
                 documents=[
                     "Uw identiteitsbewijs (paspoort, ID-kaart of rijbewijs)",
                     "De geboorteverklaring van het ziekenhuis of de verloskundige",
                     "Erkenning van de ongeboren vrucht, als u die heeft",
                 ],
                 max_participants=3,
+                translations={
+                    "en": {
+                        "name": "Birth registration",
+                        "description": "Register the birth of your child. This must be done within 3 days.",
+                        "documents": [
+                            "Your identity document (passport, ID card or driving licence)",
+                            "The birth statement from the hospital or the midwife",
+                            "Acknowledgement of the unborn child, if you have one",
+                        ],
+                    }
+                },
             ),
             Service(
                 team=burgerzaken,
@@ -72,8 +97,50 @@ async def load_demo(session: AsyncSession) -> Municipality:
                 description="Meld uw huwelijk of geregistreerd partnerschap aan. U en uw partner doen mee.",
                 duration_minutes=30,
                 required_loa="midden",
+                intake=[
+                    {
+                        "key": "union",
+                        "type": "choice",
+                        "required": True,
+                        "label": {"nl": "Wat wilt u aanmelden?", "en": "What do you want to give notice of?"},
+                        "options": [
+                            {"value": "huwelijk", "label": {"nl": "Huwelijk", "en": "Marriage"}},
+                            {
+                                "value": "partnerschap",
+                                "label": {"nl": "Geregistreerd partnerschap", "en": "Registered partnership"},
+                            },
+                        ],
+                    },
+                    {
+                        "key": "partner_name",
+                        "type": "text",
+                        "required": True,
+                        "label": {"nl": "Naam van uw partner", "en": "Your partner's name"},
+                    },
+                    {
+                        "key": "partner_email",
+                        "type": "email",
+                        "required": True,
+                        "label": {"nl": "E-mailadres van uw partner", "en": "Your partner's email address"},
+                        "help": {
+                            "nl": "Uw partner krijgt een eigen link om mee te doen.",
+                            "en": "Your partner gets their own link to join.",
+                        },
+                    },
+                ],
                 documents=["Identiteitsbewijs van u en uw partner", "Namen en gegevens van de getuigen"],
                 max_participants=4,
+                translations={
+                    "en": {
+                        "name": "Notice of marriage",
+                        "description": "Give notice of your marriage or registered partnership. You and your "
+                        "partner both take part.",
+                        "documents": [
+                            "Identity documents of you and your partner",
+                            "Names and details of the witnesses",
+                        ],
+                    }
+                },
             ),
             Service(
                 team=wijkteam,
@@ -81,7 +148,14 @@ async def load_demo(session: AsyncSession) -> Municipality:
                 slug="kennismakingsgesprek",
                 description="Een eerste gesprek met een medewerker van het wijkteam.",
                 duration_minutes=45,
+                buffer_minutes=15,
                 documents=[],
+                translations={
+                    "en": {
+                        "name": "Introductory conversation",
+                        "description": "A first conversation with someone from the neighbourhood team.",
+                    }
+                },
             ),
         ]
     )

@@ -10,6 +10,7 @@ from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.response import Redirect, Template
 
 from backend.i18n import DEFAULT_LOCALE, LOCALES, pick_locale, translator
+from backend.localized import localized
 
 LANG_COOKIE = "lang"
 NO_STORE = CacheControlHeader(no_store=True)
@@ -62,6 +63,7 @@ def page(
             "locale": locale,
             "_": translator(locale),
             "language_links": language_links(request, here),
+            "text_of": lambda item, field: localized(item, field, locale),
             **context,
         },
         status_code=status_code,

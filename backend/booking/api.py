@@ -1,4 +1,4 @@
-"""JSON API under /api/v1: services, free slots, appointments."""
+"""JSON API under /api/v1: services, free slots, appointments (create, read, move, cancel)."""
 
 from __future__ import annotations
 
@@ -6,24 +6,41 @@ import datetime as dt
 from typing import Annotated, Any
 from uuid import UUID
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.booking import idempotency, journey
 from backend.booking import service as booking
-from backend.booking.flow import book_and_confirm
-from backend.booking.schemas import AppointmentIn, AppointmentOut, Problem, ServiceOut, SlotOut
+from backend.booking.explain import explain
+from backend.booking.flow import book_and_confirm, cancel_and_notify, move_and_notify, utcnow
+from backend.booking.intake import check_answers, parse_questions
+from backend.booking.schemas import (
+    AppointmentIn,
+    AppointmentOut,
+    CancelIn,
+    Problem,
+    RescheduleIn,
+    ServiceOut,
+    SlotOut,
+)
 from backend.booking.tokens import appointment_for_manage_token
 from backend.booking.validation import as_utc, clean_text, email_error, name_error, plausible_day
-from backend.db.models import Service
+from backend.db.models import Appointment, Service
 from backend.errors import PROBLEM_JSON, problem
+from backend.i18n import translator
 from backend.timefmt import AMSTERDAM, iso_local
 
 MAX_RANGE_DAYS = 62
+START_FORMAT = "Geef een tijd met tijdzone tussen 2000 en 2200, bv. 2026-03-03T10:30:00+01:00."
 INVALID = "Invalid input; `errors` names each field."
+DUTCH = translator("nl")
 
 
 def problems(described: dict[int, str]) -> dict[int, ResponseSpec]:
@@ -34,10 +51,7 @@ def problems(described: dict[int, str]) -> dict[int, ResponseSpec]:
     }
 
 
-START_FORMAT = "Geef een tijd met tijdzone tussen 2000 en 2200, bv. 2026-03-03T10:30:00+01:00."
-
-
-def _appointment_out(appointment: Any, manage_token: str | None = None) -> AppointmentOut:
+def _appointment_out(appointment: Appointment, manage_token: str | None = None) -> AppointmentOut:
     return AppointmentOut(
         reference=appointment.reference,
         start=iso_local(appointment.start_at),
@@ -46,6 +60,36 @@ def _appointment_out(appointment: Any, manage_token: str | None = None) -> Appoi
         service_id=appointment.service_id,
         manage_token=manage_token,
     )
+
+
+def _invalid(*errors: tuple[str, str]) -> Response[Any]:
+    return problem(
+        422,
+        "Ongeldige invoer",
+        "Controleer de gemarkeerde velden.",
+        errors=[{"field": field, "message": message} for field, message in errors],
+    )
+
+
+def _refused(exc: booking.BookingError) -> Response[Any]:
+    message = explain(exc, "nl")
+    if isinstance(exc, booking.SlotTaken):
+        return problem(409, "Tijdstip al bezet", message)
+    if isinstance(exc, booking.NotChangeable):
+        return problem(409, "Niet meer te wijzigen", message)
+    field = "citizen.email" if isinstance(exc, booking.TooManyBookings) else "start"
+    return _invalid((field, message))
+
+
+async def _by_manage_token(
+    request: Request[Any, Any, Any], db_session: AsyncSession, reference: str
+) -> Appointment | None:
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    appointment = await appointment_for_manage_token(db_session, token) if token else None
+    return appointment if appointment is not None and appointment.reference == reference else None
+
+
+NOT_FOUND = "Geen afspraak met deze code en dit beheertoken."
 
 
 class BookingApi(Controller):
@@ -74,6 +118,12 @@ class BookingApi(Controller):
         service_id: UUID,
         from_: Annotated[dt.date | None, Parameter(query="from")] = None,
         to: dt.date | None = None,
+        birth_date: Annotated[
+            dt.date | None,
+            Parameter(
+                description="For a service with the birth-registration deadline: only slots inside it."
+            ),
+        ] = None,
     ) -> list[SlotOut]:
         service = await booking.get_service(db_session, service_id)
         if service is None:
@@ -87,53 +137,112 @@ class BookingApi(Controller):
             raise ValidationException("'to' ligt voor 'from'.")
         if (last - first).days > MAX_RANGE_DAYS:
             raise ValidationException(f"Vraag hoogstens {MAX_RANGE_DAYS} dagen tegelijk op.")
-        starts = await booking.free_slots(db_session, service, first, last, dt.datetime.now(dt.UTC))
+        days = None
+        if birth_date is not None:
+            days = booking.deadline_days(service, {"birth_date": birth_date.isoformat()})
+        starts = await booking.free_slots(db_session, service, first, last, utcnow(), days=days)
         duration = dt.timedelta(minutes=service.duration_minutes)
         return [SlotOut(start=iso_local(s), end=iso_local(s + duration)) for s in starts]
 
     @post(
         "/appointments",
         status_code=201,
-        responses=problems({409: "The slot was just taken: choose another.", 422: INVALID}),
+        responses={
+            201: ResponseSpec(data_container=AppointmentOut, description="Booked; keep `manage_token`."),
+            **problems(
+                {
+                    409: "The slot was just taken: choose another.",
+                    422: INVALID + " Also for an Idempotency-Key sent before with another body.",
+                }
+            ),
+        },
     )
     async def create_appointment(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: AppointmentIn
-    ) -> Response[Any] | AppointmentOut:
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        data: AppointmentIn,
+        idempotency_key: Annotated[
+            str | None,
+            Parameter(
+                header="Idempotency-Key", description="Replays return the first answer and send one email."
+            ),
+        ] = None,
+    ) -> Response[Any]:
+        state: State = request.app.state
+        fingerprint = ""
+        if idempotency_key is not None:
+            if not idempotency.valid_key(idempotency_key):
+                return _invalid(("Idempotency-Key", "Gebruik 1-255 zichtbare ASCII-tekens, bv. een UUID."))
+            fingerprint = idempotency.fingerprint(await request.body())
+            earlier = await idempotency.find(db_session, idempotency_key)
+            if earlier is not None:
+                return self._replay(earlier, fingerprint, state)
+
         name, email = clean_text(data.citizen.name), data.citizen.email.strip()
         errors = [
-            {"field": f, "message": m}
+            (f, m)
             for f, m in (("citizen.name", name_error(name)), ("citizen.email", email_error(email)))
             if m
         ]
         if as_utc(data.start) is None:
-            errors.append({"field": "start", "message": START_FORMAT})
-        if errors:
-            return problem(422, "Ongeldige invoer", "Controleer de gemarkeerde velden.", errors=errors)
+            errors.append(("start", START_FORMAT))
         service = await booking.get_service(db_session, data.service_id)
         if service is None:
-            return problem(
-                422,
-                "Ongeldige invoer",
-                "Onbekende dienst.",
-                errors=[{"field": "service_id", "message": "Onbekende dienst."}],
-            )
+            errors.append(("service_id", "Onbekende dienst."))
+        else:
+            checked = check_answers(parse_questions(service.intake), data.intake, journey.today())
+            errors += [(f"intake.{key}", DUTCH(message)) for key, message in checked.errors.items()]
+        if errors or service is None:
+            return _invalid(*((f, DUTCH(m)) for f, m in errors))
+
+        answer: dict[str, Any] = {}
         try:
             result = await book_and_confirm(
                 db_session,
-                request.app.state,
+                state,
                 service,
                 data.start,
                 booking.Citizen(name=name, email=email),
-                intake=data.intake,
+                intake=checked.answers,
                 locale=data.locale,
+                origin=request.client.host if request.client else "",
+                also=None
+                if idempotency_key is None
+                else lambda session, made: self._remember(
+                    session, idempotency_key, fingerprint, made, answer, state
+                ),
             )
-        except booking.SlotTaken as exc:
-            return problem(409, "Tijdstip al bezet", exc.message)
-        except booking.SlotNotOffered as exc:
-            return problem(
-                422, "Ongeldige invoer", exc.message, errors=[{"field": "start", "message": exc.message}]
-            )
-        return _appointment_out(result.appointment, result.manage_token)
+        except booking.BookingError as exc:
+            return _refused(exc)
+        except IntegrityError:
+            # The same Idempotency-Key arrived twice at once and the other request won.
+            await db_session.rollback()
+            earlier = await idempotency.find(db_session, idempotency_key) if idempotency_key else None
+            if earlier is None:
+                raise
+            return self._replay(earlier, fingerprint, state)
+        return Response(
+            msgspec.to_builtins(_appointment_out(result.appointment, result.manage_token)), status_code=201
+        )
+
+    @staticmethod
+    async def _remember(
+        session: AsyncSession,
+        key: str,
+        fingerprint: str,
+        made: booking.Booking,
+        answer: dict[str, Any],
+        state: State,
+    ) -> None:
+        answer.update(msgspec.to_builtins(_appointment_out(made.appointment, made.manage_token)))
+        idempotency.remember(session, key, fingerprint, made.appointment.id, answer, state.settings)
+
+    @staticmethod
+    def _replay(earlier: Any, fingerprint: str, state: State) -> Response[Any]:
+        if earlier.fingerprint != fingerprint:
+            return _invalid(("Idempotency-Key", "Deze sleutel is al gebruikt voor een andere aanvraag."))
+        return Response(idempotency.replay(earlier, state.settings), status_code=201)
 
     @get(
         "/appointments/{reference:str}",
@@ -142,8 +251,48 @@ class BookingApi(Controller):
     async def read_appointment(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, reference: str
     ) -> Response[Any] | AppointmentOut:
-        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        appointment = await appointment_for_manage_token(db_session, token) if token else None
-        if appointment is None or appointment.reference != reference:
-            return problem(404, "Niet gevonden", "Geen afspraak met deze code en dit beheertoken.")
+        appointment = await _by_manage_token(request, db_session, reference)
+        if appointment is None:
+            return problem(404, "Niet gevonden", NOT_FOUND)
+        return _appointment_out(appointment)
+
+    @post(
+        "/appointments/{reference:str}/reschedule",
+        status_code=200,
+        responses=problems({404: NOT_FOUND, 409: "Taken, started or no longer booked.", 422: INVALID}),
+    )
+    async def reschedule_appointment(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, reference: str, data: RescheduleIn
+    ) -> Response[Any] | AppointmentOut:
+        """Move the appointment; everyone gets an email with a new join link (old links stop working)."""
+        appointment = await _by_manage_token(request, db_session, reference)
+        if appointment is None:
+            return problem(404, "Niet gevonden", NOT_FOUND)
+        if as_utc(data.start) is None:
+            return _invalid(("start", START_FORMAT))
+        token = request.headers["authorization"].removeprefix("Bearer ").strip()
+        try:
+            await move_and_notify(db_session, request.app.state, appointment, data.start, manage_token=token)
+        except booking.BookingError as exc:
+            return _refused(exc)
+        return _appointment_out(appointment)
+
+    @post(
+        "/appointments/{reference:str}/cancel",
+        status_code=200,
+        responses=problems({404: NOT_FOUND, 409: "Started or no longer booked."}),
+    )
+    async def cancel_appointment(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, reference: str, data: CancelIn
+    ) -> Response[Any] | AppointmentOut:
+        """Cancel; the slot is free at once and everyone gets a cancellation."""
+        appointment = await _by_manage_token(request, db_session, reference)
+        if appointment is None:
+            return problem(404, "Niet gevonden", NOT_FOUND)
+        try:
+            await cancel_and_notify(
+                db_session, request.app.state, appointment, reason=clean_text(data.reason)
+            )
+        except booking.BookingError as exc:
+            return _refused(exc)
         return _appointment_out(appointment)

@@ -1,21 +1,51 @@
-"""Booking as citizens and officials start it: the slot, the appointment and its email in one go."""
+"""Booking as people start it: each change together with its emails and audit event, in one commit.
+
+Pages and the API call these; the service layer (:mod:`backend.booking.service`) decides what may
+happen, this module adds what must happen with it: the outbox rows (confirmation, reminders, a
+notice of the move or the cancellation), new join links where the old ones must stop working, the
+audit trail, and a nudge for the worker and the live desk.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from uuid import UUID
 
 from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.booking.service import Booking, Citizen, book
-from backend.db.models import Service
-from backend.email.messages import queue_booking_confirmation
+from backend import audit
+from backend.booking.service import Booking, Citizen, OnBooked, book, cancel, reschedule
+from backend.booking.tokens import hash_token, new_token
+from backend.db.models import Appointment, Service
+from backend.email.messages import (
+    Tokens,
+    cancel_reminders,
+    queue_appointment_email,
+    queue_booking_confirmation,
+    queue_reminders,
+)
 from backend.settings import Settings
+from signalling.hub import Hub, team_channel
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _actor(official_id: UUID | None, appointment: Appointment) -> str:
+    return audit.official_actor(official_id) if official_id else f"citizen:{appointment.id}"
+
+
+async def _after_commit(state: State, appointment: Appointment) -> None:
+    worker = state.get("outbox_worker")
+    if worker is not None:
+        worker.wake()
+    hub: Hub | None = state.get("hub")
+    if hub is not None:
+        refresh = {"type": "refresh", "appointment_id": str(appointment.id)}
+        await hub.emit(team_channel(appointment.team_id), refresh)
 
 
 async def book_and_confirm(
@@ -27,19 +57,30 @@ async def book_and_confirm(
     *,
     intake: dict[str, Any] | None = None,
     locale: str = "nl",
-    created_by: Any = None,
+    created_by: UUID | None = None,
+    origin: str = "",
+    also: OnBooked | None = None,
 ) -> Booking:
+    """Book and queue the confirmation and reminders; ``also`` adds its own rows in the same commit."""
     settings: Settings = state.settings
 
     async def confirm(session: AsyncSession, booking: Booking) -> None:
+        tokens = Tokens(join=booking.join_token, manage=booking.manage_token)
         await queue_booking_confirmation(
-            session,
-            booking.appointment,
-            booking.participant,
-            join_token=booking.join_token,
-            manage_token=booking.manage_token,
-            settings=settings,
+            session, booking.appointment, booking.participant, tokens=tokens, settings=settings
         )
+        audit.record(
+            session,
+            actor=_actor(created_by, booking.appointment),
+            action="appointment.booked",
+            object_type="appointment",
+            object_id=booking.appointment.id,
+            municipality_id=booking.appointment.municipality_id,
+            origin=origin,
+            details={"by_official": created_by is not None, "service": str(service.id)},
+        )
+        if also is not None:
+            await also(session, booking)
 
     booking = await book(
         session,
@@ -52,7 +93,94 @@ async def book_and_confirm(
         created_by=created_by,
         on_booked=confirm,
     )
-    worker = state.get("outbox_worker")
-    if worker is not None:
-        worker.wake()
+    await _after_commit(state, booking.appointment)
     return booking
+
+
+async def move_and_notify(
+    session: AsyncSession,
+    state: State,
+    appointment: Appointment,
+    start: dt.datetime,
+    *,
+    manage_token: str,
+    origin: str = "",
+) -> Appointment:
+    """Move the appointment; everyone gets the new time with a new join link (the old ones stop)."""
+    settings: Settings = state.settings
+    old_start = appointment.start_at
+
+    async def moved(session: AsyncSession, appointment: Appointment) -> None:
+        await cancel_reminders(session, appointment)
+        for participant in appointment.participants:
+            if participant.revoked_at is not None:
+                continue
+            join = new_token()
+            participant.join_token_hash = hash_token(join)
+            tokens = Tokens(join=join, manage=manage_token if participant.role == "citizen" else None)
+            await queue_appointment_email(
+                session,
+                "rescheduled",
+                appointment,
+                participant,
+                tokens=tokens,
+                settings=settings,
+                key=f"rescheduled:{participant.id}:{appointment.sequence}",
+            )
+            await queue_reminders(session, appointment, participant, tokens=tokens, settings=settings)
+        audit.record(
+            session,
+            actor=_actor(None, appointment),
+            action="appointment.rescheduled",
+            object_type="appointment",
+            object_id=appointment.id,
+            municipality_id=appointment.municipality_id,
+            origin=origin,
+            details={"from": old_start.isoformat(), "to": appointment.start_at.isoformat()},
+        )
+
+    await reschedule(session, appointment, start, now=utcnow(), on_moved=moved)
+    await _after_commit(state, appointment)
+    return appointment
+
+
+async def cancel_and_notify(
+    session: AsyncSession,
+    state: State,
+    appointment: Appointment,
+    *,
+    reason: str = "",
+    cancelled_by: UUID | None = None,
+    origin: str = "",
+) -> Appointment:
+    """Cancel; the slot is free at once and everyone gets a cancellation with ``METHOD:CANCEL``."""
+    settings: Settings = state.settings
+
+    async def cancelled(session: AsyncSession, appointment: Appointment) -> None:
+        await cancel_reminders(session, appointment)
+        for participant in appointment.participants:
+            if participant.revoked_at is not None:
+                continue
+            await queue_appointment_email(
+                session,
+                "cancelled",
+                appointment,
+                participant,
+                tokens=None,
+                settings=settings,
+                key=f"cancelled:{participant.id}",
+            )
+        audit.record(
+            session,
+            actor=_actor(cancelled_by, appointment),
+            action="appointment.cancelled",
+            object_type="appointment",
+            object_id=appointment.id,
+            municipality_id=appointment.municipality_id,
+            origin=origin,
+            details={"with_reason": bool(reason)},
+        )
+
+    await cancel(session, appointment, now=utcnow(), reason=reason, on_cancelled=cancelled)
+    await _after_commit(state, appointment)
+    return appointment

@@ -1,9 +1,8 @@
-"""The citizen's booking pages: municipality -> team -> service -> slot -> details -> confirmation."""
+"""The citizen's booking pages: municipality -> service -> questions -> time -> details -> confirmation."""
 
 from __future__ import annotations
 
 import datetime as dt
-from itertools import groupby
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
@@ -16,17 +15,18 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.booking import journey
 from backend.booking import service as booking
-from backend.booking.flow import book_and_confirm
-from backend.booking.tokens import appointment_for_manage_token
+from backend.booking.explain import explain
+from backend.booking.flow import book_and_confirm, utcnow
+from backend.booking.intake import check_answers, parse_date, parse_questions
 from backend.booking.validation import clean_text, email_error, name_error, parse_moment
 from backend.db.models import Municipality, Service
 from backend.i18n import N_
-from backend.timefmt import AMSTERDAM, clock, local, long_date, long_datetime
-from backend.web import NO_STORE, page, request_locale, see_other
+from backend.timefmt import long_datetime
+from backend.web import page, request_locale, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-DAYS_SHOWN = 14
 CONSENT_MISSING = N_("Geef toestemming om verder te gaan.")
 
 
@@ -35,6 +35,25 @@ async def _service_or_404(db_session: AsyncSession, service_id: UUID) -> Service
     if service is None:
         raise NotFoundException()
     return service
+
+
+def _origin(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else ""
+
+
+def check_contact(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Name, email and consent from the details form: (values, errors by field)."""
+    values = {"name": clean_text(str(data.get("name", ""))), "email": str(data.get("email", "")).strip()}
+    errors = {
+        key: message
+        for key, message in (
+            ("name", name_error(values["name"])),
+            ("email", email_error(values["email"])),
+            ("consent", None if data.get("consent") == "yes" else CONSENT_MISSING),
+        )
+        if message
+    }
+    return values, errors
 
 
 class BookingPages(Controller):
@@ -54,24 +73,93 @@ class BookingPages(Controller):
             raise NotFoundException()
         return page(request, "pages/municipality.html", municipality=municipality)
 
+    # -- questions ---------------------------------------------------------------------------------
+
+    @get("/diensten/{service_id:uuid}/vragen")
+    async def questions(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, service_id: UUID
+    ) -> Template | Redirect:
+        service = await _service_or_404(db_session, service_id)
+        if not journey.needs_intake(service):
+            return see_other(f"/diensten/{service.id}")
+        answers = journey.remembered_answers(request, service) or {}
+        return self._questions(request, service, answers, {})
+
+    def _questions(
+        self,
+        request: Request[Any, Any, Any],
+        service: Service,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        status_code: int = 200,
+    ) -> Template:
+        locale = request_locale(request)
+        return page(
+            request,
+            "pages/intake.html",
+            status_code=status_code,
+            here=f"/diensten/{service.id}/vragen",
+            service=service,
+            action=f"/diensten/{service.id}/vragen",
+            back=f"/g/{service.team.municipality.slug}",
+            fields=journey.intake_fields(service, locale, values, errors),
+            error_count=len(errors),
+        )
+
+    @post("/diensten/{service_id:uuid}/vragen")
+    async def answer(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        service_id: UUID,
+        data: dict[str, str] = Form,
+    ) -> Template | Redirect:
+        service = await _service_or_404(db_session, service_id)
+        questions = parse_questions(service.intake)
+        raw = {q.key: data[q.key] for q in questions if q.key in data}
+        checked = check_answers(questions, raw, journey.today())
+        if not checked.ok:
+            return self._questions(request, service, raw, checked.errors, status_code=422)
+        journey.remember_answers(request, service.id, checked.answers)
+        return see_other(f"/diensten/{service.id}")
+
+    # -- free times ----------------------------------------------------------------------------------
+
     @get("/diensten/{service_id:uuid}")
     async def slots(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, service_id: UUID
-    ) -> Template:
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        service_id: UUID,
+        vanaf: str = "",
+    ) -> Template | Redirect:
         service = await _service_or_404(db_session, service_id)
-        locale = request_locale(request)
-        today = dt.datetime.now(AMSTERDAM).date()
-        starts = await booking.free_slots(
-            db_session, service, today, today + dt.timedelta(days=DAYS_SHOWN), dt.datetime.now(dt.UTC)
+        answers = journey.remembered_answers(request, service)
+        if journey.needs_intake(service) and answers is None:
+            return see_other(f"/diensten/{service.id}/vragen")
+        listing = await journey.slot_listing(
+            db_session,
+            service,
+            request_locale(request),
+            first_day=parse_date(vanaf) if vanaf else None,
+            answers=answers or {},
+            now=utcnow(),
         )
-        days = [
-            {
-                "label": long_date(day, locale),
-                "slots": [{"iso": s.isoformat(), "time": clock(s)} for s in group],
-            }
-            for day, group in groupby(starts, key=lambda s: local(s).date())
-        ]
-        return page(request, "pages/slots.html", service=service, days=days, days_shown=DAYS_SHOWN)
+        return page(
+            request,
+            "pages/slots.html",
+            service=service,
+            listing=listing,
+            slots_url=f"/diensten/{service.id}",
+            book_url=f"/diensten/{service.id}/boeken",
+            back=(
+                f"/diensten/{service.id}/vragen"
+                if journey.needs_intake(service)
+                else f"/g/{service.team.municipality.slug}"
+            ),
+        )
+
+    # -- details and booking ------------------------------------------------------------------------------
 
     @get("/diensten/{service_id:uuid}/boeken")
     async def form(
@@ -79,20 +167,25 @@ class BookingPages(Controller):
     ) -> Template | Redirect:
         service = await _service_or_404(db_session, service_id)
         moment = parse_moment(start)
+        answers = journey.remembered_answers(request, service)
+        if journey.needs_intake(service) and answers is None:
+            return see_other(f"/diensten/{service.id}/vragen")
         if moment is None:
             return see_other(f"/diensten/{service.id}")
-        return self._form(request, service, moment, values={}, errors={})
+        return self._form(request, service, moment, answers or {}, values={}, errors={})
 
     def _form(
         self,
         request: Request[Any, Any, Any],
         service: Service,
         start: dt.datetime,
+        answers: dict[str, Any],
         *,
         values: dict[str, str],
         errors: dict[str, str],
         status_code: int = 200,
     ) -> Template:
+        locale = request_locale(request)
         return page(
             request,
             "pages/book_form.html",
@@ -100,7 +193,9 @@ class BookingPages(Controller):
             here=f"/diensten/{service.id}/boeken?{urlencode({'start': start.isoformat()})}",
             service=service,
             start_iso=start.isoformat(),
-            start_text=long_datetime(start, request_locale(request)),
+            start_text=long_datetime(start, locale),
+            answers=journey.answer_summary(service, answers, locale),
+            questions_url=f"/diensten/{service.id}/vragen" if journey.needs_intake(service) else "",
             values=values,
             errors=errors,
         )
@@ -115,23 +210,17 @@ class BookingPages(Controller):
     ) -> Template | Redirect:
         service = await _service_or_404(db_session, service_id)
         start = parse_moment(str(data.get("start", "")))
+        answers = journey.remembered_answers(request, service)
+        if journey.needs_intake(service) and answers is None:
+            return see_other(f"/diensten/{service.id}/vragen")
         if start is None:
             return see_other(f"/diensten/{service.id}")
-        values = {"name": clean_text(str(data.get("name", ""))), "email": str(data.get("email", "")).strip()}
-        errors = {
-            key: message
-            for key, message in (
-                ("name", name_error(values["name"])),
-                ("email", email_error(values["email"])),
-                (
-                    "consent",
-                    None if data.get("consent") == "yes" else N_("Geef toestemming om verder te gaan."),
-                ),
-            )
-            if message
-        }
+        values, errors = check_contact(data)
         if errors:
-            return self._form(request, service, start, values=values, errors=errors, status_code=422)
+            return self._form(
+                request, service, start, answers or {}, values=values, errors=errors, status_code=422
+            )
+        locale = request_locale(request)
         try:
             result = await book_and_confirm(
                 db_session,
@@ -139,25 +228,18 @@ class BookingPages(Controller):
                 service,
                 start,
                 booking.Citizen(name=values["name"], email=values["email"]),
-                locale=request_locale(request),
+                intake=answers or {},
+                locale=locale,
+                origin=_origin(request),
             )
-        except (booking.SlotTaken, booking.SlotNotOffered) as exc:
+        except booking.BookingError as exc:
             return page(
-                request, "pages/slot_gone.html", status_code=409, service=service, message=exc.message
+                request,
+                "pages/slot_gone.html",
+                status_code=409 if isinstance(exc, booking.SlotTaken) else 422,
+                service=service,
+                message=explain(exc, locale),
+                taken=isinstance(exc, booking.SlotTaken),
             )
+        journey.forget_answers(request)
         return see_other(f"/afspraak/{result.manage_token}?nieuw=1")
-
-    @get("/afspraak/{token:str}", cache_control=NO_STORE)
-    async def manage(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str, nieuw: str = ""
-    ) -> Template:
-        appointment = await appointment_for_manage_token(db_session, token)
-        if appointment is None:
-            return page(request, "pages/link_invalid.html", status_code=404)
-        return page(
-            request,
-            "pages/appointment.html",
-            appointment=appointment,
-            start_text=long_datetime(appointment.start_at, request_locale(request)),
-            just_booked=nieuw == "1",
-        )

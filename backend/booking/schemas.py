@@ -36,8 +36,17 @@ class AppointmentIn(msgspec.Struct, forbid_unknown_fields=True):
     service_id: UUID
     start: dt.datetime
     citizen: CitizenIn
-    intake: dict[str, Any] = msgspec.field(default_factory=dict)
+    intake: Annotated[dict[str, Any], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=dict)
+    """Answers to the service's intake questions, by question key (dates as YYYY-MM-DD)."""
     locale: Annotated[str, msgspec.Meta(pattern="^(nl|en)$")] = "nl"
+
+
+class RescheduleIn(msgspec.Struct, forbid_unknown_fields=True):
+    start: dt.datetime
+
+
+class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
 
 
 class AppointmentOut(msgspec.Struct):

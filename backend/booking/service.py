@@ -1,24 +1,41 @@
-"""Booking: finding free slots and taking one, with the database as the final judge."""
+"""Booking: finding free slots and taking, moving or releasing one, with the database as the judge."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.booking import slots
+from backend.booking.deadlines import DayRange, rule_for
 from backend.booking.reference import new_reference
 from backend.booking.tokens import hash_token, new_token
 from backend.booking.validation import as_utc
-from backend.db.models import Appointment, AppointmentStatus, Participant, Service, SlotClaim, Team
+from backend.db.models import (
+    Appointment,
+    AppointmentStatus,
+    OpeningHours,
+    Participant,
+    ScheduleException,
+    Service,
+    SlotClaim,
+    Team,
+)
 from backend.db.models.appointment import ACTIVE_STATUSES
 from backend.i18n import N_
+
+OFFICIAL_HORIZON = dt.timedelta(days=366)
+"""How far ahead an official may book for a caller (they may pass the service's own horizon)."""
+TAKEN = N_("Dit tijdstip is net door iemand anders geboekt.")
+NOT_OFFERED = N_("Dit tijdstip kunt u niet boeken.")
+NOT_CHANGEABLE_TITLE = N_("Wijzigen kan niet meer")
 
 
 class BookingError(Exception):
@@ -26,17 +43,31 @@ class BookingError(Exception):
 
     code = "invalid"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, **values: object) -> None:
         super().__init__(message)
         self.message = message
+        """Dutch, N_-marked; pages translate it and fill ``values``."""
+        self.values = values
 
 
 class SlotNotOffered(BookingError):
     code = "slot_not_offered"
 
 
+class OutsideDeadline(SlotNotOffered):
+    code = "outside_deadline"
+
+
 class SlotTaken(BookingError):
     code = "slot_taken"
+
+
+class TooManyBookings(BookingError):
+    code = "too_many"
+
+
+class NotChangeable(BookingError):
+    code = "not_changeable"
 
 
 @dataclass(frozen=True)
@@ -53,41 +84,147 @@ class Booking:
     manage_token: str = field(repr=False)
 
 
-def agenda_rules(team: Team) -> slots.AgendaRules:
-    return slots.AgendaRules(
+OnBooked = Callable[[AsyncSession, Booking], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything that decides a service's slots: its team's agenda and its own rules."""
+
+    agenda: slots.AgendaRules
+    service: slots.ServiceRules
+
+    def window(self, now: dt.datetime, *, by_official: bool = False) -> slots.Window:
+        """When a booking may start; an official booking for a caller skips notice and horizon
+        (never capacity)."""
+        if by_official:
+            return slots.Window(now, now + OFFICIAL_HORIZON)
+        return slots.booking_window(self.agenda, self.service, now)
+
+
+async def load_rules(session: AsyncSession, service: Service) -> Rules:
+    """The rules of ``service``, read fresh from the database (agenda data changes without a deploy)."""
+    team = await session.get_one(Team, service.team_id)
+    blocks = await session.scalars(select(OpeningHours).where(OpeningHours.team_id == team.id))
+    exceptions = await session.scalars(select(ScheduleException).where(ScheduleException.team_id == team.id))
+    agenda = slots.AgendaRules(
         timezone=ZoneInfo(team.municipality.timezone),
-        blocks=tuple(slots.OpeningBlock(b.weekday, b.opens, b.closes) for b in team.opening_hours),
+        blocks=tuple(slots.WeeklyBlock(b.weekday, b.opens, b.closes, b.desks) for b in blocks),
         desks=team.desks,
         lead=dt.timedelta(minutes=team.lead_minutes),
         horizon=dt.timedelta(days=team.horizon_days),
         closed_on_public_holidays=team.closed_on_public_holidays,
+        exceptions={e.day: _exception_blocks(e.blocks) for e in exceptions},
     )
+    return Rules(agenda, service_rules(service))
+
+
+def _exception_blocks(raw: list[dict[str, Any]]) -> tuple[slots.Block, ...]:
+    return tuple(
+        slots.Block(dt.time.fromisoformat(b["opens"]), dt.time.fromisoformat(b["closes"]), b.get("desks"))
+        for b in raw
+    )
+
+
+def service_rules(service: Service) -> slots.ServiceRules:
+    duration = dt.timedelta(minutes=service.duration_minutes)
+    return slots.ServiceRules(
+        duration=duration,
+        step=dt.timedelta(minutes=service.step_minutes) if service.step_minutes else duration,
+        buffer=dt.timedelta(minutes=service.buffer_minutes),
+        lead=None if service.lead_minutes is None else dt.timedelta(minutes=service.lead_minutes),
+        horizon=None if service.horizon_days is None else dt.timedelta(days=service.horizon_days),
+        capacity=service.capacity,
+    )
+
+
+def deadline_days(service: Service, intake: Mapping[str, Any]) -> DayRange | None:
+    """The days the service's legal deadline allows for these answers (None: no deadline applies)."""
+    rule = rule_for(service.deadline_rule)
+    return rule.days(intake) if rule is not None else None
 
 
 async def get_service(session: AsyncSession, service_id: UUID) -> Service | None:
     return await session.get(Service, service_id)
 
 
-async def taken_units(
-    session: AsyncSession, team_id: UUID, start: dt.datetime, end: dt.datetime
-) -> dict[dt.datetime, int]:
-    rows = await session.scalars(
-        select(SlotClaim.unit_start).where(
-            SlotClaim.team_id == team_id, SlotClaim.unit_start >= start, SlotClaim.unit_start < end
+async def taken_seats(
+    session: AsyncSession, service: Service, start: dt.datetime, end: dt.datetime
+) -> slots.Taken:
+    rows = await session.execute(
+        select(SlotClaim.pool_id, SlotClaim.unit_start).where(
+            SlotClaim.team_id == service.team_id, SlotClaim.unit_start >= start, SlotClaim.unit_start < end
         )
     )
-    return slots.count_by_unit(rows)
+    team: dict[dt.datetime, int] = {}
+    own: dict[dt.datetime, int] = {}
+    for pool_id, unit in rows:
+        counts = team if pool_id == service.team_id else own if pool_id == service.id else None
+        if counts is not None:
+            counts[unit] = counts.get(unit, 0) + 1
+    return slots.Taken(team=team, service=own)
 
 
 async def free_slots(
-    session: AsyncSession, service: Service, first_day: dt.date, last_day: dt.date, now: dt.datetime
+    session: AsyncSession,
+    service: Service,
+    first_day: dt.date,
+    last_day: dt.date,
+    now: dt.datetime,
+    *,
+    days: DayRange | None = None,
+    by_official: bool = False,
+    rules: Rules | None = None,
 ) -> list[dt.datetime]:
-    rules = agenda_rules(service.team)
-    window_start = dt.datetime.combine(first_day, dt.time(), tzinfo=rules.timezone).astimezone(dt.UTC)
-    window_end = dt.datetime.combine(last_day + dt.timedelta(days=1), dt.time(), tzinfo=rules.timezone)
-    taken = await taken_units(session, service.team_id, window_start, window_end.astimezone(dt.UTC))
-    duration = dt.timedelta(minutes=service.duration_minutes)
-    return slots.free_starts(rules, duration, first_day, last_day, now, taken)
+    """Free start times (UTC) between two local days, inside the booking window and ``days``."""
+    if days is not None:
+        first_day, last_day = max(first_day, days.first), min(last_day, days.last)
+    if last_day < first_day:
+        return []
+    rules = rules or await load_rules(session, service)
+    tz = rules.agenda.timezone
+    window_start = dt.datetime.combine(first_day, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    window_end = dt.datetime.combine(last_day + dt.timedelta(days=2), dt.time(), tzinfo=tz)
+    taken = await taken_seats(session, service, window_start, window_end.astimezone(dt.UTC))
+    window = rules.window(now, by_official=by_official)
+    return slots.free_starts(rules.agenda, rules.service, first_day, last_day, window, taken)
+
+
+def check_offered(
+    rules: Rules,
+    service: Service,
+    start: dt.datetime,
+    now: dt.datetime,
+    intake: Mapping[str, Any],
+    *,
+    by_official: bool = False,
+) -> slots.Candidate:
+    """The candidate at ``start``, or :class:`SlotNotOffered` / :class:`OutsideDeadline` saying why not."""
+    utc = as_utc(start)
+    window = rules.window(now, by_official=by_official)
+    candidate = None if utc is None else slots.candidate_at(rules.agenda, rules.service, utc, window)
+    if utc is None or candidate is None:
+        raise SlotNotOffered(NOT_OFFERED)
+    days = deadline_days(service, intake)
+    rule = rule_for(service.deadline_rule)
+    local_day = utc.astimezone(rules.agenda.timezone).date()
+    if rule is not None and (days is None or not days.contains(local_day)):
+        raise OutsideDeadline(rule.explanation, last=days.last if days else None)
+    return candidate
+
+
+async def active_bookings_for(session: AsyncSession, service: Service, email: str, now: dt.datetime) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.service_id == service.id,
+            func.lower(Appointment.citizen_email) == email.lower(),
+            Appointment.status.in_(ACTIVE_STATUSES),
+            Appointment.end_at > now,
+        )
+    )
+    return int(count or 0)
 
 
 async def book(
@@ -100,61 +237,63 @@ async def book(
     intake: dict[str, Any] | None = None,
     locale: str = "nl",
     created_by: UUID | None = None,
-    on_booked: Any = None,
+    on_booked: OnBooked | None = None,
     attempts: int = 4,
 ) -> Booking:
     """Take the slot at ``start`` for ``citizen`` and commit.
 
-    ``on_booked(session, booking)`` runs inside the same transaction (the confirmation email goes into
-    the outbox there), so either both the appointment and its email exist or neither does.
-    Raises :class:`SlotNotOffered` or :class:`SlotTaken`.
+    ``intake`` must already be checked (:mod:`backend.booking.intake`). ``created_by`` is the official
+    booking for a caller: notice and horizon do not apply then, capacity does. ``on_booked(session,
+    booking)`` runs inside the same transaction (the emails go into the outbox there), so either the
+    appointment and its emails exist or nothing does. Raises a :class:`BookingError`.
     """
-    utc = as_utc(start)
-    duration = dt.timedelta(minutes=service.duration_minutes)
-    rules = agenda_rules(service.team)
-    if utc is None or not slots.is_offered(rules, duration, utc, now):
-        raise SlotNotOffered(N_("Dit tijdstip kunt u niet boeken."))
-    start = utc
+    answers = intake or {}
+    rules = await load_rules(session, service)
+    candidate = check_offered(rules, service, start, now, answers, by_official=created_by is not None)
+    if await active_bookings_for(session, service, citizen.email, now) >= service.max_active_per_email:
+        await session.commit()  # end the read transaction (SQLite's write lock) before refusing
+        raise TooManyBookings(
+            N_("Met dit e-mailadres staan al {count} afspraken voor deze dienst. Annuleer er eerst een."),
+            count=service.max_active_per_email,
+        )
     for _ in range(attempts):
         try:
             # A savepoint per attempt: rolling it back leaves the caller's objects usable.
             async with session.begin_nested():
                 booking = await _try_book(
-                    session, service, start, duration, citizen, intake or {}, locale, created_by
+                    session, service, rules, candidate, citizen, answers, locale, created_by
                 )
         except IntegrityError:
             continue  # another booking took a seat (or a reference code collided): look again
         except SlotTaken:
-            await session.commit()  # end the (read-only) transaction so SQLite's write lock goes
+            await session.commit()
             raise
         if on_booked is not None:
             await on_booked(session, booking)
         await session.commit()
         return booking
-    raise SlotTaken(N_("Dit tijdstip is net door iemand anders geboekt."))
+    raise SlotTaken(TAKEN)
 
 
 async def _try_book(
     session: AsyncSession,
     service: Service,
-    start: dt.datetime,
-    duration: dt.timedelta,
+    rules: Rules,
+    candidate: slots.Candidate,
     citizen: Citizen,
     intake: dict[str, Any],
     locale: str,
     created_by: UUID | None,
 ) -> Booking:
     team = service.team
-    unit_starts = slots.units(start, start + duration)
-    seats = await _free_seats(session, team, unit_starts)
     join_token, manage_token = new_token(), new_token()
     appointment = Appointment(
         reference=new_reference(),
         service_id=service.id,
         team_id=team.id,
         municipality_id=team.municipality_id,
-        start_at=start,
-        end_at=start + duration,
+        start_at=candidate.start,
+        end_at=candidate.start + rules.service.duration,
         status=AppointmentStatus.BOOKED,
         citizen_name=citizen.name,
         citizen_email=citizen.email,
@@ -169,18 +308,47 @@ async def _try_book(
     appointment.participants.append(participant)
     session.add(appointment)
     await session.flush()
-    session.add_all(
-        SlotClaim(team_id=team.id, unit_start=unit, seat=seat, appointment_id=appointment.id)
-        for unit, seat in zip(unit_starts, seats, strict=True)
-    )
-    await session.flush()
+    await _claim(session, service, rules, appointment, candidate)
     return Booking(appointment, participant, join_token, manage_token)
 
 
-async def _free_seats(session: AsyncSession, team: Team, unit_starts: list[dt.datetime]) -> list[int]:
+async def _claim(
+    session: AsyncSession,
+    service: Service,
+    rules: Rules,
+    appointment: Appointment,
+    candidate: slots.Candidate,
+) -> None:
+    """Insert the seat claims for ``appointment``; :class:`SlotTaken` when a pool is full.
+
+    The seats are chosen from what looks free; the unique key on (pool, unit, seat) is the guarantee
+    when another transaction chose the same seat in the meantime (IntegrityError for the caller).
+    """
+    covered = slots.units(candidate.start, candidate.start + rules.service.span)
+    pools = [(service.team_id, candidate.desks)]
+    if service.capacity is not None:
+        pools.append((service.id, service.capacity))
+    for pool_id, capacity in pools:
+        seats = await _free_seats(session, pool_id, covered, capacity)
+        session.add_all(
+            SlotClaim(
+                pool_id=pool_id,
+                team_id=service.team_id,
+                unit_start=unit,
+                seat=seat,
+                appointment_id=appointment.id,
+            )
+            for unit, seat in zip(covered, seats, strict=True)
+        )
+    await session.flush()
+
+
+async def _free_seats(
+    session: AsyncSession, pool_id: UUID, unit_starts: list[dt.datetime], capacity: int
+) -> list[int]:
     rows = await session.execute(
         select(SlotClaim.unit_start, SlotClaim.seat).where(
-            SlotClaim.team_id == team.id, SlotClaim.unit_start.in_(unit_starts)
+            SlotClaim.pool_id == pool_id, SlotClaim.unit_start.in_(unit_starts)
         )
     )
     held: dict[dt.datetime, set[int]] = {}
@@ -188,16 +356,84 @@ async def _free_seats(session: AsyncSession, team: Team, unit_starts: list[dt.da
         held.setdefault(unit, set()).add(seat)
     seats = []
     for unit in unit_starts:
-        free = [seat for seat in range(team.desks) if seat not in held.get(unit, set())]
+        free = [seat for seat in range(capacity) if seat not in held.get(unit, set())]
         if not free:
-            raise SlotTaken(N_("Dit tijdstip is net door iemand anders geboekt."))
+            raise SlotTaken(TAKEN)
         seats.append(free[0])
     return seats
 
 
 async def release_slot(session: AsyncSession, appointment: Appointment) -> None:
-    """Free the appointment's units at once (cancellation, no-show, end of call)."""
+    """Free the appointment's seats at once (cancellation, a move to another time)."""
     await session.execute(delete(SlotClaim).where(SlotClaim.appointment_id == appointment.id))
+
+
+def check_changeable(appointment: Appointment, now: dt.datetime) -> None:
+    """Only a booked appointment that has not started can be moved or cancelled by the citizen."""
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise NotChangeable(N_("Deze afspraak kunt u niet meer wijzigen."))
+    if appointment.start_at <= now:
+        raise NotChangeable(N_("Deze afspraak is al begonnen. Wijzigen kan niet meer."))
+
+
+async def reschedule(
+    session: AsyncSession,
+    appointment: Appointment,
+    start: dt.datetime,
+    *,
+    now: dt.datetime,
+    on_moved: Callable[[AsyncSession, Appointment], Awaitable[None]] | None = None,
+    attempts: int = 4,
+) -> Appointment:
+    """Move ``appointment`` to ``start`` and commit; on any refusal it keeps its old time."""
+    check_changeable(appointment, now)
+    service = appointment.service
+    rules = await load_rules(session, service)
+    candidate = check_offered(rules, service, start, now, appointment.intake)
+    if candidate.start == appointment.start_at:
+        raise SlotNotOffered(N_("Uw afspraak staat al op dit tijdstip."))
+    for _ in range(attempts):
+        try:
+            async with session.begin_nested():
+                await release_slot(session, appointment)
+                await _claim(session, service, rules, appointment, candidate)
+                appointment.start_at = candidate.start
+                appointment.end_at = candidate.start + rules.service.duration
+                appointment.sequence += 1
+                await session.flush()
+        except IntegrityError:
+            await session.refresh(appointment)
+            continue
+        except SlotTaken:
+            await session.rollback()
+            raise
+        if on_moved is not None:
+            await on_moved(session, appointment)
+        await session.commit()
+        return appointment
+    await session.rollback()
+    raise SlotTaken(TAKEN)
+
+
+async def cancel(
+    session: AsyncSession,
+    appointment: Appointment,
+    *,
+    now: dt.datetime,
+    reason: str = "",
+    on_cancelled: Callable[[AsyncSession, Appointment], Awaitable[None]] | None = None,
+) -> Appointment:
+    """Cancel ``appointment`` and free its seats at once, then commit."""
+    check_changeable(appointment, now)
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.cancelled_at = now
+    appointment.cancel_reason = reason[:500]
+    appointment.sequence += 1
+    await release_slot(session, appointment)
+    if on_cancelled is not None:
+        await on_cancelled(session, appointment)
+    await session.commit()
+    return appointment
 
 
 async def appointment_by_reference(session: AsyncSession, reference: str) -> Appointment | None:

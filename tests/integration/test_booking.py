@@ -68,13 +68,17 @@ async def test_slots_outside_rules_are_refused(session: AsyncSession) -> None:
             await booking.book(session, service, bad, CITIZEN, now=now())
 
 
+def citizen(n: int) -> booking.Citizen:
+    return booking.Citizen(name=f"Inwoner {n}", email=f"inwoner{n}@example.nl")
+
+
 async def test_desks_give_capacity(session: AsyncSession) -> None:
     service = await seed_agenda(session, desks=2)
     start = await first_free(session, service.id)
-    await booking.book(session, service, start, CITIZEN, now=now())
-    await booking.book(session, service, start, CITIZEN, now=now())
+    await booking.book(session, service, start, citizen(1), now=now())
+    await booking.book(session, service, start, citizen(2), now=now())
     with pytest.raises(booking.SlotTaken):
-        await booking.book(session, service, start, CITIZEN, now=now())
+        await booking.book(session, service, start, citizen(3), now=now())
 
 
 async def test_fifty_concurrent_bookings_for_the_last_slot(
@@ -114,7 +118,13 @@ async def test_database_refuses_a_second_claim_even_without_the_python_check(ses
     start = await first_free(session, service.id)
     first = await booking.book(session, service, start, CITIZEN, now=now())
     session.add(
-        SlotClaim(team_id=service.team_id, unit_start=start, seat=0, appointment_id=first.appointment.id)
+        SlotClaim(
+            pool_id=service.team_id,
+            team_id=service.team_id,
+            unit_start=start,
+            seat=0,
+            appointment_id=first.appointment.id,
+        )
     )
     with pytest.raises(IntegrityError):
         await session.flush()

@@ -27,6 +27,7 @@ from backend.desk.pages import DeskPages, DeskSignIn
 from backend.email.lifecycle import email_lifespan
 from backend.email.mailbox import DevMailboxController
 from backend.errors import exception_handlers
+from backend.housekeeping import housekeeping_lifespan
 from backend.join.pages import JoinPages, device_check
 from backend.security import security_headers_middleware
 from backend.settings import WEB_DIR, Settings
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[JsonRenderPlugin(), ApiReference()],
         ),
         exception_handlers={SignInRequired: _sign_in_redirect, **exception_handlers},
-        lifespan=[email_lifespan],
+        lifespan=[email_lifespan, housekeeping_lifespan],
         state=State(
             {
                 "settings": settings,

@@ -42,12 +42,16 @@ async def _demo_data(settings: Settings, *, quiet: bool = False) -> None:
 async def _worker(settings: Settings) -> None:
     from backend.db.engine import create_engine, create_sessionmaker
     from backend.email.worker import OutboxWorker
+    from backend.housekeeping import Housekeeper
 
     engine = create_engine(settings.database)
-    worker = OutboxWorker(create_sessionmaker(engine), settings)
+    sessionmaker = create_sessionmaker(engine)
+    worker, keeper = OutboxWorker(sessionmaker, settings), Housekeeper(sessionmaker, settings)
     try:
-        await worker.run_forever()
+        await asyncio.gather(worker.run_forever(), keeper.run_forever())
     finally:
+        worker.stop()
+        keeper.stop()
         await engine.dispose()
 
 

@@ -93,6 +93,8 @@ class WorkerSettings:
     poll_seconds: float = 2.0
     max_attempts: int = 8
     batch_size: int = 20
+    housekeeping_seconds: float = 60.0
+    """How often the worker marks appointments nobody came to as no-show."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         worker=WorkerSettings(
             in_process=_bool(env, "WORKER_IN_PROCESS", True),
             poll_seconds=_float(env, "WORKER_POLL_SECONDS", 2.0),
+            housekeeping_seconds=_float(env, "HOUSEKEEPING_SECONDS", 60.0),
         ),
         join=JoinSettings(
             opens_minutes_before=_int(env, "JOIN_OPENS_MINUTES_BEFORE", 30),

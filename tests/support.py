@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,6 +76,7 @@ async def seed_agenda(
     all_week: bool = True,
     cbs_code: str = "0599",
     slug: str = "testgemeente",
+    **service_options: Any,
 ) -> Service:
     """A municipality whose team is open every day, all day (so tests work at any hour)."""
     municipality = Municipality(cbs_code=cbs_code, name=f"Gemeente {slug.title()}", slug=slug)
@@ -96,6 +98,7 @@ async def seed_agenda(
         slug="geboorteaangifte",
         duration_minutes=duration,
         documents=["Uw identiteitsbewijs"],
+        **service_options,
     )
     official = Official(issuer="urn:balie:dev", subject=f"official-{slug}", name=f"Medewerker {slug.title()}")
     session.add_all([service, official, Membership(official=official, team=team, role="official")])

@@ -24,6 +24,7 @@ from backend.booking.pages import BookingPages
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.desk.auth import SignInRequired
 from backend.desk.pages import DeskPages, DeskSignIn
+from backend.desk.phone_booking import PhoneBooking
 from backend.email.lifecycle import email_lifespan
 from backend.email.mailbox import DevMailboxController
 from backend.errors import exception_handlers
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         JoinPages,
         device_check,
         DeskPages,
+        PhoneBooking,
         DeskSignIn,
         *websocket_handlers,
         create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),

@@ -231,6 +231,7 @@ def _queue_entry(appointment: Appointment) -> dict[str, Any]:
         "end": iso_local(appointment.end_at),
         "status": appointment.status,
         "citizen_name": appointment.citizen_name,
+        "created_by": appointment.created_by.name if appointment.created_by else None,
         "participants": [
             {
                 "id": str(p.id),

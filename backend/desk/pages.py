@@ -64,6 +64,7 @@ class DeskPages(Controller):
                 "reference": a.reference,
                 "start_text": clock(a.start_at),
                 "citizen_name": a.citizen_name,
+                "created_by": a.created_by.name if a.created_by else None,
                 "service_name": a.service.name,
                 "status": a.status,
             }

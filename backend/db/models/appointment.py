@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
@@ -13,6 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db.models.agenda import Service, Team
 from backend.db.models.base import Base, Json
+
+if TYPE_CHECKING:
+    from backend.db.models.official import Official
 
 
 class AppointmentStatus(enum.StrEnum):
@@ -59,6 +62,8 @@ class Appointment(Base):
     cancel_reason: Mapped[str] = mapped_column(String(500), default="")
     service: Mapped[Service] = relationship(lazy="joined")
     team: Mapped[Team] = relationship(lazy="joined")
+    created_by: Mapped[Official | None] = relationship(foreign_keys=[created_by_official_id], lazy="joined")
+    """The official who booked it for a caller; None when the citizen booked online."""
     participants: Mapped[list[Participant]] = relationship(
         back_populates="appointment",
         lazy="selectin",

@@ -102,6 +102,10 @@ function renderAppointments(appointments) {
       row.dataset.status = a.status;
       field(row, "start", formatClock(a.start));
       field(row, "name", a.citizen_name || "");
+      if (a.created_by) {
+        const by = field(row, "created-by", root.dataset.msgCreatedBy.replace("{name}", a.created_by));
+        by.hidden = false;
+      }
       field(row, "service", serviceName(a));
       field(row, "reference", a.reference || "");
       const badge = field(row, "status", statusLabel(a.status));

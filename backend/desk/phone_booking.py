@@ -1,0 +1,251 @@
+"""``/balie/afspraak-maken``: an official books for a citizen who phones.
+
+The same journey as the citizen's (questions, free times, details), with the same availability,
+except that the official may book without the service's notice and beyond its horizon (never over
+capacity). The appointment records who made it, and the citizen gets the same emails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get, post
+from litestar.di import Provide
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import audit
+from backend.booking import journey
+from backend.booking import service as booking
+from backend.booking.explain import explain
+from backend.booking.flow import book_and_confirm, utcnow
+from backend.booking.intake import check_answers, parse_date, parse_questions
+from backend.booking.pages import check_contact
+from backend.booking.validation import parse_moment
+from backend.db.models import Appointment, Official, Service
+from backend.desk.auth import current_official, team_ids
+from backend.i18n import LOCALES
+from backend.timefmt import long_datetime
+from backend.web import NO_STORE, page, request_locale, see_other
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+BASE = "/balie/afspraak-maken"
+
+
+async def _service_for(
+    request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, service_id: UUID
+) -> Service:
+    """The service if it belongs to one of the official's teams; 404 (audited) otherwise."""
+    service = await db_session.get(Service, service_id)
+    if service is None or service.team_id not in team_ids(official):
+        await audit.access_denied(db_session, official, "service", service_id, request)
+        raise NotFoundException()
+    return service
+
+
+class PhoneBooking(Controller):
+    path = BASE
+    include_in_schema = False
+    cache_control = NO_STORE
+    dependencies = {"official": Provide(current_official)}
+
+    @get("/")
+    async def choose_service(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official
+    ) -> Template:
+        services = list(
+            await db_session.scalars(
+                select(Service).where(Service.team_id.in_(team_ids(official))).order_by(Service.name)
+            )
+        )
+        return page(request, "pages/desk/phone_services.html", services=services, base=BASE)
+
+    @get("/{service_id:uuid}/vragen")
+    async def questions(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, service_id: UUID
+    ) -> Template | Redirect:
+        service = await _service_for(request, db_session, official, service_id)
+        if not journey.needs_intake(service):
+            return see_other(f"{BASE}/{service.id}")
+        return self._questions(request, service, journey.remembered_answers(request, service) or {}, {})
+
+    def _questions(
+        self,
+        request: Request[Any, Any, Any],
+        service: Service,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        status_code: int = 200,
+    ) -> Template:
+        return page(
+            request,
+            "pages/intake.html",
+            status_code=status_code,
+            service=service,
+            action=f"{BASE}/{service.id}/vragen",
+            back=BASE,
+            fields=journey.intake_fields(service, request_locale(request), values, errors),
+            error_count=len(errors),
+        )
+
+    @post("/{service_id:uuid}/vragen")
+    async def answer(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        official: Official,
+        service_id: UUID,
+        data: dict[str, str] = Form,
+    ) -> Template | Redirect:
+        service = await _service_for(request, db_session, official, service_id)
+        questions = parse_questions(service.intake)
+        raw = {q.key: data[q.key] for q in questions if q.key in data}
+        checked = check_answers(questions, raw, journey.today())
+        if not checked.ok:
+            return self._questions(request, service, raw, checked.errors, status_code=422)
+        journey.remember_answers(request, service.id, checked.answers)
+        return see_other(f"{BASE}/{service.id}")
+
+    @get("/{service_id:uuid}")
+    async def slots(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        official: Official,
+        service_id: UUID,
+        vanaf: str = "",
+    ) -> Template | Redirect:
+        service = await _service_for(request, db_session, official, service_id)
+        answers = journey.remembered_answers(request, service)
+        if journey.needs_intake(service) and answers is None:
+            return see_other(f"{BASE}/{service.id}/vragen")
+        listing = await journey.slot_listing(
+            db_session,
+            service,
+            request_locale(request),
+            first_day=parse_date(vanaf) if vanaf else None,
+            answers=answers or {},
+            now=utcnow(),
+            by_official=True,
+        )
+        return page(
+            request,
+            "pages/slots.html",
+            service=service,
+            listing=listing,
+            slots_url=f"{BASE}/{service.id}",
+            book_url=f"{BASE}/{service.id}/boeken",
+            back=f"{BASE}/{service.id}/vragen" if journey.needs_intake(service) else BASE,
+        )
+
+    @get("/{service_id:uuid}/boeken")
+    async def form(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        official: Official,
+        service_id: UUID,
+        start: str = "",
+    ) -> Template | Redirect:
+        service = await _service_for(request, db_session, official, service_id)
+        moment = parse_moment(start)
+        if moment is None:
+            return see_other(f"{BASE}/{service.id}")
+        return self._form(request, service, moment, {}, {})
+
+    def _form(
+        self,
+        request: Request[Any, Any, Any],
+        service: Service,
+        start: Any,
+        values: dict[str, str],
+        errors: dict[str, str],
+        status_code: int = 200,
+    ) -> Template:
+        locale = request_locale(request)
+        return page(
+            request,
+            "pages/desk/phone_form.html",
+            status_code=status_code,
+            service=service,
+            start_iso=start.isoformat(),
+            start_text=long_datetime(start, locale),
+            answers=journey.answer_summary(
+                service, journey.remembered_answers(request, service) or {}, locale
+            ),
+            action=f"{BASE}/{service.id}/boeken",
+            back=f"{BASE}/{service.id}",
+            values=values,
+            errors=errors,
+        )
+
+    @post("/{service_id:uuid}/boeken")
+    async def submit(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        official: Official,
+        service_id: UUID,
+        data: dict[str, str] = Form,
+    ) -> Template | Redirect:
+        service = await _service_for(request, db_session, official, service_id)
+        start = parse_moment(str(data.get("start", "")))
+        answers = journey.remembered_answers(request, service)
+        if journey.needs_intake(service) and answers is None:
+            return see_other(f"{BASE}/{service.id}/vragen")
+        if start is None:
+            return see_other(f"{BASE}/{service.id}")
+        values, errors = check_contact(data)
+        language = str(data.get("language", "nl"))
+        values["language"] = language if language in LOCALES else "nl"
+        if errors:
+            return self._form(request, service, start, values, errors, status_code=422)
+        try:
+            result = await book_and_confirm(
+                db_session,
+                request.app.state,
+                service,
+                start,
+                booking.Citizen(name=values["name"], email=values["email"]),
+                intake=answers or {},
+                locale=values["language"],
+                created_by=official.id,
+                origin=request.client.host if request.client else "",
+            )
+        except booking.BookingError as exc:
+            return page(
+                request,
+                "pages/slot_gone.html",
+                status_code=409 if isinstance(exc, booking.SlotTaken) else 422,
+                service=service,
+                message=explain(exc, request_locale(request)),
+                taken=isinstance(exc, booking.SlotTaken),
+                retry_url=f"{BASE}/{service.id}",
+            )
+        journey.forget_answers(request)
+        return see_other(f"{BASE}/gemaakt/{result.appointment.id}")
+
+    @get("/gemaakt/{appointment_id:uuid}")
+    async def made(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        official: Official,
+        appointment_id: UUID,
+    ) -> Template:
+        appointment = await db_session.get(Appointment, appointment_id)
+        if appointment is None or appointment.team_id not in team_ids(official):
+            await audit.access_denied(db_session, official, "appointment", appointment_id, request)
+            raise NotFoundException()
+        return page(
+            request,
+            "pages/desk/phone_done.html",
+            appointment=appointment,
+            start_text=long_datetime(appointment.start_at, request_locale(request)),
+            base=BASE,
+        )

@@ -122,10 +122,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 @asynccontextmanager
 async def live_server(
-    tmp_path: Path, *, env: Mapping[str, str] | None = None, **agenda: Any
+    tmp_path: Path, *, env: Mapping[str, str] | None = None, database_url: str | None = None, **agenda: Any
 ) -> AsyncIterator[LiveServer]:
-    """Seed a SQLite database, start a real SMTP sink and ``balie run`` on free loopback ports."""
-    database_url = f"sqlite+aiosqlite:///{tmp_path / 'live.db'}"
+    """Seed a database (SQLite unless ``database_url`` says otherwise), start a real SMTP sink and
+    ``balie run`` on free loopback ports."""
+    database_url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'live.db'}"
     service_id = await prepare_database(database_url, **agenda)
     mailbox = DevMailbox(port=free_port())
     await mailbox.astart()

@@ -1,0 +1,58 @@
+"""500 people at once want the last free slot, through HTTP against a real server.
+
+Exactly one gets it, everyone else a 409 problem, nobody a server error; on SQLite and on
+PostgreSQL, where the guarantee is the unique key on the seat claims, not the Python check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.live import live_server
+from tests.support import postgres_database
+
+REQUESTS = 500
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'load.db'}"
+    else:
+        async with postgres_database() as url:
+            yield url
+
+
+async def test_five_hundred_requests_for_the_last_slot(tmp_path: Path, database: str) -> None:
+    async with live_server(tmp_path, database_url=database, desks=1) as server:
+        limits = httpx.Limits(max_connections=REQUESTS, max_keepalive_connections=REQUESTS)
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=120, limits=limits) as client:
+            slots = (await client.get(f"/api/v1/services/{server.service_id}/slots")).json()
+            last = slots[0]["start"]
+
+            async def attempt(n: int) -> tuple[int, str]:
+                response = await client.post(
+                    "/api/v1/appointments",
+                    json={
+                        "service_id": server.service_id,
+                        "start": last,
+                        "citizen": {"name": f"Inwoner {n}", "email": f"inwoner{n}@example.nl"},
+                    },
+                )
+                return response.status_code, response.headers.get("content-type", "")
+
+            answers = await asyncio.gather(*(attempt(n) for n in range(REQUESTS)))
+            statuses = collections.Counter(status for status, _ in answers)
+            assert statuses == {201: 1, 409: REQUESTS - 1}, (statuses, server.log())
+            assert all(
+                kind.startswith("application/problem+json") for status, kind in answers if status == 409
+            )
+            assert last not in [
+                s["start"] for s in (await client.get(f"/api/v1/services/{server.service_id}/slots")).json()
+            ]

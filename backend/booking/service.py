@@ -151,17 +151,21 @@ async def get_service(session: AsyncSession, service_id: UUID) -> Service | None
 async def taken_seats(
     session: AsyncSession, service: Service, start: dt.datetime, end: dt.datetime
 ) -> slots.Taken:
+    """Seats held per unit in the team's pool and in the service's own pool (counted in SQL)."""
     rows = await session.execute(
-        select(SlotClaim.pool_id, SlotClaim.unit_start).where(
-            SlotClaim.team_id == service.team_id, SlotClaim.unit_start >= start, SlotClaim.unit_start < end
+        select(SlotClaim.pool_id, SlotClaim.unit_start, func.count())
+        .where(
+            SlotClaim.team_id == service.team_id,
+            SlotClaim.pool_id.in_([service.team_id, service.id]),
+            SlotClaim.unit_start >= start,
+            SlotClaim.unit_start < end,
         )
+        .group_by(SlotClaim.pool_id, SlotClaim.unit_start)
     )
     team: dict[dt.datetime, int] = {}
     own: dict[dt.datetime, int] = {}
-    for pool_id, unit in rows:
-        counts = team if pool_id == service.team_id else own if pool_id == service.id else None
-        if counts is not None:
-            counts[unit] = counts.get(unit, 0) + 1
+    for pool_id, unit, count in rows:
+        (team if pool_id == service.team_id else own)[unit] = count
     return slots.Taken(team=team, service=own)
 
 

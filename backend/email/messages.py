@@ -12,12 +12,13 @@ import datetime as dt
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Literal
+from uuid import UUID
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Appointment, Municipality, OutboxMessage, OutboxStatus, Participant, Service
-from backend.email.outbox import enqueue, outbox_keyring
+from backend.email.outbox import enqueue, enqueue_request, outbox_keyring
 from backend.email.render import (
     Attachment,
     Invitation,
@@ -209,8 +210,9 @@ async def queue_reminders(
 ) -> None:
     """One reminder per ``Service.reminder_minutes`` still in the future, each due at its moment.
 
-    The key holds the appointment's sequence: after a move the new reminders are new rows, and
-    :func:`cancel_reminders` stops the old ones.
+    Reminders are rendered when they are sent (:func:`render_request`), from the appointment as it
+    is then; the key holds the appointment's sequence, so after a move the new reminders are new
+    rows, and :func:`cancel_reminders` stops the old ones.
     """
     await _flushed(session, appointment, participant)
     service = await session.get(Service, appointment.service_id)
@@ -220,16 +222,44 @@ async def queue_reminders(
         due = appointment.start_at - dt.timedelta(minutes=minutes)
         if due <= now:
             continue  # booked later than this reminder would have gone out
-        await queue_appointment_email(
+        await enqueue_request(
             session,
-            "reminder",
-            appointment,
-            participant,
-            tokens=tokens,
-            settings=settings,
             key=f"reminder:{participant.id}:{minutes}:{appointment.sequence}",
+            recipient=participant.email,
+            subject=f"reminder {appointment.reference}",
+            request={
+                "kind": "reminder",
+                "participant_id": str(participant.id),
+                "join": tokens.join,
+                "manage": tokens.manage or "",
+            },
+            keyring=outbox_keyring(settings),
+            kind="reminder",
+            appointment_id=appointment.id,
             send_at=due,
         )
+
+
+async def render_request(
+    session: AsyncSession, request: dict[str, str], settings: Settings
+) -> EmailMessage | None:
+    """The email a queued render request stands for, or None when it should no longer go out
+    (the appointment stopped running, the participant's link was revoked)."""
+    participant = await session.get(Participant, UUID(request["participant_id"]))
+    if participant is None or participant.revoked_at is not None:
+        return None
+    appointment = await session.get(Appointment, participant.appointment_id, populate_existing=True)
+    if appointment is None or not appointment.is_active:
+        return None
+    service = await session.get(Service, appointment.service_id)
+    municipality = await session.get(Municipality, appointment.municipality_id)
+    if service is None or municipality is None:
+        return None
+    tokens = Tokens(join=request["join"], manage=request.get("manage") or None)
+    kind: Kind = "reminder" if request.get("kind") == "reminder" else "confirmation"
+    return build_appointment_email(
+        kind, appointment, participant, service, municipality, tokens=tokens, settings=settings
+    )
 
 
 async def _flushed(session: AsyncSession, appointment: Appointment, participant: Participant) -> None:

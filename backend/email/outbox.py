@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -54,7 +55,7 @@ def message_id_for(key: str, sender: str | None = None) -> str:
     return f"<{digest}@{domain}>"
 
 
-def _freeze(message: EmailMessage, key: str, now: dt.datetime) -> bytes:
+def freeze(message: EmailMessage, key: str, now: dt.datetime) -> bytes:
     """Fix the headers a retry must not change, and serialise with CRLF line endings for SMTP."""
     del message["Message-ID"]
     message["Message-ID"] = message_id_for(key, message["From"])
@@ -83,9 +84,7 @@ async def enqueue(
 
     Returns the new row, or the row already stored under ``key``: the same key twice sends one email.
     ``message`` gets its final Message-ID (from the key) and a Date header, then is stored sealed.
-    ``send_at`` delays it (a reminder); ``kind`` and ``appointment_id`` let later changes find it.
-    The unique index on the key is the guarantee; when a concurrent transaction inserted the same key
-    first, only a savepoint is rolled back, never the caller's own work.
+    ``send_at`` delays it; ``kind`` and ``appointment_id`` let later changes find it.
     """
     if not key or len(key) > 120:
         raise ValueError("idempotency key must be 1 to 120 characters")
@@ -99,7 +98,7 @@ async def enqueue(
         idempotency_key=key,
         recipient=recipient,
         subject=str(message["Subject"] or "")[:_SUBJECT_MAX],
-        mime=keyring.seal(_freeze(message, key, now), context=message_context(key)),
+        mime=keyring.seal(freeze(message, key, now), context=message_context(key)),
         status=OutboxStatus.PENDING,
         attempts=0,
         next_attempt_at=max(now, send_at) if send_at else now,
@@ -108,11 +107,57 @@ async def enqueue(
         kind=kind,
         appointment_id=appointment_id,
     )
+    return await _add_once(session, row)
+
+
+async def enqueue_request(
+    session: AsyncSession,
+    *,
+    key: str,
+    recipient: str,
+    subject: str,
+    request: dict[str, str],
+    keyring: Keyring,
+    kind: str,
+    appointment_id: UUID | None,
+    send_at: dt.datetime,
+) -> OutboxMessage:
+    """Queue an email to be rendered when it is sent (a reminder): ``request`` says which and for whom.
+
+    The request can hold tokens, so it is sealed like a rendered message. ``subject`` is only what
+    the outbox shows; the email gets its real subject when it is rendered.
+    """
+    if not key or len(key) > 120:
+        raise ValueError("idempotency key must be 1 to 120 characters")
+    found = await _existing(session, key)
+    if found is not None:
+        return found
+    row = OutboxMessage(
+        idempotency_key=key,
+        recipient=recipient,
+        subject=subject[:_SUBJECT_MAX],
+        mime=keyring.seal(json.dumps(request).encode(), context=message_context(key)),
+        status=OutboxStatus.PENDING,
+        attempts=0,
+        next_attempt_at=send_at,
+        last_error="",
+        meta={},
+        kind=kind,
+        appointment_id=appointment_id,
+        deferred=True,
+    )
+    return await _add_once(session, row)
+
+
+async def _add_once(session: AsyncSession, row: OutboxMessage) -> OutboxMessage:
+    """Insert ``row`` in a savepoint; when a concurrent transaction stored its key first, return that
+    row instead. The unique index on the key is the guarantee; only the savepoint is rolled back,
+    never the caller's own work."""
     try:
         async with session.begin_nested():
             session.add(row)
     except IntegrityError:
-        found = await _existing(session, key)
+        found = await _existing(session, row.idempotency_key)
         if found is None:
             raise
         return found

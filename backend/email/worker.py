@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import random
 import time
@@ -32,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.crypto import SealError
 from backend.db.models import OutboxMessage, OutboxStatus
-from backend.email.outbox import message_context, outbox_keyring
+from backend.email.messages import render_request
+from backend.email.outbox import freeze, message_context, outbox_keyring
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,8 @@ class Claimed:
     sealed: bytes
     """The message as stored: sealed with the outbox keyring (see :mod:`backend.email.outbox`)."""
     attempts: int
+    deferred: bool = False
+    """``sealed`` holds a render request: the email is built now (see ``render_request``)."""
 
 
 class OutboxWorker:
@@ -166,7 +170,8 @@ class OutboxWorker:
             for row in rows:
                 row.locked_until = now + self._lease
             return [
-                Claimed(row.id, row.idempotency_key, row.recipient, row.mime, row.attempts) for row in rows
+                Claimed(row.id, row.idempotency_key, row.recipient, row.mime, row.attempts, row.deferred)
+                for row in rows
             ]
 
     async def _release(self, items: Sequence[Claimed]) -> None:
@@ -208,6 +213,12 @@ class OutboxWorker:
             except SealError as exc:
                 await self._record_failure(item, exc)  # the secret key changed: it never will open
                 continue
+            if item.deferred:
+                rendered = await self._render(item, mime)
+                if rendered is None:
+                    await self._mark_cancelled(item)  # the appointment no longer runs
+                    continue
+                mime = rendered
             try:
                 await smtp.sendmail(envelope_from, [item.recipient], mime)
             except (aiosmtplib.SMTPException, OSError) as exc:
@@ -228,6 +239,20 @@ class OutboxWorker:
             status = await session.scalar(select(OutboxMessage.status).where(OutboxMessage.id == item.id))
             await session.commit()
         return status == OutboxStatus.PENDING
+
+    async def _render(self, item: Claimed, request: bytes) -> bytes | None:
+        async with self._sessionmaker() as session:
+            message = await render_request(session, json.loads(request), self._settings)
+            await session.commit()
+        return None if message is None else freeze(message, item.key, self._clock())
+
+    async def _mark_cancelled(self, item: Claimed) -> None:
+        async with self._sessionmaker() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == item.id)
+                .values(status=OutboxStatus.CANCELLED, mime=b"", locked_until=None)
+            )
 
     async def _mark_sent(self, item: Claimed) -> None:
         async with self._sessionmaker() as session, session.begin():

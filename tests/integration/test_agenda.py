@@ -447,3 +447,38 @@ async def test_nobody_came_becomes_no_show_after_the_grace_window(
     )
     await session.commit()
     assert statuses == {first.id: "no_show", second.id: "waiting"} and audited == 1
+
+
+async def test_a_reminder_for_an_appointment_that_no_longer_runs_is_not_sent(
+    client: Any,
+    seeded_service: Any,
+    session: AsyncSession,
+    settings: Any,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    from backend.email.dev_sink import DevMailbox
+    from backend.email.worker import OutboxWorker
+    from backend.settings import EmailSettings
+    from tests.support import free_port
+
+    offered = await slots(client, seeded_service.id, **{"from": (today() + dt.timedelta(days=3)).isoformat()})
+    created = await create(client, seeded_service.id, offered[0]["start"])
+    start = dt.datetime.fromisoformat(created.json()["start"])
+    appointment = (await session.scalars(select(Appointment))).one()
+    appointment.status = "no_show"  # stopped running by a path that did not cancel the reminders
+    await session.commit()
+
+    sink = DevMailbox(port=free_port(), server_hostname="sink.test")
+    sink.start()
+    try:
+        worker_settings = type(settings)(
+            **{**settings.__dict__, "email": EmailSettings(smtp_port=sink.port, dev_sink=False)}
+        )
+        worker = OutboxWorker(sessionmaker, worker_settings, clock=lambda: start - dt.timedelta(minutes=30))
+        assert await worker.run_once() == 1  # the confirmation went out earlier in real life; here too
+        (only,) = sink.messages()
+        assert only.subject.startswith("Uw video-afspraak")
+    finally:
+        sink.stop()
+    reminders = await outbox(session, kind="reminder")
+    assert [(r.status, r.mime) for r in reminders] == [(OutboxStatus.CANCELLED, b"")] * 2

@@ -40,3 +40,6 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(30), default="")
     """confirmation, reminder, rescheduled, cancelled, invitation..."""
     appointment_id: Mapped[UUID | None] = mapped_column(default=None, index=True)
+    deferred: Mapped[bool] = mapped_column(default=False)
+    """``mime`` holds a sealed render request (which email, for whom, with which tokens), rendered
+    when it is sent: a reminder days ahead shows the appointment as it is then."""

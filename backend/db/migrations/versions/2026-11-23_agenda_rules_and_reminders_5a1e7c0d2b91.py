@@ -77,6 +77,7 @@ def upgrade() -> None:
     with op.batch_alter_table("outbox_message") as batch:
         batch.add_column(sa.Column("kind", sa.String(length=30), nullable=False, server_default=""))
         batch.add_column(sa.Column("appointment_id", GUID, nullable=True))
+        batch.add_column(sa.Column("deferred", sa.Boolean(), nullable=False, server_default=sa.false()))
         batch.create_index(op.f("ix_outbox_message_appointment_id"), ["appointment_id"], unique=False)
     with op.batch_alter_table("service") as batch:
         batch.add_column(sa.Column("step_minutes", sa.SmallInteger(), nullable=True))
@@ -125,6 +126,7 @@ def downgrade() -> None:
             batch.drop_column(column)
     with op.batch_alter_table("outbox_message") as batch:
         batch.drop_index(op.f("ix_outbox_message_appointment_id"))
+        batch.drop_column("deferred")
         batch.drop_column("appointment_id")
         batch.drop_column("kind")
     with op.batch_alter_table("opening_hours") as batch:

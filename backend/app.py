@@ -122,6 +122,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers={SignInRequired: _sign_in_redirect, **exception_handlers},
         lifespan=[email_lifespan, housekeeping_lifespan],
+        # advanced-alchemy disposes only the first engine of a process (its state keys get a suffix);
+        # every app disposes its own, so no pooled connection outlives it.
+        on_shutdown=[engine.dispose],
         state=State(
             {
                 "settings": settings,

@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
+from backend.crypto import Keyring
 from backend.db.models import Appointment, Participant
+from backend.identity import binding
 from backend.timefmt import AMSTERDAM, iso_local
 from signalling import protocol, rooms
 from signalling.hub import SERVER_ORIGIN, Hub, appointment_channel, team_channel
@@ -82,6 +84,9 @@ async def enter_waiting_room(
     """``invited``/``left`` -> ``waiting`` (idempotent in ``waiting``); the appointment -> ``waiting``."""
     appointment = await _locked_appointment(session, participant.appointment_id, "enter")
     participant = _member(appointment, participant.id, "enter")
+    if not binding.may_enter(participant):
+        await session.commit()
+        raise NotAllowed(participant.state, "enter", "identify with DigiD first")
     new_state = rooms.transition(participant.state, "enter")
     if new_state == participant.state:
         await session.commit()
@@ -208,8 +213,13 @@ async def end_call(
     await _tell_team(hub, appointment, origin)
 
 
-async def desk_queue(session: AsyncSession, team_ids: list[UUID], day_local: dt.date) -> list[dict[str, Any]]:
-    """The ``queue`` payload: the appointments of ``team_ids`` on ``day_local`` (Europe/Amsterdam)."""
+async def desk_queue(
+    session: AsyncSession, team_ids: list[UUID], day_local: dt.date, keyring: Keyring | None = None
+) -> list[dict[str, Any]]:
+    """The ``queue`` payload: the appointments of ``team_ids`` on ``day_local`` (Europe/Amsterdam).
+
+    With ``keyring``, each participant carries ``identity``: the DigiD badge (masked BSN, level, time).
+    """
     if not team_ids:
         return []
     start = dt.datetime.combine(day_local, dt.time(), AMSTERDAM).astimezone(dt.UTC)
@@ -219,10 +229,10 @@ async def desk_queue(session: AsyncSession, team_ids: list[UUID], day_local: dt.
         .where(Appointment.team_id.in_(team_ids), Appointment.start_at >= start, Appointment.start_at < end)
         .order_by(Appointment.start_at, Appointment.reference)
     )
-    return [_queue_entry(a) for a in appointments.unique()]
+    return [_queue_entry(a, keyring) for a in appointments.unique()]
 
 
-def _queue_entry(appointment: Appointment) -> dict[str, Any]:
+def _queue_entry(appointment: Appointment, keyring: Keyring | None = None) -> dict[str, Any]:
     return {
         "id": str(appointment.id),
         "reference": appointment.reference,
@@ -238,6 +248,7 @@ def _queue_entry(appointment: Appointment) -> dict[str, Any]:
                 "role": p.role,
                 "state": p.state,
                 "waiting_since": iso_local(p.waiting_since) if p.waiting_since else None,
+                "identity": binding.badge(keyring, p) if keyring else None,
             }
             for p in appointment.participants
         ],

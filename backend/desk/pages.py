@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit, calls
 from backend.db.models import Appointment, Official
-from backend.desk.auth import current_official, sign_in, team_ids
+from backend.desk.auth import admin_team_ids, current_official, team_ids
 from backend.i18n import N_
+from backend.identity import levels
+from backend.identity.binding import badge, identity_keyring, panel_rows
 from backend.timefmt import AMSTERDAM, clock
 from backend.web import NO_STORE, page, see_other
 
@@ -58,6 +60,7 @@ class DeskPages(Controller):
             )
             .order_by(Appointment.start_at)
         )
+        keyring = identity_keyring(request.app.state.settings)
         appointments = [
             {
                 "id": str(a.id),
@@ -66,10 +69,18 @@ class DeskPages(Controller):
                 "citizen_name": a.citizen_name,
                 "service_name": a.service.name,
                 "status": a.status,
+                "identity": next((b for b in (badge(keyring, p) for p in a.participants) if b), None),
             }
             for a in rows
         ]
-        return page(request, "pages/desk/index.html", official=official, appointments=appointments)
+        return page(
+            request,
+            "pages/desk/index.html",
+            official=official,
+            appointments=appointments,
+            level_labels=levels.LABELS,
+            is_admin=bool(admin_team_ids(official)),
+        )
 
     @post("/afspraken/{appointment_id:uuid}/toelaten")
     async def admit(
@@ -101,7 +112,14 @@ class DeskPages(Controller):
         appointment_id: UUID,
     ) -> Template:
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
-        return page(request, "pages/desk/call.html", appointment=appointment, official=official)
+        keyring = identity_keyring(request.app.state.settings)
+        return page(
+            request,
+            "pages/desk/call.html",
+            appointment=appointment,
+            official=official,
+            identities=panel_rows(keyring, appointment),
+        )
 
     @post("/afspraken/{appointment_id:uuid}/afronden")
     async def finish(
@@ -133,41 +151,3 @@ class DeskPages(Controller):
                 message=N_("Deze afspraak is al afgesloten."),
             )
         return see_other("/balie")
-
-
-class DeskSignIn(Controller):
-    """Development sign-in: choose a demo official. Off (404) outside development."""
-
-    path = "/balie"
-    include_in_schema = False
-
-    @get("/inloggen")
-    async def form(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> Template:
-        self._development_only(request)
-        officials = list(await db_session.scalars(select(Official).order_by(Official.name)))
-        return page(request, "pages/desk/sign_in.html", officials=officials)
-
-    @post("/inloggen")
-    async def submit(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: dict[str, str] = Form
-    ) -> Redirect:
-        self._development_only(request)
-        try:
-            official = await db_session.get(Official, UUID(str(data.get("official_id", ""))))
-        except ValueError:
-            official = None
-        if official is None:
-            return see_other("/balie/inloggen")
-        sign_in(request, official)
-        await audit.signed_in(db_session, official, request)
-        return see_other("/balie")
-
-    @post("/uitloggen")
-    async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
-        request.clear_session()
-        return see_other("/")
-
-    @staticmethod
-    def _development_only(request: Request[Any, Any, Any]) -> None:
-        if not request.app.state.settings.development:
-            raise NotFoundException()

@@ -12,6 +12,7 @@ from backend.db.models.audit import AuditEvent
 from backend.db.models.base import Base
 from backend.db.models.official import Membership, Official
 from backend.db.models.outbox import OutboxMessage, OutboxStatus
+from backend.db.models.session import StoredSession
 
 __all__ = [
     "Appointment",
@@ -28,5 +29,6 @@ __all__ = [
     "ParticipantRole",
     "Service",
     "SlotClaim",
+    "StoredSession",
     "Team",
 ]

@@ -184,7 +184,9 @@ async def post_form(
     return await client.post(action, data={"_csrf_token": token.group(1), **(data or {})})
 
 
-async def through_dev_provider(client: httpx.AsyncClient, started: httpx.Response, choice: Mapping[str, str]) -> str:
+async def through_dev_provider(
+    client: httpx.AsyncClient, started: httpx.Response, choice: Mapping[str, str]
+) -> str:
     """Follow a sign-in the app started (``started``: its 303 to the provider) through the development
     provider's authorize page, choosing ``choice``; returns the app's callback URL the provider sent back."""
     assert started.status_code == 303, started.text[:500]

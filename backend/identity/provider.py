@@ -65,11 +65,11 @@ class OpenIdProvider:
     async def keys_for(self, kid: str | None) -> KeySet:
         """The provider's key set, fetched again (once per unknown ``kid``) after a rotation."""
         async with self._lock:
-            if self._keys is None:
+            missing = kid is not None and (self._keys is None or not _has_kid(self._keys, kid))
+            if self._keys is None or (missing and kid not in self._refetched_for):
                 self._keys = await self._fetch_keys()
-            elif kid is not None and not _has_kid(self._keys, kid) and kid not in self._refetched_for:
-                self._refetched_for.add(kid)
-                self._keys = await self._fetch_keys()
+                if kid is not None and not _has_kid(self._keys, kid):
+                    self._refetched_for.add(kid)  # asked for it with fresh keys: never again
             return self._keys
 
     async def _fetch_keys(self) -> KeySet:

@@ -138,15 +138,20 @@ class RelyingParty:
         return Login(claims=claims, context=dict(pending.get("c") or {}))
 
     def _take_pending(self, session: MutableMapping[str, Any], state: str | None) -> dict[str, Any]:
-        if not state:
-            raise LoginFailed("missing_state")
         pending = dict(session.get(PENDING_KEY) or {})
-        entry = pending.pop(state, None)
+        entry = pending.pop(state, None) if state else None
+        if not isinstance(entry, dict) or entry.get("p") != self.purpose:
+            # An answer this session did not ask for (login CSRF, a replay): whatever sign-in of
+            # this kind was under way is abandoned too, so it has to start again from the beginning.
+            pending = {s: p for s, p in pending.items() if isinstance(p, dict) and p.get("p") != self.purpose}
+            entry = None
         if pending:
             session[PENDING_KEY] = pending
         else:
             session.pop(PENDING_KEY, None)
-        if not isinstance(entry, dict) or entry.get("p") != self.purpose:
+        if not state:
+            raise LoginFailed("missing_state")
+        if entry is None:
             raise LoginFailed("wrong_state")
         if int(time.time()) - int(entry.get("t", 0)) >= self.login_seconds:
             raise LoginFailed("expired_state")

@@ -76,7 +76,7 @@ class BalieSessionBackend(ServerSideSessionBackend):
             cookie_id = None
         data = dict(scope_session) if isinstance(scope_session, dict) else {}
         rotate = bool(data.pop(ROTATE, False))
-        if not data:
+        if not set(data) - {BORN, SEEN}:  # nothing but our own bookkeeping: no session at all
             if cookie_id:
                 await self.delete(cookie_id, store)
                 headers.add("Set-Cookie", self._cookie("null", expires=0))

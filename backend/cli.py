@@ -64,11 +64,15 @@ def refusals(settings: Settings) -> list[str]:
     problems = []
     if not settings.development:
         if settings.identity.dev_provider:
-            problems.append("BALIE_DEV_IDP is on: the development identity provider must not run in production")
+            problems.append(
+                "BALIE_DEV_IDP is on: the development identity provider must not run in production"
+            )
         for who in ("CITIZEN", "OFFICIAL"):
             registration = getattr(settings.identity, who.lower())
             if not (registration.issuer and registration.client_id and registration.client_secret):
-                problems.append(f"BALIE_{who}_OIDC_ISSUER, _CLIENT_ID and _CLIENT_SECRET are required in production")
+                problems.append(
+                    f"BALIE_{who}_OIDC_ISSUER, _CLIENT_ID and _CLIENT_SECRET are required in production"
+                )
     return problems
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,7 +31,7 @@ from tests.oidc import (
     start_official_sign_in,
     unsigned,
 )
-from tests.support import make_settings, seed_agenda
+from tests.support import seed_agenda
 
 CLIENT_ID = "balie-test"
 GROUPS = ["balie:0599:burgerzaken:official"]

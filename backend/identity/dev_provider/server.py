@@ -204,7 +204,9 @@ class IssuerParameter(rfc9207.IssuerParameter):  # type: ignore[misc]
     def get_issuer(self) -> str:
         return self.issuer
 
-    def add_issuer_parameter(self, authorization_server: AuthorizationServer, response: Response[Any]) -> None:
+    def add_issuer_parameter(
+        self, authorization_server: AuthorizationServer, response: Response[Any]
+    ) -> None:
         # authlib's version reads `response.location` (Flask, Django); a Litestar response has headers.
         location = response.headers.get("location") or response.headers.get("Location")
         if location:

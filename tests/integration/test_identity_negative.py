@@ -149,7 +149,7 @@ async def test_replayed_nonce(
     settings: Settings, sessionmaker: Any, provider: TestProvider, service: Any
 ) -> None:
     """An ID token from an earlier, genuine sign-in, replayed into a new one."""
-    async with served_balie(against(settings, provider)) as (app, first):
+    async with served_balie(against(settings, provider)) as (_, first):
         earlier = await begin(first, provider)
         old_token = provider.sign(provider.claims(earlier, CLIENT_ID, groups=GROUPS))
         answering(provider, lambda a: old_token)

@@ -84,15 +84,19 @@ def claims(**overrides: object) -> dict[str, object]:
         ({"iss": "https://other"}, "wrong_iss"),
         ({"aud": ["other"]}, "wrong_aud"),
         ({"aud": ["balie", "other"]}, "wrong_azp"),
-        ({"exp": int(time.time()) - 120}, "expired"),
-        ({"iat": int(time.time()) + 120}, "iat_in_future"),
-        ({"iat": int(time.time()) - 3600}, "stale"),
+        ({"exp": -120}, "expired"),  # seconds from now: the times are made when the test runs
+        ({"iat": 120}, "iat_in_future"),
+        ({"iat": -3600}, "stale"),
         ({"iat": "yesterday"}, "missing_times"),
         ({"nonce": "old"}, "wrong_nonce"),
         ({"sub": ""}, "missing_sub"),
     ],
 )
 def test_id_token_claims_are_checked(overrides: dict[str, object], reason: str) -> None:
+    now = int(time.time())
+    overrides = {
+        k: now + v if k in ("exp", "iat") and isinstance(v, int) else v for k, v in overrides.items()
+    }
     with pytest.raises(LoginFailed) as failed:
         check_claims(claims(**overrides), expected(), now=time.time())
     assert failed.value.reason == reason

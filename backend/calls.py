@@ -57,7 +57,9 @@ def _member(appointment: Appointment, participant_id: UUID, event: str) -> Parti
     raise NotAllowed("missing", event, "not a participant of this appointment")
 
 
-def _audit(session: AsyncSession, actor: str, action: str, appointment: Appointment, **details: Any) -> None:
+def _audit(
+    session: AsyncSession, actor: str, action: str, appointment: Appointment, client: str = "", **details: Any
+) -> None:
     # Ids and outcomes only: no names, e-mail addresses, SDP or chat in the audit trail.
     audit.record(
         session,
@@ -66,6 +68,7 @@ def _audit(session: AsyncSession, actor: str, action: str, appointment: Appointm
         object_type="appointment",
         object_id=appointment.id,
         municipality_id=appointment.municipality_id,
+        origin=client,
         details=details,
     )
 
@@ -111,6 +114,7 @@ async def admit(
     participant_id: UUID | None = None,
     *,
     origin: str = SERVER_ORIGIN,
+    client: str = "",
 ) -> list[Participant]:
     """Admit one waiting participant, or all of them when ``participant_id`` is None."""
     appointment = await _locked_appointment(session, appointment.id, "admit")
@@ -132,6 +136,7 @@ async def admit(
         f"official:{official_id}",
         "call.admit",
         appointment,
+        client,
         participants=[str(p.id) for p in waiting],
     )
     await session.commit()
@@ -197,6 +202,7 @@ async def end_call(
     outcome: str,
     *,
     origin: str = SERVER_ORIGIN,
+    client: str = "",
 ) -> None:
     """End the appointment with ``outcome`` (``completed`` or ``no_show``); everyone -> ``ended``."""
     if outcome not in protocol.OUTCOMES:
@@ -207,7 +213,7 @@ async def end_call(
     appointment.assigned_official_id = appointment.assigned_official_id or official_id
     for participant in appointment.participants:
         participant.state = rooms.transition(participant.state, "end")
-    _audit(session, f"official:{official_id}", "call.end", appointment, outcome=outcome)
+    _audit(session, f"official:{official_id}", "call.end", appointment, client, outcome=outcome)
     await session.commit()
     await hub.emit(appointment_channel(appointment.id), protocol.ended(outcome), origin=origin)
     await _tell_team(hub, appointment, origin)

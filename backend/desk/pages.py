@@ -92,7 +92,9 @@ class DeskPages(Controller):
     ) -> Redirect | Template:
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
         try:
-            await calls.admit(db_session, request.app.state.hub, appointment, official.id)
+            await calls.admit(
+                db_session, request.app.state.hub, appointment, official.id, client=audit.origin_of(request)
+            )
         except calls.NotAllowed:
             return page(
                 request,
@@ -141,7 +143,14 @@ class DeskPages(Controller):
                 message=N_("Kies of het gesprek is afgerond of dat de inwoner niet verscheen."),
             )
         try:
-            await calls.end_call(db_session, request.app.state.hub, appointment, official.id, outcome)
+            await calls.end_call(
+                db_session,
+                request.app.state.hub,
+                appointment,
+                official.id,
+                outcome,
+                client=audit.origin_of(request),
+            )
         except calls.NotAllowed:
             return page(
                 request,

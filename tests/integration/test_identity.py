@@ -338,3 +338,28 @@ async def test_no_development_provider_in_production(settings: Settings, service
     )
     assert refusals(configured) == []
     assert refusals(dataclasses.replace(configured, identity=production.identity)) != []
+
+
+@pytest.mark.redis
+async def test_sessions_and_codes_in_redis(tmp_path: Any) -> None:
+    """``BALIE_SESSION_STORE=redis``: sign-in, desk and sign-out with nothing of it in the database."""
+    from backend.db.engine import create_engine, create_sessionmaker
+    from backend.db.migrate import upgrade
+    from backend.settings import SessionSettings
+    from tests.support import make_settings
+
+    settings = make_settings(tmp_path, sessions=SessionSettings(store="redis"))
+    engine = create_engine(settings.database)
+    await upgrade(engine)
+    try:
+        sessionmaker = create_sessionmaker(engine)
+        async with sessionmaker() as db:
+            await seed_agenda(db)
+        async with served_balie(settings) as (_, client):
+            await sign_in_official(client, "official-testgemeente")
+            assert (await client.get("/balie/")).status_code == 200
+            assert await rows(sessionmaker, select(StoredSession)) == []
+            await post_form(client, "/balie/", "/balie/uitloggen")
+            assert (await client.get("/balie/")).status_code == 303
+    finally:
+        await engine.dispose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
@@ -11,10 +10,10 @@ from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.middleware.rate_limit import RateLimitConfig
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
+from litestar.stores.base import NamespacedStore
 from litestar.template.config import TemplateConfig
 
 from backend.api_reference import ApiReference
@@ -22,13 +21,20 @@ from backend.booking.api import BookingApi
 from backend.booking.manage import ManagePages
 from backend.booking.pages import BookingPages
 from backend.db.engine import create_engine, create_sessionmaker
+from backend.desk.audit_log import AuditLog
 from backend.desk.auth import SignInRequired
-from backend.desk.pages import DeskPages, DeskSignIn
+from backend.desk.identity import DeskIdentity
+from backend.desk.pages import DeskPages
 from backend.desk.phone_booking import PhoneBooking
 from backend.email.lifecycle import email_lifespan
 from backend.email.mailbox import DevMailboxController
-from backend.errors import exception_handlers
+from backend.errors import exception_handlers, problem
 from backend.housekeeping import housekeeping_lifespan
+from backend.identity import sessions
+from backend.identity.citizen import DigidSignIn
+from backend.identity.clients import client_config
+from backend.identity.official import OfficialSignIn
+from backend.identity.relying_party import RelyingParty
 from backend.join.pages import JoinPages, device_check
 from backend.security import security_headers_middleware
 from backend.settings import WEB_DIR, Settings
@@ -43,6 +49,8 @@ async def healthz() -> dict[str, str]:
 
 
 def _sign_in_redirect(request: Request[Any, Any, Any], exc: Exception) -> Any:
+    if request.url.path.startswith("/balie/afspraken/") and request.method != "GET":
+        return problem(401, "Niet ingelogd", "Log opnieuw in.")
     return see_other("/balie/inloggen")
 
 
@@ -50,11 +58,45 @@ def _is_form_post(request: Request[Any, Any, Any]) -> bool:
     return request.method == "POST"
 
 
+def relying_parties(settings: Settings) -> dict[str, RelyingParty]:
+    identity = settings.identity
+    return {
+        who: RelyingParty(
+            client_config(settings, who),
+            purpose=who,
+            skew_seconds=identity.clock_skew_seconds,
+            login_seconds=identity.login_minutes * 60,
+        )
+        for who in ("citizen", "official")
+    }
+
+
+def _dev_provider(settings: Settings, store: NamespacedStore) -> Any:
+    """The development identity provider, or None when it is off (its routes then answer 404)."""
+    if not (settings.development and settings.identity.dev_provider):
+        return None
+    from backend.identity.clients import DEV_CLIENT_IDS, REDIRECT_PATHS, dev_client_secret, dev_issuer
+    from backend.identity.dev_provider.keys import signing_key
+    from backend.identity.dev_provider.server import DevAuthorizationServer, DevClient
+
+    clients = {
+        DEV_CLIENT_IDS[who]: DevClient(
+            client_id=DEV_CLIENT_IDS[who],
+            client_secret=dev_client_secret(settings, who).reveal(),
+            redirect_uri=f"{settings.public_url}{REDIRECT_PATHS[who]}",
+            scopes=frozenset({"openid", "profile"}),
+        )
+        for who in ("citizen", "official")
+    }
+    return DevAuthorizationServer(dev_issuer(settings), signing_key(settings.data_dir), clients, store)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = create_engine(settings.database)
     channels = channels_plugin(settings)
-    secret = hashlib.sha256(settings.secret_key.reveal().encode()).digest()
+    sessionmaker = create_sessionmaker(engine)
+    store = sessions.session_store(settings, sessionmaker)
 
     route_handlers: list[Any] = [
         healthz,
@@ -65,12 +107,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
         device_check,
         DeskPages,
         PhoneBooking,
-        DeskSignIn,
+        DeskIdentity,
+        AuditLog,
+        OfficialSignIn,
+        DigidSignIn,
         *websocket_handlers,
         create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
     ]
     if settings.development and settings.email.dev_sink:
         route_handlers.append(DevMailboxController)
+    dev_provider = _dev_provider(settings, store.with_namespace("dev-idp"))
+    if dev_provider is not None:
+        from backend.identity.dev_provider.routes import DevIdentityProvider
+
+        route_handlers.append(DevIdentityProvider)
 
     middleware: list[Any] = [security_headers_middleware(hsts=settings.secure_cookies)]
     if settings.rate_limit_per_minute > 0:
@@ -81,28 +131,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 check_throttle_handler=_is_form_post,
             ).middleware
         )
-    middleware.append(
-        CookieBackendConfig(
-            secret=secret,
-            key="balie_session",
-            max_age=12 * 3600,
-            httponly=True,
-            samesite="lax",
-            secure=settings.secure_cookies,
-        ).middleware
-    )
+    middleware.append(sessions.session_config(settings).middleware)
 
+    database = SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        session_config=AsyncSessionConfig(expire_on_commit=False),
+        session_dependency_key="db_session",
+        create_all=False,
+    )
     app = Litestar(
         route_handlers=route_handlers,
         plugins=[
-            SQLAlchemyPlugin(
-                config=SQLAlchemyAsyncConfig(
-                    engine_instance=engine,
-                    session_config=AsyncSessionConfig(expire_on_commit=False),
-                    session_dependency_key="db_session",
-                    create_all=False,
-                )
-            ),
+            SQLAlchemyPlugin(config=database),
             channels,
         ],
         middleware=middleware,
@@ -111,7 +151,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_name="balie_csrf",
             cookie_secure=settings.secure_cookies,
             cookie_samesite="strict",
-            exclude=["/api/", "/dev/"],
+            # The API uses bearer tokens, the mailbox only reads, and the development provider's
+            # token endpoint is called server to server (client authentication instead).
+            exclude=["/api/", "/dev/mailbox", "/dev/idp/token"],
         ),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(
@@ -125,11 +167,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # advanced-alchemy disposes only the first engine of a process (its state keys get a suffix);
         # every app disposes its own, so no pooled connection outlives it.
         on_shutdown=[engine.dispose],
+        stores={sessions.STORE_NAME: store},
         state=State(
             {
                 "settings": settings,
-                "sessionmaker": create_sessionmaker(engine),
+                "sessionmaker": sessionmaker,
+                # advanced-alchemy gives every config after the first in a process a key of its own.
+                "db_session_scope_key": database.session_scope_key,
                 "hub": Hub(channels),
+                "relying_parties": relying_parties(settings),
+                "dev_idp": dev_provider,
             }
         ),
         debug=False,

@@ -13,7 +13,7 @@ from uuid import UUID
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import AuditEvent, Official
+from backend.db.models import AuditEvent, Official, Participant
 
 
 def origin_of(request: Request[Any, Any, Any] | None) -> str:
@@ -71,14 +71,116 @@ async def access_denied(
     await session.commit()
 
 
-async def signed_in(session: AsyncSession, official: Official, request: Request[Any, Any, Any]) -> None:
+def official_municipality(official: Official) -> UUID | None:
+    """The municipality an official works for (that of their first team)."""
+    memberships = sorted(official.memberships, key=lambda m: str(m.team_id))
+    return memberships[0].team.municipality_id if memberships else None
+
+
+def signed_in(
+    session: AsyncSession, official: Official, request: Request[Any, Any, Any], issuer: str
+) -> None:
+    """In the caller's transaction: the sign-in and the memberships it brought commit together."""
     record(
         session,
         actor=official_actor(official.id),
         action="session.sign_in",
         object_type="official",
         object_id=official.id,
+        municipality_id=official_municipality(official),
         origin=origin_of(request),
-        details={"method": "development"},
+        details={"method": "oidc", "issuer": issuer, "teams": len(official.memberships)},
+    )
+
+
+async def sign_in_failed(
+    session: AsyncSession,
+    request: Request[Any, Any, Any],
+    *,
+    reason: str,
+    actor: str = "anonymous",
+    object_id: object = "",
+    municipality_id: UUID | None = None,
+) -> None:
+    record(
+        session,
+        actor=actor,
+        action="session.sign_in",
+        object_type="official",
+        object_id=object_id,
+        municipality_id=municipality_id,
+        result="failure",
+        origin=origin_of(request),
+        details={"reason": reason},
     )
     await session.commit()
+
+
+async def signed_out(session: AsyncSession, official_id: object, request: Request[Any, Any, Any]) -> None:
+    record(
+        session,
+        actor=official_actor(official_id),
+        action="session.sign_out",
+        object_type="official",
+        object_id=official_id,
+        origin=origin_of(request),
+    )
+    await session.commit()
+
+
+def participant_actor(participant_id: object) -> str:
+    return f"participant:{participant_id}"
+
+
+def identity_verified(
+    session: AsyncSession, participant: Participant, level: str, request: Request[Any, Any, Any]
+) -> None:
+    """The level only: the BSN never goes into the audit trail."""
+    record(
+        session,
+        actor=participant_actor(participant.id),
+        action="identity.verify",
+        object_type="participant",
+        object_id=participant.id,
+        municipality_id=participant.appointment.municipality_id,
+        origin=origin_of(request),
+        details={"level": level, "appointment": str(participant.appointment_id)},
+    )
+
+
+async def identity_failed(
+    session: AsyncSession,
+    request: Request[Any, Any, Any],
+    *,
+    reason: str,
+    participant: Participant | None,
+    result: str = "failure",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """A DigiD sign-in that did not bind: ``result`` is ``failure`` (untrusted answer) or ``refused``."""
+    record(
+        session,
+        actor=participant_actor(participant.id) if participant else "anonymous",
+        action="identity.verify",
+        object_type="participant",
+        object_id=participant.id if participant else "",
+        municipality_id=participant.appointment.municipality_id if participant else None,
+        result=result,
+        origin=origin_of(request),
+        details={"reason": reason, **(details or {})},
+    )
+    await session.commit()
+
+
+def identity_requested(
+    session: AsyncSession, official_id: object, participant: Participant, request: Request[Any, Any, Any]
+) -> None:
+    record(
+        session,
+        actor=official_actor(official_id),
+        action="identity.request",
+        object_type="participant",
+        object_id=participant.id,
+        municipality_id=participant.appointment.municipality_id,
+        origin=origin_of(request),
+    )

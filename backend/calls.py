@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
+from backend.crypto import Keyring
 from backend.db.models import Appointment, Participant
+from backend.identity import binding
 from backend.timefmt import AMSTERDAM, iso_local
 from signalling import protocol, rooms
 from signalling.hub import SERVER_ORIGIN, Hub, appointment_channel, team_channel
@@ -55,7 +57,9 @@ def _member(appointment: Appointment, participant_id: UUID, event: str) -> Parti
     raise NotAllowed("missing", event, "not a participant of this appointment")
 
 
-def _audit(session: AsyncSession, actor: str, action: str, appointment: Appointment, **details: Any) -> None:
+def _audit(
+    session: AsyncSession, actor: str, action: str, appointment: Appointment, client: str = "", **details: Any
+) -> None:
     # Ids and outcomes only: no names, e-mail addresses, SDP or chat in the audit trail.
     audit.record(
         session,
@@ -64,6 +68,7 @@ def _audit(session: AsyncSession, actor: str, action: str, appointment: Appointm
         object_type="appointment",
         object_id=appointment.id,
         municipality_id=appointment.municipality_id,
+        origin=client,
         details=details,
     )
 
@@ -82,6 +87,9 @@ async def enter_waiting_room(
     """``invited``/``left`` -> ``waiting`` (idempotent in ``waiting``); the appointment -> ``waiting``."""
     appointment = await _locked_appointment(session, participant.appointment_id, "enter")
     participant = _member(appointment, participant.id, "enter")
+    if not binding.may_enter(participant):
+        await session.commit()
+        raise NotAllowed(participant.state, "enter", "identify with DigiD first")
     new_state = rooms.transition(participant.state, "enter")
     if new_state == participant.state:
         await session.commit()
@@ -106,6 +114,7 @@ async def admit(
     participant_id: UUID | None = None,
     *,
     origin: str = SERVER_ORIGIN,
+    client: str = "",
 ) -> list[Participant]:
     """Admit one waiting participant, or all of them when ``participant_id`` is None."""
     appointment = await _locked_appointment(session, appointment.id, "admit")
@@ -127,6 +136,7 @@ async def admit(
         f"official:{official_id}",
         "call.admit",
         appointment,
+        client,
         participants=[str(p.id) for p in waiting],
     )
     await session.commit()
@@ -192,6 +202,7 @@ async def end_call(
     outcome: str,
     *,
     origin: str = SERVER_ORIGIN,
+    client: str = "",
 ) -> None:
     """End the appointment with ``outcome`` (``completed`` or ``no_show``); everyone -> ``ended``."""
     if outcome not in protocol.OUTCOMES:
@@ -202,14 +213,19 @@ async def end_call(
     appointment.assigned_official_id = appointment.assigned_official_id or official_id
     for participant in appointment.participants:
         participant.state = rooms.transition(participant.state, "end")
-    _audit(session, f"official:{official_id}", "call.end", appointment, outcome=outcome)
+    _audit(session, f"official:{official_id}", "call.end", appointment, client, outcome=outcome)
     await session.commit()
     await hub.emit(appointment_channel(appointment.id), protocol.ended(outcome), origin=origin)
     await _tell_team(hub, appointment, origin)
 
 
-async def desk_queue(session: AsyncSession, team_ids: list[UUID], day_local: dt.date) -> list[dict[str, Any]]:
-    """The ``queue`` payload: the appointments of ``team_ids`` on ``day_local`` (Europe/Amsterdam)."""
+async def desk_queue(
+    session: AsyncSession, team_ids: list[UUID], day_local: dt.date, keyring: Keyring | None = None
+) -> list[dict[str, Any]]:
+    """The ``queue`` payload: the appointments of ``team_ids`` on ``day_local`` (Europe/Amsterdam).
+
+    With ``keyring``, each participant carries ``identity``: the DigiD badge (masked BSN, level, time).
+    """
     if not team_ids:
         return []
     start = dt.datetime.combine(day_local, dt.time(), AMSTERDAM).astimezone(dt.UTC)
@@ -219,10 +235,10 @@ async def desk_queue(session: AsyncSession, team_ids: list[UUID], day_local: dt.
         .where(Appointment.team_id.in_(team_ids), Appointment.start_at >= start, Appointment.start_at < end)
         .order_by(Appointment.start_at, Appointment.reference)
     )
-    return [_queue_entry(a) for a in appointments.unique()]
+    return [_queue_entry(a, keyring) for a in appointments.unique()]
 
 
-def _queue_entry(appointment: Appointment) -> dict[str, Any]:
+def _queue_entry(appointment: Appointment, keyring: Keyring | None = None) -> dict[str, Any]:
     return {
         "id": str(appointment.id),
         "reference": appointment.reference,
@@ -239,6 +255,7 @@ def _queue_entry(appointment: Appointment) -> dict[str, Any]:
                 "role": p.role,
                 "state": p.state,
                 "waiting_since": iso_local(p.waiting_since) if p.waiting_since else None,
+                "identity": binding.badge(keyring, p) if keyring else None,
             }
             for p in appointment.participants
         ],

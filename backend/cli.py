@@ -63,6 +63,23 @@ def served_at(settings: Settings, host: str, port: int) -> Settings:
     return dataclasses.replace(settings, public_url=f"http://{link_host}:{port}")
 
 
+def refusals(settings: Settings) -> list[str]:
+    """Why ``balie run`` must not start with these settings (production safety)."""
+    problems = []
+    if not settings.development:
+        if settings.identity.dev_provider:
+            problems.append(
+                "BALIE_DEV_IDP is on: the development identity provider must not run in production"
+            )
+        for who in ("CITIZEN", "OFFICIAL"):
+            registration = getattr(settings.identity, who.lower())
+            if not (registration.issuer and registration.client_id and registration.client_secret):
+                problems.append(
+                    f"BALIE_{who}_OIDC_ISSUER, _CLIENT_ID and _CLIENT_SECRET are required in production"
+                )
+    return problems
+
+
 def _run(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
@@ -101,6 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(json_lines=not settings.development)
     if args.command == "run":
+        problems = refusals(settings)
+        for problem in problems:
+            print(f"balie: {problem}", file=sys.stderr)
+        if problems:
+            return 2
         _run(settings, args.host, args.port)
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))

@@ -7,6 +7,8 @@ end up in a log line or a traceback by accident.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import secrets
@@ -20,6 +22,16 @@ WEB_DIR = ROOT / "web"
 
 Environment = Literal["development", "production", "test"]
 ChannelsBackend = Literal["memory", "redis", "postgres"]
+SessionStoreKind = Literal["database", "redis"]
+LEVELS = ("none", "basis", "midden", "substantieel", "hoog")
+"""DigiD levels of assurance, lowest first."""
+DEFAULT_LOA_MAP: Mapping[str, str] = {
+    # DigiD's SAML authentication contexts, as brokers pass them on in ``acr``.
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport": "basis",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract": "midden",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard": "substantieel",
+    "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI": "hoog",
+}
 
 
 class Secret:
@@ -118,6 +130,54 @@ class SignallingSettings:
 
 
 @dataclass(frozen=True)
+class OidcClientSettings:
+    """One OpenID Connect client registration (citizens and officials each have their own)."""
+
+    issuer: str = ""
+    """The provider's issuer URL (discovery at ``{issuer}/.well-known/openid-configuration``).
+    Empty: the built-in development provider at ``{public_url}/dev/idp`` (development only)."""
+    client_id: str = ""
+    client_secret: Secret = field(default_factory=lambda: Secret(""))
+    scope: str = "openid"
+    algorithms: tuple[str, ...] = ("RS256", "PS256", "ES256")
+    """ID token signature algorithms accepted; never ``none`` or an HMAC algorithm."""
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    citizen: OidcClientSettings = field(default_factory=lambda: OidcClientSettings(scope="openid"))
+    official: OidcClientSettings = field(default_factory=lambda: OidcClientSettings(scope="openid profile"))
+    loa_claim: str = "acr"
+    """The ID token claim that carries the level of assurance."""
+    loa_map: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_LOA_MAP))
+    """Claim value -> DigiD level; the level names themselves always map to themselves."""
+    bsn_claim: str = "bsn"
+    groups_claim: str = "groups"
+    """The officials' ID token claim with their groups or roles."""
+    group_map: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Group -> (``<cbs code>/<team slug>``, ``official`` | ``admin``). Empty: groups named
+    ``balie:<cbs code>:<team slug>:<official|admin>`` map by their name."""
+    encryption_keys: Mapping[str, bytes] = field(default_factory=dict)
+    """Key id -> 32-byte AES key that seals BSNs; empty derives one from the secret key (development)."""
+    current_key: str = ""
+    dev_provider: bool = True
+    """Serve the development identity provider at /dev/idp (development only)."""
+    clock_skew_seconds: int = 60
+    login_minutes: int = 10
+    """How long a started sign-in may take before its state expires."""
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    store: SessionStoreKind = "database"
+    """Where server-side sessions live: ``database`` or ``redis``."""
+    idle_minutes: int = 30
+    """A session unused for this long ends."""
+    absolute_hours: int = 10
+    """A sign-in ends after this long, however active."""
+
+
+@dataclass(frozen=True)
 class Settings:
     env: Environment = "development"
     public_url: str = "http://127.0.0.1:8000"
@@ -136,6 +196,8 @@ class Settings:
     worker: WorkerSettings = field(default_factory=WorkerSettings)
     join: JoinSettings = field(default_factory=JoinSettings)
     signalling: SignallingSettings = field(default_factory=SignallingSettings)
+    identity: IdentitySettings = field(default_factory=IdentitySettings)
+    sessions: SessionSettings = field(default_factory=SessionSettings)
 
     @property
     def development(self) -> bool:
@@ -198,6 +260,80 @@ def _ice_servers(raw: str) -> tuple[Mapping[str, object], ...]:
     return tuple(value)
 
 
+def _json_object(env: Mapping[str, str], name: str) -> dict[str, object] | None:
+    raw = env.get(f"BALIE_{name}", "")
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"BALIE_{name} must be a JSON object") from exc
+    if not isinstance(value, dict):
+        raise SettingsError(f"BALIE_{name} must be a JSON object")
+    return value
+
+
+def _loa_map(env: Mapping[str, str]) -> dict[str, str]:
+    value = _json_object(env, "CITIZEN_OIDC_LOA_MAP")
+    if value is None:
+        return dict(DEFAULT_LOA_MAP)
+    if not all(isinstance(level, str) and level in LEVELS for level in value.values()):
+        raise SettingsError(f"BALIE_CITIZEN_OIDC_LOA_MAP values must be one of {', '.join(LEVELS)}")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _group_map(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    value = _json_object(env, "OFFICIAL_OIDC_GROUP_MAP") or {}
+    result: dict[str, tuple[str, str]] = {}
+    for group, target in value.items():
+        if (
+            not isinstance(target, list)
+            or len(target) != 2
+            or not isinstance(target[0], str)
+            or target[0].count("/") != 1
+            or target[1] not in ("official", "admin")
+        ):
+            raise SettingsError(
+                "BALIE_OFFICIAL_OIDC_GROUP_MAP maps each group to "
+                '["<cbs code>/<team slug>", "official"|"admin"]'
+            )
+        result[group] = (target[0], target[1])
+    return result
+
+
+def _encryption_keys(raw: str) -> tuple[dict[str, bytes], str]:
+    """``id=base64key,id=base64key``: the first key seals new values, the others only open old ones."""
+    keys: dict[str, bytes] = {}
+    for part in (p.strip() for p in raw.split(",") if p.strip()):
+        key_id, sep, encoded = part.partition("=")
+        try:
+            key = base64.b64decode(encoded.strip() + "=" * (-len(encoded.strip()) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if not sep or not key_id.strip() or len(key) != 32:
+            raise SettingsError(
+                "BALIE_ENCRYPTION_KEYS must be id=<base64 of 32 bytes>[,id=...] (the first seals new values)"
+            )
+        keys[key_id.strip()] = key
+    return keys, next(iter(keys), "")
+
+
+def _oidc_client(env: Mapping[str, str], who: str, scope: str) -> OidcClientSettings:
+    algorithms = tuple(
+        a.strip() for a in _get(env, f"{who}_OIDC_ALGORITHMS", "RS256,PS256,ES256").split(",") if a.strip()
+    )
+    unsafe = [a for a in algorithms if a.lower() == "none" or a.upper().startswith("HS")]
+    if unsafe or not algorithms:
+        raise SettingsError(f"BALIE_{who}_OIDC_ALGORITHMS may only hold asymmetric algorithms, not {unsafe}")
+    return OidcClientSettings(
+        issuer=_get(env, f"{who}_OIDC_ISSUER", "").rstrip("/"),
+        client_id=_get(env, f"{who}_OIDC_CLIENT_ID", ""),
+        client_secret=Secret(_get(env, f"{who}_OIDC_CLIENT_SECRET", "")),
+        scope=_get(env, f"{who}_OIDC_SCOPE", scope),
+        algorithms=algorithms,
+    )
+
+
 def _read(env: Mapping[str, str]) -> Settings:
     mode = _get(env, "ENV", "development")
     if mode not in ("development", "production", "test"):
@@ -207,6 +343,12 @@ def _read(env: Mapping[str, str]) -> Settings:
     channels_backend = _get(env, "CHANNELS", "memory")
     if channels_backend not in ("memory", "redis", "postgres"):
         raise SettingsError(f"BALIE_CHANNELS must be memory, redis or postgres, not {channels_backend!r}")
+    session_store = _get(env, "SESSION_STORE", "redis" if channels_backend == "redis" else "database")
+    if session_store not in ("database", "redis"):
+        raise SettingsError(f"BALIE_SESSION_STORE must be database or redis, not {session_store!r}")
+    keys, current_key = _encryption_keys(_get(env, "ENCRYPTION_KEYS", ""))
+    if not keys and not development:
+        raise SettingsError("BALIE_ENCRYPTION_KEYS is required in production (it seals BSNs)")
     secret = _get(env, "SECRET_KEY", "")
     if not secret:
         if not development:
@@ -251,6 +393,23 @@ def _read(env: Mapping[str, str]) -> Settings:
         signalling=SignallingSettings(
             ice_servers=_ice_servers(_get(env, "ICE_SERVERS", "")),
             max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", 65_536),
+        ),
+        identity=IdentitySettings(
+            citizen=_oidc_client(env, "CITIZEN", "openid"),
+            official=_oidc_client(env, "OFFICIAL", "openid profile"),
+            loa_claim=_get(env, "CITIZEN_OIDC_LOA_CLAIM", "acr"),
+            loa_map=_loa_map(env),
+            bsn_claim=_get(env, "CITIZEN_OIDC_BSN_CLAIM", "bsn"),
+            groups_claim=_get(env, "OFFICIAL_OIDC_GROUPS_CLAIM", "groups"),
+            group_map=_group_map(env),
+            encryption_keys=keys,
+            current_key=current_key,
+            dev_provider=_bool(env, "DEV_IDP", development),
+        ),
+        sessions=SessionSettings(
+            store=session_store,  # type: ignore[arg-type]
+            idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 30),
+            absolute_hours=_int(env, "SESSION_ABSOLUTE_HOURS", 10),
         ),
     )
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend import calls
 from backend.booking.tokens import join_window, participant_for_join_token
 from backend.db.models import Appointment, Participant
+from backend.identity.binding import requested_level
 from backend.settings import Settings
 from signalling import protocol, rooms
 from signalling.connection import CLOSE_NORMAL, CLOSE_UNAUTHORIZED, Connection
@@ -43,6 +44,7 @@ class CitizenSocket:
     joining: bool = False
     book: PeerBook = field(default_factory=PeerBook)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    identify_level: str | None = None
 
     @property
     def peer_id(self) -> str:
@@ -52,6 +54,8 @@ class CitizenSocket:
         channel = appointment_channel(self.appointment_id)
         async with self.hub.listen([channel], self.deliver, origin=self.conn.id, peer_id=self.peer_id):
             await self.conn.send(await self.welcome())  # after subscribing: no change goes unseen
+            if self.identify_level is not None:  # asked before this socket came: ask again
+                await self.conn.send(protocol.identify(self.identify_level))
             self.ready.set()
             try:
                 async for message in self.conn.messages():
@@ -68,6 +72,8 @@ class CitizenSocket:
             participant = next(p for p in appointment.participants if p.id == self.participant_id)
             self.state = participant.state
             self.members = {str(p.id) for p in appointment.participants}
+            if participant.identity_requested_at is not None:
+                self.identify_level = requested_level(participant)
             return protocol.welcome(
                 you=calls.peer_of(participant),
                 state=participant.state,
@@ -146,6 +152,8 @@ class CitizenSocket:
             self.state = rooms.ENDED
             await self.conn.send(protocol.ended(str(event.get("outcome", ""))))
             self.conn.finish(CLOSE_NORMAL)
+        elif kind == "identify":  # addressed to this participant: the official asks for DigiD
+            await self.conn.send(protocol.identify(str(event.get("level", ""))))
         elif self.state != rooms.IN_CALL and not self.joining:
             return  # the call's own traffic is none of the waiting room's business
         elif kind == "peer-joined":

@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import audit, calls
+from backend.crypto import Keyring
 from backend.db.models import Appointment, Membership, Official, Participant
+from backend.identity.binding import identity_keyring
 from backend.settings import Settings
 from backend.timefmt import AMSTERDAM
 from signalling import protocol, rooms
@@ -106,6 +108,10 @@ class DeskSocket:
     access: OfficialAccess
     dirty: asyncio.Event = field(default_factory=asyncio.Event)
 
+    @property
+    def keyring(self) -> Keyring:
+        return identity_keyring(self.settings)
+
     async def run(self) -> None:
         channels = [team_channel(team_id) for team_id in self.access.team_ids]
         async with self.hub.listen(channels, self.deliver, origin=self.conn.id):
@@ -148,7 +154,7 @@ class DeskSocket:
     async def send_queue(self) -> None:
         today = dt.datetime.now(AMSTERDAM).date()
         async with self.sessionmaker() as db:
-            appointments = await calls.desk_queue(db, self.access.team_ids, today)
+            appointments = await calls.desk_queue(db, self.access.team_ids, today, self.keyring)
         await self.conn.send(protocol.queue(appointments))
 
 
@@ -236,5 +242,7 @@ class CallSocket:
         elif kind == "ended":
             self.state = rooms.ENDED
             message = protocol.ended(str(event.get("outcome", "")))
+        elif kind == "identity":
+            message = protocol.identity(str(event.get("peer_id", "")), str(event.get("level", "")))
         if message is not None:
             await self.conn.send(message)

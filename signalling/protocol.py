@@ -218,6 +218,16 @@ def ended(outcome: str) -> dict[str, Any]:
     return {"type": "ended", "outcome": outcome}
 
 
+def identify(level: str) -> dict[str, Any]:
+    """To a citizen: the official asks them to identify with DigiD at ``level`` (or higher)."""
+    return {"type": "identify", "level": level}
+
+
+def identity(peer_id: str, level: str) -> dict[str, Any]:
+    """To the official's call page: ``peer_id`` identified with DigiD (no BSN: the page fetches its badge)."""
+    return {"type": "identity", "peer_id": peer_id, "level": level}
+
+
 def queue(appointments: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"type": "queue", "appointments": [dict(a) for a in appointments]}
 

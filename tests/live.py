@@ -185,15 +185,36 @@ async def post_form(
     return await client.post(action, data={"_csrf_token": token.group(1), **(data or {})})
 
 
+async def through_dev_provider(
+    client: httpx.AsyncClient, started: httpx.Response, choice: Mapping[str, str]
+) -> str:
+    """Follow a sign-in the app started (``started``: its 303 to the provider) through the development
+    provider's authorize page, choosing ``choice``; returns the app's callback URL the provider sent back."""
+    assert started.status_code == 303, started.text[:500]
+    authorize = started.headers["location"]
+    page = await client.get(authorize)
+    token = CSRF_FIELD.search(page.text)
+    assert page.status_code == 200 and token, f"no authorize page at {authorize}: {page.status_code}"
+    answer = await client.post(authorize, data={"_csrf_token": token.group(1), **choice})
+    assert answer.status_code == 302, answer.text[:500]
+    return str(answer.headers["location"])
+
+
 async def sign_in_official(client: httpx.AsyncClient, subject: str) -> None:
-    page = await client.get("/balie/inloggen")
-    match = re.search(
-        r'name="official_id" value="([^"]+)">\s*<button[^>]*data-official="' + re.escape(subject) + '"',
-        page.text,
-    )
-    assert match, "official not on the development sign-in page"
-    response = await post_form(client, "/balie/inloggen", "/balie/inloggen", {"official_id": match.group(1)})
-    assert response.status_code == 303, response.text
+    """Sign in at /balie/inloggen as ``subject`` through the development identity provider."""
+    started = await post_form(client, "/balie/inloggen", "/balie/inloggen")
+    callback = await through_dev_provider(client, started, {"sub": subject})
+    response = await client.get(callback)
+    assert response.status_code == 303 and response.headers["location"] == "/balie", response.text[:500]
+
+
+async def identify_citizen(
+    client: httpx.AsyncClient, join_token: str, *, bsn: str = "999993653", level: str = "midden"
+) -> httpx.Response:
+    """DigiD from the join page through the development provider; returns the app's last answer."""
+    started = await post_form(client, f"/j/{join_token}", f"/j/{join_token}/digid")
+    callback = await through_dev_provider(client, started, {"bsn": bsn, "level": level})
+    return await client.get(callback)
 
 
 def cookie_header(client: httpx.AsyncClient) -> str:

@@ -1,6 +1,6 @@
 """Who the official is, and which teams they may act for.
 
-The development sign-in below picks a demo official; real OIDC sign-in replaces it (issue 4).
+Officials sign in with OIDC (backend.identity.official); the server-side session holds their id.
 Every staff query goes through :func:`team_ids` so officials never see another team's data.
 """
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.models import Official
 
 SESSION_KEY = "official_id"
+SIGNED_IN_AT = "signed_in_at"
 
 
 class SignInRequired(HTTPException):
@@ -39,6 +40,5 @@ def team_ids(official: Official) -> set[UUID]:
     return {membership.team_id for membership in official.memberships}
 
 
-def sign_in(request: Request[Any, Any, Any], official: Official) -> None:
-    request.clear_session()
-    request.set_session({SESSION_KEY: str(official.id)})
+def admin_team_ids(official: Official) -> set[UUID]:
+    return {membership.team_id for membership in official.memberships if membership.role == "admin"}

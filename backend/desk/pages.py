@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit, calls
 from backend.db.models import Appointment, Official
-from backend.desk.auth import current_official, sign_in, team_ids
+from backend.desk.auth import admin_team_ids, current_official, team_ids
 from backend.i18n import N_
+from backend.identity import levels
+from backend.identity.binding import badge, identity_keyring, panel_rows
 from backend.timefmt import AMSTERDAM, clock
 from backend.web import NO_STORE, page, see_other
 
@@ -58,6 +60,7 @@ class DeskPages(Controller):
             )
             .order_by(Appointment.start_at)
         )
+        keyring = identity_keyring(request.app.state.settings)
         appointments = [
             {
                 "id": str(a.id),
@@ -67,10 +70,18 @@ class DeskPages(Controller):
                 "created_by": a.created_by.name if a.created_by else None,
                 "service_name": a.service.name,
                 "status": a.status,
+                "identity": next((b for b in (badge(keyring, p) for p in a.participants) if b), None),
             }
             for a in rows
         ]
-        return page(request, "pages/desk/index.html", official=official, appointments=appointments)
+        return page(
+            request,
+            "pages/desk/index.html",
+            official=official,
+            appointments=appointments,
+            level_labels=levels.LABELS,
+            is_admin=bool(admin_team_ids(official)),
+        )
 
     @post("/afspraken/{appointment_id:uuid}/toelaten")
     async def admit(
@@ -82,7 +93,9 @@ class DeskPages(Controller):
     ) -> Redirect | Template:
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
         try:
-            await calls.admit(db_session, request.app.state.hub, appointment, official.id)
+            await calls.admit(
+                db_session, request.app.state.hub, appointment, official.id, client=audit.origin_of(request)
+            )
         except calls.NotAllowed:
             return page(
                 request,
@@ -102,7 +115,14 @@ class DeskPages(Controller):
         appointment_id: UUID,
     ) -> Template:
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
-        return page(request, "pages/desk/call.html", appointment=appointment, official=official)
+        keyring = identity_keyring(request.app.state.settings)
+        return page(
+            request,
+            "pages/desk/call.html",
+            appointment=appointment,
+            official=official,
+            identities=panel_rows(keyring, appointment),
+        )
 
     @post("/afspraken/{appointment_id:uuid}/afronden")
     async def finish(
@@ -124,7 +144,14 @@ class DeskPages(Controller):
                 message=N_("Kies of het gesprek is afgerond of dat de inwoner niet verscheen."),
             )
         try:
-            await calls.end_call(db_session, request.app.state.hub, appointment, official.id, outcome)
+            await calls.end_call(
+                db_session,
+                request.app.state.hub,
+                appointment,
+                official.id,
+                outcome,
+                client=audit.origin_of(request),
+            )
         except calls.NotAllowed:
             return page(
                 request,
@@ -134,41 +161,3 @@ class DeskPages(Controller):
                 message=N_("Deze afspraak is al afgesloten."),
             )
         return see_other("/balie")
-
-
-class DeskSignIn(Controller):
-    """Development sign-in: choose a demo official. Off (404) outside development."""
-
-    path = "/balie"
-    include_in_schema = False
-
-    @get("/inloggen")
-    async def form(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> Template:
-        self._development_only(request)
-        officials = list(await db_session.scalars(select(Official).order_by(Official.name)))
-        return page(request, "pages/desk/sign_in.html", officials=officials)
-
-    @post("/inloggen")
-    async def submit(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: dict[str, str] = Form
-    ) -> Redirect:
-        self._development_only(request)
-        try:
-            official = await db_session.get(Official, UUID(str(data.get("official_id", ""))))
-        except ValueError:
-            official = None
-        if official is None:
-            return see_other("/balie/inloggen")
-        sign_in(request, official)
-        await audit.signed_in(db_session, official, request)
-        return see_other("/balie")
-
-    @post("/uitloggen")
-    async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
-        request.clear_session()
-        return see_other("/")
-
-    @staticmethod
-    def _development_only(request: Request[Any, Any, Any]) -> None:
-        if not request.app.state.settings.development:
-            raise NotFoundException()

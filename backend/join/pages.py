@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.booking.tokens import join_window, participant_for_join_token
 from backend.db.models import Participant
+from backend.identity import binding, levels
 from backend.settings import Settings
 from backend.timefmt import clock, long_datetime
 from backend.web import NO_STORE, page, request_locale, see_other
@@ -52,6 +53,7 @@ class JoinPages(Controller):
             start_text=long_datetime(appointment.start_at, locale),
             too_early=now < window.opens_at,
             opens_text=clock(window.opens_at, locale),
+            **_identity(participant),
         )
 
     @post("/{token:str}/start")
@@ -64,6 +66,8 @@ class JoinPages(Controller):
             dt.datetime.now(dt.UTC)
         ):
             return see_other(f"/j/{token}")
+        if not binding.may_enter(participant):
+            return see_other(f"/j/{token}")  # DigiD first: the landing page offers it
         return see_other(f"/j/{token}/wachtkamer")
 
     @get("/{token:str}/wachtkamer")
@@ -76,6 +80,8 @@ class JoinPages(Controller):
             return page(request, "pages/link_invalid.html", status_code=404)
         if not join_window(participant.appointment, settings.join).contains(dt.datetime.now(dt.UTC)):
             return see_other(f"/j/{token}")
+        if not binding.may_enter(participant):
+            return see_other(f"/j/{token}")
         appointment = participant.appointment
         return page(
             request,
@@ -84,7 +90,19 @@ class JoinPages(Controller):
             appointment=appointment,
             participant=participant,
             start_text=long_datetime(appointment.start_at, request_locale(request)),
+            identify_requested=participant.identity_requested_at is not None,
         )
+
+
+def _identity(participant: Participant) -> dict[str, Any]:
+    """What the landing page says about DigiD: needed first, or already done (and at which level)."""
+    need = binding.required_level(participant)
+    return {
+        "digid_needed": not binding.may_enter(participant),
+        "digid_need_label": levels.LABELS[need],
+        "digid_level_label": levels.LABELS.get(participant.identity_level or "none", levels.LABELS["none"]),
+        "digid_done": participant.identity_level is not None,
+    }
 
 
 @get("/apparaattest", include_in_schema=False)

@@ -1,8 +1,9 @@
 """Two Chromium contexts, fake cameras, a loopback-only network namespace: the whole path by clicking.
 
 The citizen books through the pages, opens the join link from the mail the app sent (read through the
-development mailbox), checks camera and microphone and waits; the official signs in, admits from the
-desk and both sides show the other's video with decoded frames.
+development mailbox), checks camera and microphone and waits; the official signs in (OIDC, through the
+development identity provider), admits from the desk and both sides show the other's video with
+decoded frames.
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ REMOTE_VIDEO_PLAYING = """() => [...document.querySelectorAll('video[data-peer-i
 def namespace(tmp_path: Path) -> Iterator[Namespace]:
     with loopback_namespace(tmp_path) as ns:
         yield ns
+
+
+async def sign_in_official(page: Page, subject: str) -> None:
+    """/balie/inloggen -> the development provider's page -> pick ``subject`` -> back at the desk."""
+    await page.goto("/balie/inloggen")
+    await page.click("button[data-action=sign-in]")
+    await page.wait_for_url(re.compile(r"/dev/idp/authorize"))
+    await page.check(f"input[data-official={subject}]")
+    await page.click("button[data-action=sign-in]")
+    await page.wait_for_url(re.compile(r"/balie/?$"))
 
 
 async def wait_for_server(page: Page, base_url: str, log: Path) -> None:
@@ -122,9 +133,8 @@ async def _scenario(browser: Browser, base_url: str, log: Path, database_url: st
     await citizen.click("button[data-action=enter]")
     await citizen.wait_for_selector("[data-view=waiting]:visible", timeout=15_000)
 
-    # The official signs in (development sign-in), sees the citizen waiting and admits.
-    await official.goto("/balie/inloggen")
-    await official.click("button[data-official=official-testgemeente]")
+    # The official signs in (through the development identity provider), sees the citizen waiting and admits.
+    await sign_in_official(official, "official-testgemeente")
     admit = official.locator("[data-waiting-list] button[data-action=admit]")
     await admit.first.wait_for(timeout=15_000)
     await admit.first.click()

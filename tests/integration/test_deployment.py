@@ -13,7 +13,15 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRETS = {"BALIE_SECRET_KEY": "s", "POSTGRES_PASSWORD": "p", "TURN_SECRET": "t", "IDP_ADMIN_PASSWORD": "i"}
+SECRETS = {
+    "BALIE_SECRET_KEY": "s",
+    "BALIE_ENCRYPTION_KEYS": "k1=a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=",
+    "BALIE_OFFICIAL_OIDC_CLIENT_SECRET": "o",
+    "BALIE_CITIZEN_OIDC_CLIENT_SECRET": "c",
+    "POSTGRES_PASSWORD": "p",
+    "TURN_SECRET": "t",
+    "IDP_ADMIN_PASSWORD": "i",
+}
 
 
 def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -40,6 +48,7 @@ def test_compose_file_is_valid_and_has_every_part() -> None:
     app = services["app1"]["environment"]
     assert app["BALIE_ENV"] == "production"
     assert app["BALIE_CHANNELS"] == "redis"
+    assert app["BALIE_DEV_IDP"] == "false" and app["BALIE_OFFICIAL_OIDC_ISSUER"].startswith("https://")
     assert app["BALIE_DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert services["worker"]["command"] == ["balie", "worker"]
     for node in ("app1", "app2", "worker"):

@@ -186,40 +186,30 @@ async def test_unknown_pages_are_dutch_404(client: Any, seeded_service: Any) -> 
 
 
 async def test_desk_requires_sign_in_and_scopes_to_team(
-    client: Any, seeded_service: Any, session: AsyncSession
+    settings: Any, engine: Any, seeded_service: Any, session: AsyncSession
 ) -> None:
-    from tests.support import seed_agenda
-
-    redirect = await client.get("/balie/")
-    assert redirect.status_code in (302, 303) and redirect.headers["location"] == "/balie/inloggen"
-
-    other = await seed_agenda(session, cbs_code="0363", slug="amsterdam")
-    from backend.booking.service import Citizen, book
-
-    slots_page = await client.get(f"/diensten/{other.id}")
-    start = dt.datetime.fromisoformat(re.search(r'data-start="([^"]+)"', slots_page.text).group(1))  # type: ignore[union-attr]
-    foreign = await book(session, other, start, Citizen("Piet", "p@example.nl"), now=dt.datetime.now(dt.UTC))
-
-    sign_in_page = await client.get("/balie/inloggen")
-    official_id = re.search(
-        r'name="official_id" value="([^"]+)">\s*<button[^>]*data-official="official-testgemeente"',
-        sign_in_page.text,
-    )
-    assert official_id
-    token = await csrf(client, "/balie/inloggen")
-    signed_in = await client.post(
-        "/balie/inloggen", data={"_csrf_token": token, "official_id": official_id.group(1)}
-    )
-    assert signed_in.status_code == 303
-    desk = await client.get("/balie/")
-    assert desk.status_code == 200
-    assert "Piet" not in desk.text
-    denied = await client.get(f"/balie/afspraken/{foreign.appointment.id}/gesprek")
-    assert denied.status_code == 404
     from sqlalchemy import select
 
+    from backend.booking.service import Citizen, book, free_slots
     from backend.db.models import AuditEvent
+    from tests.live import sign_in_official
+    from tests.oidc import served_balie
+    from tests.support import seed_agenda
 
+    other = await seed_agenda(session, cbs_code="0363", slug="amsterdam")
+    now = dt.datetime.now(dt.UTC)
+    start = (await free_slots(session, other, now.date(), now.date() + dt.timedelta(days=3), now))[0]
+    foreign = await book(session, other, start, Citizen("Piet", "p@example.nl"), now=now)
+
+    async with served_balie(settings) as (_, client):
+        redirect = await client.get("/balie/")
+        assert redirect.status_code in (302, 303) and redirect.headers["location"] == "/balie/inloggen"
+        await sign_in_official(client, "official-testgemeente")
+        desk = await client.get("/balie/")
+        assert desk.status_code == 200
+        assert "Piet" not in desk.text
+        denied = await client.get(f"/balie/afspraken/{foreign.appointment.id}/gesprek")
+        assert denied.status_code == 404
     actions = list(await session.scalars(select(AuditEvent.action)))
     await session.commit()
-    assert "access.denied" in actions
+    assert "access.denied" in actions and "session.sign_in" in actions

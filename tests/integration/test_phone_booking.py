@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Appointment, AuditEvent, Official, OutboxMessage
 from backend.timefmt import AMSTERDAM
-from tests.live import CSRF_FIELD
+from tests.live import CSRF_FIELD, sign_in_official
+from tests.oidc import served_balie
 from tests.support import seed_agenda
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)
@@ -25,26 +26,17 @@ async def form_token(client: Any, path: str) -> str:
     return found.group(1)
 
 
-async def sign_in(client: Any, subject: str) -> None:
-    """The development sign-in of the desk (replaced by the development identity provider later)."""
-    page = await client.get("/balie/inloggen")
-    found = re.search(
-        r'name="official_id" value="([^"]+)">\s*<button[^>]*data-official="' + subject + '"', page.text
-    )
-    assert found, "official not on the sign-in page"
-    token = await form_token(client, "/balie/inloggen")
-    signed_in = await client.post(
-        "/balie/inloggen", data={"_csrf_token": token, "official_id": found.group(1)}
-    )
-    assert signed_in.status_code == 303
-
-
 async def test_an_official_books_outside_notice_and_horizon_but_not_over_capacity(
-    client: Any, seeded_service: Any, session: AsyncSession
+    settings: Any, seeded_service: Any, session: AsyncSession
 ) -> None:
     seeded_service.team.lead_minutes = 24 * 60  # citizens may book one day ahead at the soonest
     await session.commit()
-    await sign_in(client, "official-testgemeente")
+    async with served_balie(settings) as (_, client):
+        await sign_in_official(client, "official-testgemeente")
+        await _book_for_a_caller(client, seeded_service, session)
+
+
+async def _book_for_a_caller(client: Any, seeded_service: Any, session: AsyncSession) -> None:
     desk = await client.get("/balie/")
     assert "/balie/afspraak-maken" in desk.text
 
@@ -103,11 +95,12 @@ async def test_an_official_books_outside_notice_and_horizon_but_not_over_capacit
 
 
 async def test_another_teams_service_is_not_found_and_audited(
-    client: Any, seeded_service: Any, session: AsyncSession
+    settings: Any, seeded_service: Any, session: AsyncSession
 ) -> None:
     other = await seed_agenda(session, cbs_code="0363", slug="amsterdam")
-    await sign_in(client, "official-testgemeente")
-    refused = await client.get(f"/balie/afspraak-maken/{other.id}")
+    async with served_balie(settings) as (_, client):
+        await sign_in_official(client, "official-testgemeente")
+        refused = await client.get(f"/balie/afspraak-maken/{other.id}")
     assert refused.status_code == 404
     denied = (await session.scalars(select(AuditEvent).where(AuditEvent.action == "access.denied"))).all()
     await session.commit()

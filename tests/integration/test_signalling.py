@@ -643,6 +643,7 @@ class Node:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
         self.url = f"127.0.0.1:{self.port}"
+        env = {**env, "BALIE_PUBLIC_URL": f"http://{self.url}"}  # its own development identity provider
         self.log = log
         command = [
             sys.executable, "-m", "uvicorn", "backend.app:create_app", "--factory", "--host", "127.0.0.1",
@@ -662,16 +663,12 @@ class Node:
                 await asyncio.sleep(0.1)
         raise AssertionError(f"node on {self.port} did not start:\n{self.log.read_text()[-3000:]}")
 
-    async def desk_cookie(self, official_id: uuid.UUID) -> str:
-        """Sign in through the development sign-in, as a browser would."""
+    async def desk_cookie(self, subject: str = "official-testgemeente") -> str:
+        """Sign in through the development identity provider, as a browser would."""
+        from tests.live import sign_in_official
+
         async with httpx.AsyncClient(base_url=f"http://{self.url}") as client:
-            await client.get("/healthz")  # sets the CSRF cookie
-            response = await client.post(
-                "/balie/inloggen",
-                data={"official_id": str(official_id)},
-                headers={"x-csrftoken": client.cookies["balie_csrf"]},
-            )
-            assert response.status_code in (302, 303), response.text[:500]
+            await sign_in_official(client, subject)
             return f"balie_session={client.cookies['balie_session']}"
 
     def stop(self) -> None:
@@ -708,7 +705,7 @@ async def two_nodes_one_call(tmp_path: Path, database_url: str, channels: str, e
     try:
         await asyncio.gather(*(n.ready() for n in nodes))
         a, b = nodes
-        cookie = await b.desk_cookie(world.official_id)
+        cookie = await b.desk_cookie()
         async with plugin:
             hub = Hub(plugin)
             desk = await Peer.open(b.url, "/ws/desk", {"session": "desk-1"}, cookie)

@@ -13,6 +13,7 @@ from backend.db.models.base import Base
 from backend.db.models.idempotency import IdempotentRequest
 from backend.db.models.official import Membership, Official
 from backend.db.models.outbox import OutboxMessage, OutboxStatus
+from backend.db.models.session import StoredSession
 
 __all__ = [
     "Appointment",
@@ -31,5 +32,6 @@ __all__ = [
     "ScheduleException",
     "Service",
     "SlotClaim",
+    "StoredSession",
     "Team",
 ]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, LargeBinary, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db.models.agenda import Service, Team
@@ -60,6 +60,9 @@ class Appointment(Base):
     """Raised at every change of time (the .ics SEQUENCE), so calendars replace the old event."""
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     cancel_reason: Mapped[str] = mapped_column(String(500), default="")
+    bsn_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    """The booker's BSN when the booking was made after DigiD (AES-GCM, see backend.identity.binding);
+    whoever joins as the citizen must then have this BSN."""
     service: Mapped[Service] = relationship(lazy="joined")
     team: Mapped[Team] = relationship(lazy="joined")
     created_by: Mapped[Official | None] = relationship(foreign_keys=[created_by_official_id], lazy="joined")
@@ -89,6 +92,15 @@ class Participant(Base):
     waiting_since: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     admitted_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    identity_level: Mapped[str | None] = mapped_column(String(20), default=None)
+    """DigiD level this participant identified with (none until they did)."""
+    identity_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    bsn_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    """The BSN from DigiD, sealed with AES-GCM; never stored or logged in clear."""
+    identity_requested_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTimeUTC(timezone=True), default=None
+    )
+    """When the official asked for DigiD during the call (cleared once the participant identified)."""
     appointment: Mapped[Appointment] = relationship(back_populates="participants", lazy="joined")
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.models.base import Base, Json
 
 
 class AuditEvent(Base):
+    """Append-only: the migration adds database triggers that refuse UPDATE and DELETE."""
+
+    __table_args__ = (Index("ix_audit_event_municipality_time", "municipality_id", "created_at"),)
+
     actor: Mapped[str] = mapped_column(String(255))
     """``official:<id>``, ``participant:<id>``, ``system`` or ``anonymous``."""
     action: Mapped[str] = mapped_column(String(60), index=True)

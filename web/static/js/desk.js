@@ -74,6 +74,9 @@ function renderWaiting(entries) {
     field(item, "reference", a.reference || "");
     field(item, "since", sinceText(since));
     field(item, "admit-name", ` ${names}`);
+    const identity = people.find((p) => p.identity)?.identity;
+    const badge = field(item, "identity", identity ? identityText(identity) : "");
+    if (badge) badge.hidden = !identity;
     const form = item.querySelector("form[data-admit-form]");
     form.action = `/balie/afspraken/${encodeURIComponent(a.id)}/toelaten`;
     form.querySelector('input[name="_csrf_token"]').value = csrfToken;
@@ -121,6 +124,15 @@ function renderAppointments(appointments) {
     });
   $("[data-appointment-list]").replaceChildren(...rows);
   $("[data-appointments-empty]").hidden = rows.length > 0;
+}
+
+/** The DigiD badge: level, masked BSN and the time of identification. */
+function identityText(identity) {
+  const level = root.getAttribute(`data-level-${identity.level}`) || identity.level;
+  const parts = [level];
+  if (identity.bsn_masked) parts.push(`${msg.msgBsn} ${identity.bsn_masked}`);
+  if (identity.verified_at) parts.push(formatClock(identity.verified_at));
+  return parts.join(" · ");
 }
 
 function statusLabel(status) {

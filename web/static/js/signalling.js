@@ -148,6 +148,8 @@ export class SignallingClient {
     }
     this.emit(message.type, message);
     this.emit("*", message);
+    // Also as a DOM event, so separate modules (identity.js) can follow the socket without owning it.
+    document.dispatchEvent(new CustomEvent("balie:signalling", { detail: message }));
   }
 
   closed(ws, code, reason) {

@@ -1,0 +1,94 @@
+"""``/balie/logboek``: the audit trail of the team admin's municipality, newest first, 50 a page."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+from uuid import UUID
+
+from litestar import Controller, Request, get
+from litestar.di import Provide
+from litestar.exceptions import NotAuthorizedException
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import audit
+from backend.db.models import AuditEvent, Official, Team
+from backend.desk.auth import admin_team_ids, current_official
+from backend.timefmt import local
+from backend.web import NO_STORE, page
+
+PAGE_SIZE: Final = 50
+SHOWN_DETAILS: Final = ("reason", "level", "required", "outcome", "method", "via")
+"""Details safe to show: codes and levels (audit details never hold personal data anyway)."""
+
+
+async def admin_municipalities(db: AsyncSession, official: Official) -> set[UUID]:
+    teams = admin_team_ids(official)
+    if not teams:
+        return set()
+    return set(await db.scalars(select(Team.municipality_id).where(Team.id.in_(teams))))
+
+
+class AuditLog(Controller):
+    path = "/balie/logboek"
+    include_in_schema = False
+    cache_control = NO_STORE
+    dependencies = {"official": Provide(current_official)}
+
+    @get("/")
+    async def events(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, pagina: int = 1
+    ) -> Any:
+        municipalities = await admin_municipalities(db_session, official)
+        if not municipalities:
+            await audit.access_denied(db_session, official, "audit_log", "", request)
+            raise NotAuthorizedException()
+        scope = AuditEvent.municipality_id.in_(municipalities)
+        total = int(await db_session.scalar(select(func.count()).select_from(AuditEvent).where(scope)) or 0)
+        pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        number = min(max(pagina, 1), pages)
+        rows = list(
+            await db_session.scalars(
+                select(AuditEvent)
+                .where(scope)
+                .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+                .offset((number - 1) * PAGE_SIZE)
+                .limit(PAGE_SIZE)
+            )
+        )
+        names = await _official_names(db_session, rows)
+        return page(
+            request,
+            "pages/desk/audit_log.html",
+            official=official,
+            events=[_row(event, names) for event in rows],
+            page_number=number,
+            pages=pages,
+            total=total,
+        )
+
+
+async def _official_names(db: AsyncSession, rows: list[AuditEvent]) -> dict[str, str]:
+    ids = set()
+    for event in rows:
+        if event.actor.startswith("official:"):
+            try:
+                ids.add(UUID(event.actor.removeprefix("official:")))
+            except ValueError:
+                continue
+    if not ids:
+        return {}
+    found = await db.execute(select(Official.id, Official.name).where(Official.id.in_(ids)))
+    return {f"official:{official_id}": name for official_id, name in found}
+
+
+def _row(event: AuditEvent, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "time": local(event.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+        "actor": names.get(event.actor, event.actor),
+        "action": event.action,
+        "object": f"{event.object_type} {event.object_id}".strip(),
+        "result": event.result,
+        "origin": event.origin,
+        "details": ", ".join(f"{k}: {event.details[k]}" for k in SHOWN_DETAILS if k in (event.details or {})),
+    }

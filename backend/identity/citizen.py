@@ -1,0 +1,238 @@
+"""DigiD for citizens: before the waiting room when the service requires it, or when the official
+asks during the call. The result is bound to the participant whose join link started it."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any, Final
+
+import structlog
+from litestar import Controller, Request, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import audit
+from backend.booking.tokens import join_window, participant_for_join_token
+from backend.crypto import Keyring, SealError
+from backend.db.models import Participant
+from backend.i18n import N_
+from backend.identity import binding, levels
+from backend.identity.errors import LoginFailed, ProviderUnavailable
+from backend.identity.official import unavailable
+from backend.identity.relying_party import RelyingParty
+from backend.settings import Settings
+from backend.web import NO_STORE, page, see_other
+from signalling import protocol
+from signalling.hub import Hub, appointment_channel, team_channel
+
+log = structlog.get_logger()
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+RETURN_CONTEXT: Final = b"digid-return"
+
+
+def _return_keyring(settings: Settings) -> Keyring:
+    # The join token must come back after DigiD, but is only ever stored hashed: it waits in the
+    # sign-in state sealed, and is gone once the sign-in finishes.
+    return Keyring.derived(settings.secret_key.reveal(), "digid-return")
+
+
+def _seal_token(settings: Settings, token: str) -> str:
+    return base64.urlsafe_b64encode(
+        _return_keyring(settings).seal(token.encode(), context=RETURN_CONTEXT)
+    ).decode()
+
+
+def _open_token(settings: Settings, sealed: object) -> str | None:
+    if not isinstance(sealed, str):
+        return None
+    try:
+        return (
+            _return_keyring(settings).open(base64.urlsafe_b64decode(sealed), context=RETURN_CONTEXT).decode()
+        )
+    except (SealError, ValueError):
+        return None
+
+
+def citizen_party(request: Request[Any, Any, Any]) -> RelyingParty:
+    party: RelyingParty = request.app.state.relying_parties["citizen"]
+    return party
+
+
+async def _joinable(db: AsyncSession, settings: Settings, token: str) -> Participant | None:
+    participant = await participant_for_join_token(db, token)
+    if participant is None or not participant.appointment.is_active:
+        return None
+    if dt.datetime.now(dt.UTC) > join_window(participant.appointment, settings.join).closes_at:
+        return None
+    return participant
+
+
+async def publish_identity(hub: Hub, participant: Participant) -> None:
+    """Tell the official's call page and desk (after the commit): they reload the badge."""
+    appointment = participant.appointment
+    await hub.emit(
+        appointment_channel(appointment.id),
+        protocol.identity(str(participant.id), participant.identity_level or ""),
+    )
+    await hub.emit(
+        team_channel(appointment.team_id), {"type": "refresh", "appointment_id": str(appointment.id)}
+    )
+
+
+class DigidSignIn(Controller):
+    include_in_schema = False
+    cache_control = NO_STORE
+
+    @post("/j/{token:str}/digid")
+    async def start(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        token: str,
+        data: dict[str, str] = Form,
+    ) -> Redirect | Template:
+        settings: Settings = request.app.state.settings
+        participant = await _joinable(db_session, settings, token)
+        if participant is None:
+            return page(request, "pages/link_invalid.html", status_code=404)
+        level = binding.requested_level(participant)
+        after = "call" if data.get("next") == "call" else "room"
+        await db_session.commit()
+        try:
+            url = await citizen_party(request).begin(
+                request.session,
+                context={
+                    "participant": str(participant.id),
+                    "token": _seal_token(settings, token),
+                    "next": after,
+                },
+                params={"acr_values": levels.acr_for(level, settings.identity.loa_map), "prompt": "login"},
+            )
+        except ProviderUnavailable as exc:
+            return unavailable(request, exc, f"/j/{token}")
+        return see_other(url)
+
+    @get("/digid/terug")
+    async def callback(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession
+    ) -> Redirect | Template:
+        settings: Settings = request.app.state.settings
+        try:
+            login = await citizen_party(request).finish(request.session, dict(request.query_params.items()))
+        except LoginFailed as exc:
+            participant, token = await self._from_context(db_session, settings, exc.context)
+            await audit.identity_failed(db_session, request, reason=exc.reason, participant=participant)
+            if isinstance(exc, ProviderUnavailable):
+                return unavailable(request, exc, f"/j/{token}" if token else "/")
+            return self._problem(
+                request,
+                token,
+                title=N_("Inloggen met DigiD is niet gelukt"),
+                message=N_("Het inloggen met DigiD kon niet worden afgemaakt. Probeer het opnieuw."),
+            )
+        participant, token = await self._from_context(db_session, settings, login.context)
+        if participant is None or token is None:
+            await audit.identity_failed(
+                db_session, request, reason="participant_gone", participant=participant
+            )
+            return page(request, "pages/link_invalid.html", status_code=404)
+        identity = settings.identity
+        level = levels.level_of(login.claims.get(identity.loa_claim), identity.loa_map)
+        bsn = login.claims.get(identity.bsn_claim)
+        try:
+            binding.bind(
+                binding.identity_keyring(settings),
+                participant,
+                bsn=bsn if isinstance(bsn, str) else "",
+                level=level,
+                now=dt.datetime.now(dt.UTC),
+            )
+        except binding.Refused as refused:  # raised before anything on the participant changed
+            return await self._refused(request, db_session, participant, token, refused.reason, level)
+        audit.identity_verified(db_session, participant, participant.identity_level or level, request)
+        await db_session.commit()
+        await publish_identity(request.app.state.hub, participant)
+        after = login.context.get("next")
+        if after == "call" or participant.state in ("waiting", "admitted", "in_call"):
+            return see_other(f"/j/{token}/wachtkamer")
+        return see_other(f"/j/{token}")
+
+    async def _from_context(
+        self, db: AsyncSession, settings: Settings, context: dict[str, Any]
+    ) -> tuple[Participant | None, str | None]:
+        token = _open_token(settings, context.get("token"))
+        participant = await _joinable(db, settings, token) if token else None
+        if participant is not None and str(participant.id) != context.get("participant"):
+            return None, None
+        return participant, token
+
+    async def _refused(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        participant: Participant,
+        token: str,
+        reason: str,
+        level: str,
+    ) -> Template:
+        need = (
+            binding.requested_level(participant)
+            if participant.identity_requested_at
+            else binding.required_level(participant)
+        )
+        details = {"level": level, "required": need} if reason == "level_too_low" else {}
+        result = "failure" if reason == "invalid_bsn" else "refused"
+        await audit.identity_failed(
+            db, request, reason=reason, participant=participant, result=result, details=details
+        )
+        if reason == "level_too_low":
+            return page(
+                request,
+                "pages/identity/level_too_low.html",
+                status_code=403,
+                token=token,
+                have=levels.LABELS.get(level, levels.LABELS["none"]),
+                need=levels.LABELS[need],
+                next="call" if participant.identity_requested_at else "room",
+            )
+        if reason == "invalid_bsn":
+            return self._problem(
+                request,
+                token,
+                title=N_("Uw gegevens kloppen niet"),
+                message=N_(
+                    "Wij kregen van DigiD geen geldig burgerservicenummer. "
+                    "Probeer het opnieuw of bel uw gemeente."
+                ),
+            )
+        return self._problem(
+            request,
+            None,
+            title=N_("Dit is niet de persoon van de afspraak"),
+            message=N_(
+                "U bent met DigiD ingelogd als iemand anders dan de persoon die deze afspraak heeft gemaakt. "
+                "Gebruik de link van uw eigen afspraak, of bel uw gemeente."
+            ),
+            status_code=403,
+        )
+
+    def _problem(
+        self,
+        request: Request[Any, Any, Any],
+        token: str | None,
+        *,
+        title: str,
+        message: str,
+        status_code: int = 400,
+    ) -> Template:
+        return page(
+            request,
+            "pages/identity/problem.html",
+            status_code=status_code,
+            title=title,
+            message=message,
+            retry_digid=f"/j/{token}/digid" if token else None,
+        )

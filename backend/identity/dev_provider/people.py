@@ -1,0 +1,64 @@
+"""Who can sign in at the development provider: test citizens (valid test BSNs) and officials.
+
+The officials are the demo and test officials in the database under ``urn:balie:dev`` (and those
+who signed in through this provider before); their groups are made from their memberships, in the
+``balie:<cbs code>:<team slug>:<role>`` form that :mod:`backend.identity.groups` understands. One
+extra person has no groups at all, to show what an unknown user sees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import Official
+from backend.demo import DEV_ISSUER
+
+
+@dataclass(frozen=True)
+class TestCitizen:
+    name: str
+    bsn: str
+
+    @property
+    def subject(self) -> str:
+        # A pairwise-looking subject, as brokers give; the BSN travels in its own claim.
+        return "burger-" + hashlib.sha256(self.bsn.encode()).hexdigest()[:16]
+
+
+CITIZENS: Final = (
+    TestCitizen("Sanne de Boer", "999993653"),
+    TestCitizen("Mohamed El Idrissi", "999990019"),
+    TestCitizen("Anna Jansen", "999991772"),
+)
+UNKNOWN_OFFICIAL: Final = {"sub": "onbekend", "name": "Onbekende medewerker", "groups": []}
+
+
+def citizen_claims(bsn: str) -> dict[str, Any] | None:
+    for person in CITIZENS:
+        if person.bsn == bsn:
+            return {"sub": person.subject, "name": person.name}
+    return None
+
+
+async def officials(db: AsyncSession, issuer: str) -> list[dict[str, Any]]:
+    """The officials one can sign in as, with the claims their ID token carries."""
+    rows = await db.scalars(
+        select(Official)
+        .where(or_(Official.issuer == DEV_ISSUER, Official.issuer == issuer))
+        .order_by(Official.name)
+    )
+    people: dict[str, dict[str, Any]] = {}
+    for official in rows:
+        groups = sorted(
+            f"balie:{m.team.municipality.cbs_code}:{m.team.slug}:{m.role}" for m in official.memberships
+        )
+        people.setdefault(
+            official.subject,
+            {"sub": official.subject, "name": official.name, "email": official.email, "groups": groups},
+        )
+    return [*people.values(), dict(UNKNOWN_OFFICIAL)]

@@ -1,0 +1,95 @@
+"""Checking an ID token (OpenID Connect Core 3.1.3.7), each failure with its own reason code."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
+from joserfc.jwk import KeySet
+
+from backend.identity.errors import LoginFailed
+
+KeysFor = Callable[[str | None], Awaitable[KeySet]]
+
+
+@dataclass(frozen=True)
+class Expected:
+    issuer: str
+    client_id: str
+    nonce: str
+    algorithms: Sequence[str]
+    skew_seconds: int = 60
+    max_age_seconds: int = 600
+    """An ``iat`` older than this (plus skew) is a token minted for another sign-in."""
+
+
+def header_of(token: str) -> dict[str, Any]:
+    try:
+        part = token.split(".")[0]
+        header = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (ValueError, IndexError) as exc:
+        raise LoginFailed("malformed_id_token") from exc
+    if not isinstance(header, dict):
+        raise LoginFailed("malformed_id_token")
+    return header
+
+
+async def verify(token: object, keys_for: KeysFor, expected: Expected) -> dict[str, Any]:
+    """The ID token's claims, if its signature, issuer, audience, times and nonce are right."""
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise LoginFailed("no_id_token")
+    header = header_of(token)
+    alg = header.get("alg")
+    # Before any key is touched: `none` and HMAC (which would use a public key as the secret) never.
+    if not isinstance(alg, str) or alg not in expected.algorithms:
+        raise LoginFailed("alg_not_allowed", str(alg))
+    kid = header.get("kid") if isinstance(header.get("kid"), str) else None
+    keys = await keys_for(kid)
+    if kid is not None and not any(key.kid == kid for key in keys.keys):
+        raise LoginFailed("unknown_key", kid)
+    try:
+        claims = dict(jwt.decode(token, keys, algorithms=list(expected.algorithms)).claims)
+    except InvalidKeyIdError as exc:
+        raise LoginFailed("unknown_key", str(kid)) from exc
+    except BadSignatureError as exc:
+        raise LoginFailed("bad_signature") from exc
+    except (JoseError, ValueError) as exc:
+        raise LoginFailed("bad_signature", type(exc).__name__) from exc
+    check_claims(claims, expected, now=time.time())
+    return claims
+
+
+def check_claims(claims: dict[str, Any], expected: Expected, *, now: float) -> None:
+    if claims.get("iss") != expected.issuer:
+        raise LoginFailed("wrong_iss")
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if expected.client_id not in audiences:
+        raise LoginFailed("wrong_aud")
+    if len(audiences) > 1 and claims.get("azp") != expected.client_id:
+        raise LoginFailed("wrong_azp")
+    if "azp" in claims and claims["azp"] != expected.client_id:
+        raise LoginFailed("wrong_azp")
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not _number(exp) or not _number(iat):
+        raise LoginFailed("missing_times")
+    if now > float(exp) + expected.skew_seconds:  # type: ignore[arg-type]
+        raise LoginFailed("expired")
+    if float(iat) > now + expected.skew_seconds:  # type: ignore[arg-type]
+        raise LoginFailed("iat_in_future")
+    if float(iat) < now - expected.max_age_seconds - expected.skew_seconds:  # type: ignore[arg-type]
+        raise LoginFailed("stale")
+    if claims.get("nonce") != expected.nonce:
+        raise LoginFailed("wrong_nonce")
+    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+        raise LoginFailed("missing_sub")
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,0 +1,118 @@
+"""Officials sign in with their municipality's OpenID provider; sign-out ends the local session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Controller, Request, get, post
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend import audit
+from backend.desk.auth import SESSION_KEY, SIGNED_IN_AT
+from backend.i18n import N_
+from backend.identity import officials, sessions
+from backend.identity.clients import dev_issuer, uses_dev_provider
+from backend.identity.errors import LoginFailed, ProviderUnavailable
+from backend.identity.groups import grants_from
+from backend.identity.relying_party import RelyingParty
+from backend.settings import Settings
+from backend.web import NO_STORE, page, see_other
+
+log = structlog.get_logger()
+SIGN_IN = "/balie/inloggen"
+
+
+def official_party(request: Request[Any, Any, Any]) -> RelyingParty:
+    party: RelyingParty = request.app.state.relying_parties["official"]
+    return party
+
+
+def unavailable(request: Request[Any, Any, Any], exc: LoginFailed, retry: str) -> Template:
+    log.warning("identity provider unavailable", reason=exc.reason)
+    return page(
+        request,
+        "pages/identity/problem.html",
+        status_code=503,
+        title=N_("Inloggen lukt nu niet"),
+        message=N_("De inlogdienst is nu niet bereikbaar. Probeer het over een paar minuten opnieuw."),
+        retry=retry,
+    )
+
+
+class OfficialSignIn(Controller):
+    path = "/balie"
+    include_in_schema = False
+    cache_control = NO_STORE
+
+    @get("/inloggen")
+    async def form(self, request: Request[Any, Any, Any]) -> Template:
+        settings: Settings = request.app.state.settings
+        return page(
+            request,
+            "pages/identity/official_sign_in.html",
+            development=uses_dev_provider(settings, "official"),
+            signed_out=request.query_params.get("uitgelogd") == "1",
+        )
+
+    @post("/inloggen")
+    async def start(self, request: Request[Any, Any, Any]) -> Redirect | Template:
+        try:
+            url = await official_party(request).begin(request.session)
+        except ProviderUnavailable as exc:
+            return unavailable(request, exc, SIGN_IN)
+        return see_other(url)
+
+    @get("/inloggen/terug")
+    async def callback(
+        self, request: Request[Any, Any, Any], db_session: AsyncSession
+    ) -> Redirect | Template:
+        settings: Settings = request.app.state.settings
+        party = official_party(request)
+        try:
+            login = await party.finish(request.session, dict(request.query_params.items()))
+        except ProviderUnavailable as exc:
+            await audit.sign_in_failed(db_session, request, reason=exc.reason)
+            return unavailable(request, exc, SIGN_IN)
+        except LoginFailed as exc:
+            await audit.sign_in_failed(db_session, request, reason=exc.reason)
+            return page(
+                request,
+                "pages/identity/problem.html",
+                status_code=400,
+                title=N_("Inloggen is niet gelukt"),
+                message=N_("Het inloggen kon niet worden afgemaakt. Probeer het opnieuw."),
+                retry=SIGN_IN,
+            )
+        grants = grants_from(login.claims.get(settings.identity.groups_claim), settings.identity.group_map)
+        teams = await officials.teams_for(db_session, grants)
+        dev = dev_issuer(settings) if uses_dev_provider(settings, "official") else None
+        official = await officials.provision(db_session, login.claims, teams, dev_issuer=dev)
+        if official is None:
+            await db_session.commit()  # memberships the provider took away are gone
+            await audit.sign_in_failed(
+                db_session, request, reason="no_access", object_id=str(login.claims["sub"])[:64]
+            )
+            return page(
+                request,
+                "pages/identity/problem.html",
+                status_code=403,
+                title=N_("Geen toegang"),
+                message=N_(
+                    "U bent ingelogd bij uw organisatie, maar u heeft geen toegang tot de Digitale Balie. "
+                    "Vraag de beheerder van uw team om u toegang te geven."
+                ),
+            )
+        audit.signed_in(db_session, official, request, party.config.issuer)
+        await db_session.commit()
+        sessions.start_fresh(request, {SESSION_KEY: str(official.id), SIGNED_IN_AT: int(login.claims["iat"])})
+        return see_other("/balie")
+
+    @post("/uitloggen")
+    async def sign_out(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> Redirect:
+        official_id = request.session.get(SESSION_KEY) if request.session else None
+        if official_id:
+            await audit.signed_out(db_session, official_id, request)
+        sessions.end(request)
+        return see_other(f"{SIGN_IN}?uitgelogd=1")

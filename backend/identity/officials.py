@@ -1,0 +1,86 @@
+"""Officials as the identity provider describes them: found or created, memberships kept in sync."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import Membership, Municipality, Official, Team
+from backend.demo import DEV_ISSUER
+from backend.identity.groups import TeamGrant
+
+
+async def teams_for(db: AsyncSession, grants: list[TeamGrant]) -> dict[UUID, str]:
+    """Team id -> role for the grants whose municipality and team exist here."""
+    if not grants:
+        return {}
+    rows = await db.execute(
+        select(Team.id, Municipality.cbs_code, Team.slug)
+        .join(Municipality, Team.municipality_id == Municipality.id)
+        .where(tuple_(Municipality.cbs_code, Team.slug).in_([(g.cbs_code, g.team_slug) for g in grants]))
+    )
+    roles = {(g.cbs_code, g.team_slug): g.role for g in grants}
+    return {team_id: roles[(cbs, slug)] for team_id, cbs, slug in rows}
+
+
+async def find(db: AsyncSession, issuer: str, subject: str, *, dev_issuer: str | None) -> Official | None:
+    official = await db.scalar(select(Official).where(Official.issuer == issuer, Official.subject == subject))
+    if official is None and dev_issuer is not None and issuer == dev_issuer:
+        # The demo and test officials are seeded under urn:balie:dev: they are the development
+        # provider's accounts, whatever address that provider runs on.
+        official = await db.scalar(
+            select(Official).where(Official.issuer == DEV_ISSUER, Official.subject == subject)
+        )
+    return official
+
+
+def display_name(claims: dict[str, Any]) -> str:
+    for value in (
+        claims.get("name"),
+        " ".join(str(claims.get(k, "")) for k in ("given_name", "family_name")).strip(),
+        claims.get("preferred_username"),
+        claims.get("email"),
+    ):
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return str(claims["sub"])[:200]
+
+
+async def provision(
+    db: AsyncSession, claims: dict[str, Any], teams: dict[UUID, str], *, dev_issuer: str | None
+) -> Official | None:
+    """The official for these claims with exactly ``teams`` as memberships; None without any team.
+
+    The provider is the truth about who belongs where: memberships it no longer gives are removed,
+    also when that leaves the official with none (and so without access).
+    """
+    issuer, subject = str(claims["iss"]), str(claims["sub"])
+    official = await find(db, issuer, subject, dev_issuer=dev_issuer)
+    if official is None and not teams:
+        return None
+    if official is None:
+        official = Official(issuer=issuer, subject=subject, name=display_name(claims))
+        db.add(official)
+        await db.flush()
+    official.name = display_name(claims)
+    email = claims.get("email")
+    if isinstance(email, str):
+        official.email = email[:254]
+    current = {
+        m.team_id: m
+        for m in await db.scalars(select(Membership).where(Membership.official_id == official.id))
+    }
+    for team_id, membership in current.items():
+        if team_id not in teams:
+            await db.delete(membership)
+        elif membership.role != teams[team_id]:
+            membership.role = teams[team_id]
+    for team_id, role in teams.items():
+        if team_id not in current:
+            db.add(Membership(official_id=official.id, team_id=team_id, role=role))
+    await db.flush()
+    await db.refresh(official, ["memberships"])
+    return official if teams else None

@@ -1,0 +1,171 @@
+"""The OpenID Connect relying party: authorization code flow with PKCE, built on authlib.
+
+:meth:`RelyingParty.begin` remembers ``state``, ``nonce`` and the PKCE verifier in the visitor's
+server-side session and returns the provider's authorization URL; :meth:`RelyingParty.finish` takes
+the provider's answer, which must carry a ``state`` this session is waiting for (once only), swaps the
+code for tokens and checks the ID token (:mod:`backend.identity.id_token`). Anything wrong raises
+:class:`~backend.identity.errors.LoginFailed` with a reason code; the caller audits it.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.integrations.base_client.errors import OAuthError
+
+with warnings.catch_warnings():
+    # authlib 1.7+ would rather use the httpx2 fork; httpx is what this project (and its tests) use.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+from backend.identity import id_token
+from backend.identity.errors import LoginFailed, ProviderUnavailable
+from backend.identity.provider import TIMEOUT, OpenIdProvider
+from backend.settings import Secret
+
+PENDING_KEY: Final = "oidc"
+MAX_PENDING: Final = 4
+"""Sign-ins one session may have under way at once (a few tabs); older ones are dropped."""
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    issuer: str
+    client_id: str
+    client_secret: Secret
+    scope: str
+    algorithms: tuple[str, ...]
+    redirect_uri: str
+
+
+@dataclass(frozen=True)
+class Login:
+    """A finished sign-in: the ID token's claims and what :meth:`RelyingParty.begin` was given."""
+
+    claims: dict[str, Any]
+    context: dict[str, Any]
+
+
+class RelyingParty:
+    def __init__(
+        self, config: ClientConfig, *, purpose: str, skew_seconds: int = 60, login_seconds: int = 600
+    ) -> None:
+        self.config = config
+        self.purpose = purpose
+        self.provider = OpenIdProvider(config.issuer)
+        self.skew_seconds = skew_seconds
+        self.login_seconds = login_seconds
+
+    def _client(self) -> AsyncOAuth2Client:
+        return AsyncOAuth2Client(
+            client_id=self.config.client_id,
+            client_secret=self.config.client_secret.reveal(),
+            scope=self.config.scope,
+            redirect_uri=self.config.redirect_uri,
+            code_challenge_method="S256",
+            token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name
+            timeout=TIMEOUT,
+        )
+
+    async def begin(
+        self,
+        session: MutableMapping[str, Any],
+        *,
+        context: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> str:
+        """Remember a new sign-in in ``session`` and return the URL to send the browser to."""
+        metadata = await self.provider.metadata()
+        state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
+        async with self._client() as client:
+            url, _ = client.create_authorization_url(
+                metadata.authorization_endpoint,
+                state=state,
+                nonce=nonce,
+                code_verifier=verifier,
+                **dict(params or {}),
+            )
+        now = int(time.time())
+        pending = {
+            s: p
+            for s, p in dict(session.get(PENDING_KEY) or {}).items()
+            if isinstance(p, dict) and now - int(p.get("t", 0)) < self.login_seconds
+        }
+        pending[state] = {"p": self.purpose, "n": nonce, "v": verifier, "t": now, "c": dict(context or {})}
+        session[PENDING_KEY] = dict(sorted(pending.items(), key=lambda item: item[1]["t"])[-MAX_PENDING:])
+        return str(url)
+
+    async def finish(self, session: MutableMapping[str, Any], query: Mapping[str, str]) -> Login:
+        """Check the provider's answer to this session's sign-in; one attempt per ``state``."""
+        pending = self._take_pending(session, query.get("state"))
+        try:
+            return await self._finish(pending, query)
+        except LoginFailed as exc:
+            exc.context = dict(pending.get("c") or {})
+            raise
+
+    async def _finish(self, pending: dict[str, Any], query: Mapping[str, str]) -> Login:
+        if "error" in query:
+            raise LoginFailed("provider_error", str(query.get("error"))[:60])
+        metadata = await self.provider.metadata()
+        iss = query.get("iss")
+        if iss is not None and iss != self.config.issuer:
+            raise LoginFailed("wrong_iss_parameter")  # RFC 9207: an answer from a mixed-up provider
+        if iss is None and metadata.iss_parameter_supported:
+            raise LoginFailed("missing_iss_parameter")
+        code = query.get("code")
+        if not code:
+            raise LoginFailed("missing_code")
+        token = await self._redeem(metadata.token_endpoint, code, str(pending["v"]))
+        claims = await id_token.verify(
+            token.get("id_token"),
+            self.provider.keys_for,
+            id_token.Expected(
+                issuer=self.config.issuer,
+                client_id=self.config.client_id,
+                nonce=str(pending["n"]),
+                algorithms=self.config.algorithms,
+                skew_seconds=self.skew_seconds,
+                max_age_seconds=self.login_seconds,
+            ),
+        )
+        return Login(claims=claims, context=dict(pending.get("c") or {}))
+
+    def _take_pending(self, session: MutableMapping[str, Any], state: str | None) -> dict[str, Any]:
+        pending = dict(session.get(PENDING_KEY) or {})
+        entry = pending.pop(state, None) if state else None
+        if not isinstance(entry, dict) or entry.get("p") != self.purpose:
+            # An answer this session did not ask for (login CSRF, a replay): whatever sign-in of
+            # this kind was under way is abandoned too, so it has to start again from the beginning.
+            pending = {s: p for s, p in pending.items() if isinstance(p, dict) and p.get("p") != self.purpose}
+            entry = None
+        if pending:
+            session[PENDING_KEY] = pending
+        else:
+            session.pop(PENDING_KEY, None)
+        if not state:
+            raise LoginFailed("missing_state")
+        if entry is None:
+            raise LoginFailed("wrong_state")
+        if int(time.time()) - int(entry.get("t", 0)) >= self.login_seconds:
+            raise LoginFailed("expired_state")
+        return entry
+
+    async def _redeem(self, token_endpoint: str, code: str, verifier: str) -> dict[str, Any]:
+        try:
+            async with self._client() as client:
+                token = await client.fetch_token(
+                    token_endpoint, grant_type="authorization_code", code=code, code_verifier=verifier
+                )
+        except OAuthError as exc:
+            # The provider refused the code: reused, issued for another redirect URI or PKCE challenge.
+            raise LoginFailed("token_refused", str(exc.error)[:60]) from exc
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ProviderUnavailable("token_endpoint_failed", type(exc).__name__) from exc
+        return dict(token)

@@ -1,0 +1,466 @@
+"""Every way a sign-in must fail: no session comes of it, and the audit trail says why.
+
+The token checks run against :class:`tests.oidc.TestProvider`, a provider on a loopback port whose
+token endpoint answers with what each test forges; the code-level attacks (reused code, wrong PKCE
+verifier, other redirect addresses) and the level check run against the development provider, which
+implements those rules itself, over real HTTP.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend.db.models import AuditEvent, Participant, StoredSession
+from backend.settings import IdentitySettings, OidcClientSettings, Secret, Settings
+from tests.live import CSRF_FIELD, through_dev_provider
+from tests.oidc import (
+    TestProvider,
+    appointment_with_link,
+    hs256_with,
+    query_of,
+    served_balie,
+    start_digid,
+    start_official_sign_in,
+    unsigned,
+)
+from tests.support import seed_agenda
+
+CLIENT_ID = "balie-test"
+GROUPS = ["balie:0599:burgerzaken:official"]
+
+
+@pytest.fixture
+async def provider() -> AsyncIterator[TestProvider]:
+    async with TestProvider().running() as running:
+        yield running
+
+
+def against(settings: Settings, provider: TestProvider) -> Settings:
+    client = OidcClientSettings(issuer=provider.issuer, client_id=CLIENT_ID, client_secret=Secret("geheim"))
+    identity = dataclasses.replace(
+        IdentitySettings(), citizen=client, official=dataclasses.replace(client, scope="openid profile")
+    )
+    return dataclasses.replace(settings, identity=identity)
+
+
+@pytest.fixture
+async def service(session: AsyncSession) -> Any:
+    return await seed_agenda(session)
+
+
+async def failures(sessionmaker: async_sessionmaker[AsyncSession], action: str) -> list[AuditEvent]:
+    async with sessionmaker() as db:
+        rows = list(
+            await db.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == action, AuditEvent.result != "success")
+                .order_by(AuditEvent.created_at)
+            )
+        )
+        await db.commit()
+    return rows
+
+
+async def assert_no_session(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], *, alone: bool = True
+) -> None:
+    """No session cookie on ``client``, the desk sends it to sign in, and (``alone``) no stored session."""
+    if alone:
+        async with sessionmaker() as db:
+            stored = list(await db.scalars(select(StoredSession)))
+            await db.commit()
+        assert stored == [], f"a failed sign-in left a session behind: {[s.value for s in stored]}"
+    assert client.cookies.get("balie_session") in (None, "null")
+    desk = await client.get("/balie/")
+    assert desk.status_code == 303 and desk.headers["location"] == "/balie/inloggen"
+
+
+async def official_refused(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    reason: str,
+    response: httpx.Response,
+    *,
+    alone: bool = True,
+) -> None:
+    assert response.status_code in (400, 403, 503), response.text[:300]
+    assert "Inloggen" in response.text or "toegang" in response.text
+    await assert_no_session(client, sessionmaker, alone=alone)
+    events = await failures(sessionmaker, "session.sign_in")
+    assert events and events[-1].details["reason"] == reason, [e.details for e in events]
+    assert events[-1].origin == "127.0.0.1"
+
+
+async def begin(client: httpx.AsyncClient, provider: TestProvider) -> dict[str, str]:
+    started = await start_official_sign_in(client)
+    assert started.status_code == 303, started.text[:300]
+    return provider.remember(started.headers["location"])
+
+
+def answering(provider: TestProvider, make_token: Any) -> None:
+    provider.answer = lambda form, authorization: {
+        "access_token": "at",
+        "token_type": "Bearer",
+        "id_token": make_token(authorization),
+    }
+
+
+def valid(provider: TestProvider, **overrides: Any) -> Any:
+    return lambda a: provider.sign(provider.claims(a, CLIENT_ID, groups=GROUPS, **overrides))
+
+
+async def test_missing_state(
+    settings: Settings, sessionmaker: Any, provider: TestProvider, service: Any
+) -> None:
+    async with served_balie(against(settings, provider)) as (_, client):
+        await begin(client, provider)
+        response = await client.get("/balie/inloggen/terug", params={"code": "abc"})
+        await official_refused(client, sessionmaker, "missing_state", response)
+        assert provider.token_requests == []
+
+
+async def test_wrong_state(
+    settings: Settings, sessionmaker: Any, provider: TestProvider, service: Any
+) -> None:
+    async with served_balie(against(settings, provider)) as (_, client):
+        authorization = await begin(client, provider)
+        answering(provider, valid(provider))
+        response = await client.get(
+            "/balie/inloggen/terug", params={"code": authorization["state"], "state": "not-the-state"}
+        )
+        await official_refused(client, sessionmaker, "wrong_state", response)
+        # The real state was used up by the failed attempt: it does not work afterwards either.
+        again = await client.get(
+            "/balie/inloggen/terug", params={"code": authorization["state"], "state": authorization["state"]}
+        )
+        await official_refused(client, sessionmaker, "wrong_state", again)
+        assert provider.token_requests == []
+
+
+async def test_replayed_nonce(
+    settings: Settings, sessionmaker: Any, provider: TestProvider, service: Any
+) -> None:
+    """An ID token from an earlier, genuine sign-in, replayed into a new one."""
+    async with served_balie(against(settings, provider)) as (_, first):
+        earlier = await begin(first, provider)
+        old_token = provider.sign(provider.claims(earlier, CLIENT_ID, groups=GROUPS))
+        answering(provider, lambda a: old_token)
+        ok = await first.get(
+            "/balie/inloggen/terug", params={"code": earlier["state"], "state": earlier["state"]}
+        )
+        assert ok.status_code == 303 and ok.headers["location"] == "/balie"
+        async with httpx.AsyncClient(base_url=str(first.base_url)) as second:
+            authorization = await begin(second, provider)
+            response = await second.get(
+                "/balie/inloggen/terug",
+                params={"code": authorization["state"], "state": authorization["state"]},
+            )
+            await official_refused(second, sessionmaker, "wrong_nonce", response, alone=False)
+
+
+@pytest.mark.parametrize(
+    ("reason", "forge"),
+    [
+        (
+            "wrong_iss",
+            lambda p, a: p.sign(p.claims(a, CLIENT_ID, groups=GROUPS, iss="http://127.0.0.1:1/other")),
+        ),
+        ("wrong_aud", lambda p, a: p.sign(p.claims(a, "another-client", groups=GROUPS))),
+        (
+            "wrong_azp",
+            lambda p, a: p.sign(p.claims(a, CLIENT_ID, groups=GROUPS, aud=[CLIENT_ID, "x"], azp="x")),
+        ),
+        (
+            "expired",
+            lambda p, a: p.sign(
+                p.claims(a, CLIENT_ID, groups=GROUPS, iat=int(time.time()) - 400, exp=int(time.time()) - 200)
+            ),
+        ),
+        (
+            "iat_in_future",
+            lambda p, a: p.sign(p.claims(a, CLIENT_ID, groups=GROUPS, iat=int(time.time()) + 3600)),
+        ),
+        ("alg_not_allowed", lambda p, a: unsigned(p.claims(a, CLIENT_ID, groups=GROUPS))),
+        (
+            "alg_not_allowed",  # HS256 "signed" with the provider's public key as the HMAC secret
+            lambda p, a: hs256_with(
+                p.signing_key.as_pem(private=False),
+                p.claims(a, CLIENT_ID, groups=GROUPS),
+                str(p.signing_key.kid),
+            ),
+        ),
+        ("bad_signature", lambda p, a: p.sign(p.claims(a, CLIENT_ID, groups=GROUPS))[:-6] + "AAAAAA"),
+        ("wrong_nonce", lambda p, a: p.sign(p.claims(a, CLIENT_ID, groups=GROUPS, nonce="other"))),
+        ("no_id_token", lambda p, a: None),
+    ],
+    ids=lambda value: value if isinstance(value, str) else "",
+)
+async def test_forged_id_tokens(
+    settings: Settings, sessionmaker: Any, provider: TestProvider, service: Any, reason: str, forge: Any
+) -> None:
+    async with served_balie(against(settings, provider)) as (_, client):
+        authorization = await begin(client, provider)
+        answering(provider, lambda a: forge(provider, a))
+        response = await client.get(
+            "/balie/inloggen/terug", params={"code": authorization["state"], "state": authorization["state"]}
+        )
+        await official_refused(client, sessionmaker, reason, response)
+
+
+async def test_unknown_kid_fetches_the_keys_again_once_then_refuses(
+    settings: Settings, sessionmaker: Any, provider: TestProvider, service: Any
+) -> None:
+    from joserfc.jwk import RSAKey
+
+    stranger = RSAKey.generate_key(2048, parameters={"kid": "not-published"}, private=True)
+    async with served_balie(against(settings, provider)) as (_, client):
+        async with httpx.AsyncClient(base_url=str(client.base_url)) as earlier:  # the keys get cached
+            authorization = await begin(earlier, provider)
+            answering(provider, valid(provider))
+            params = {"code": authorization["state"], "state": authorization["state"]}
+            assert (await earlier.get("/balie/inloggen/terug", params=params)).status_code == 303
+        assert provider.jwks_fetches == 1
+        for attempt in range(2):
+            authorization = await begin(client, provider)
+            answering(
+                provider, lambda a: provider.sign(provider.claims(a, CLIENT_ID, groups=GROUPS), key=stranger)
+            )
+            response = await client.get(
+                "/balie/inloggen/terug",
+                params={"code": authorization["state"], "state": authorization["state"]},
+            )
+            await official_refused(client, sessionmaker, "unknown_key", response, alone=False)
+            assert provider.jwks_fetches == 2, f"attempt {attempt}: fetched {provider.jwks_fetches} times"
+
+
+async def test_wrong_iss_in_the_authorization_response(
+    settings: Settings, sessionmaker: Any, provider: TestProvider, service: Any
+) -> None:
+    provider.iss_parameter = True
+    async with served_balie(against(settings, provider)) as (_, client):
+        authorization = await begin(client, provider)
+        answering(provider, valid(provider))
+        params = {
+            "code": authorization["state"],
+            "state": authorization["state"],
+            "iss": "http://127.0.0.1:2",
+        }
+        await official_refused(
+            client,
+            sessionmaker,
+            "wrong_iss_parameter",
+            await client.get("/balie/inloggen/terug", params=params),
+        )
+        authorization = await begin(client, provider)
+        params = {"code": authorization["state"], "state": authorization["state"]}  # and none at all
+        await official_refused(
+            client,
+            sessionmaker,
+            "missing_iss_parameter",
+            await client.get("/balie/inloggen/terug", params=params),
+        )
+        assert provider.token_requests == []
+
+
+async def test_provider_error_and_unreachable_token_endpoint(
+    settings: Settings, sessionmaker: Any, provider: TestProvider, service: Any
+) -> None:
+    async with served_balie(against(settings, provider)) as (_, client):
+        authorization = await begin(client, provider)
+        params = {"error": "access_denied", "state": authorization["state"]}
+        await official_refused(
+            client, sessionmaker, "provider_error", await client.get("/balie/inloggen/terug", params=params)
+        )
+
+        def refuse(form: dict[str, str], authorization: dict[str, str]) -> dict[str, Any]:
+            raise RuntimeError("boom")  # the provider answers 500 with no JSON
+
+        provider.answer = refuse
+        authorization = await begin(client, provider)
+        params = {"code": "x", "state": authorization["state"]}
+        await official_refused(
+            client,
+            sessionmaker,
+            "token_endpoint_failed",
+            await client.get("/balie/inloggen/terug", params=params),
+        )
+
+
+async def test_user_without_groups_gets_no_access(
+    settings: Settings, sessionmaker: Any, provider: TestProvider, service: Any
+) -> None:
+    async with served_balie(against(settings, provider)) as (_, client):
+        authorization = await begin(client, provider)
+        answering(
+            provider, lambda a: provider.sign(provider.claims(a, CLIENT_ID, groups=["other-app:users"]))
+        )
+        response = await client.get(
+            "/balie/inloggen/terug", params={"code": authorization["state"], "state": authorization["state"]}
+        )
+        assert response.status_code == 403 and "Geen toegang" in response.text
+        await official_refused(client, sessionmaker, "no_access", response)
+
+
+# -- against the development provider: the rules it enforces on codes and redirect addresses --------
+
+
+async def dev_code(client: httpx.AsyncClient, subject: str = "official-testgemeente") -> dict[str, str]:
+    """Start a sign-in and pick ``subject`` at the provider: the callback's query (code, state, iss)."""
+    return query_of(
+        await through_dev_provider(client, await start_official_sign_in(client), {"sub": subject})
+    )
+
+
+async def fresh_state(client: httpx.AsyncClient) -> str:
+    return query_of((await start_official_sign_in(client)).headers["location"])["state"]
+
+
+async def test_reused_authorization_code(settings: Settings, sessionmaker: Any, service: Any) -> None:
+    async with served_balie(settings) as (_, client):
+        answer = await dev_code(client)
+        ok = await client.get("/balie/inloggen/terug", params=answer)
+        assert ok.status_code == 303 and ok.headers["location"] == "/balie", ok.text[:300]
+        async with httpx.AsyncClient(base_url=str(client.base_url)) as attacker:
+            replay = {**answer, "state": await fresh_state(attacker)}
+            response = await attacker.get("/balie/inloggen/terug", params=replay)
+            await official_refused(attacker, sessionmaker, "token_refused", response, alone=False)
+
+
+async def test_wrong_pkce_verifier(settings: Settings, sessionmaker: Any, service: Any) -> None:
+    """A code stolen from one browser and pushed into another's sign-in: the verifier does not match."""
+    async with served_balie(settings) as (_, client):
+        victim = await dev_code(client)  # never delivered to the app by the victim
+        async with httpx.AsyncClient(base_url=str(client.base_url)) as attacker:
+            injected = {**victim, "state": await fresh_state(attacker)}
+            response = await attacker.get("/balie/inloggen/terug", params=injected)
+            await official_refused(attacker, sessionmaker, "token_refused", response, alone=False)
+        events = await failures(sessionmaker, "session.sign_in")
+        assert events[-1].details["reason"] == "token_refused"
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "{base}/balie/inloggen/terug/",
+        "{base}/balie/inloggen/terug?next=/elders",
+        "{base}/balie/inloggen/terug/../../dev/mailbox",
+        "{base}/BALIE/inloggen/terug",
+        "http://127.0.0.1:1/balie/inloggen/terug",
+        "https://evil.example/balie/inloggen/terug",
+        "{base}.evil.example/balie/inloggen/terug",
+    ],
+)
+async def test_redirect_uri_variants(
+    settings: Settings, sessionmaker: Any, service: Any, variant: str
+) -> None:
+    """The provider sends codes only to the registered address; a code for any other is worthless."""
+    async with served_balie(settings) as (_, client):
+        started = await start_official_sign_in(client)
+        authorize = started.headers["location"]
+        query = query_of(authorize)
+        query["redirect_uri"] = variant.format(base=str(client.base_url).rstrip("/"))
+        page = await client.get(authorize.split("?")[0], params=query)
+        assert page.status_code == 400 and "location" not in page.headers
+        assert "Ongeldig inlogverzoek" in page.text
+        token = CSRF_FIELD.search(page.text)
+        chosen = await client.post(
+            authorize.split("?")[0],
+            params=query,
+            data={"_csrf_token": token.group(1) if token else "", "sub": "official-testgemeente"},
+        )
+        assert chosen.status_code in (400, 403) and "location" not in chosen.headers
+        # Whatever code an attacker got elsewhere, the app's pending sign-in cannot be finished with it.
+        forged = {
+            "code": "code-for-another-address",
+            "state": query["state"],
+            "iss": str(client.base_url).rstrip("/") + "/dev/idp",
+        }
+        response = await client.get("/balie/inloggen/terug", params=forged)
+        await official_refused(client, sessionmaker, "token_refused", response)
+
+
+# -- citizens: DigiD level and BSN -----------------------------------------------------------------
+
+
+async def participant_row(sessionmaker: async_sessionmaker[AsyncSession], participant_id: Any) -> Participant:
+    async with sessionmaker() as db:
+        row = await db.get(Participant, participant_id)
+        await db.commit()
+    assert row is not None
+    return row
+
+
+async def test_level_below_the_service_requirement(
+    settings: Settings, session: AsyncSession, sessionmaker: Any, service: Any
+) -> None:
+    _, participant, token = await appointment_with_link(session, service, required_loa="midden")
+    async with served_balie(settings) as (_, client):
+        started = await start_digid(client, token)
+        assert query_of(started.headers["location"])["acr_values"] == (
+            "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract"
+        )
+        callback = await through_dev_provider(client, started, {"bsn": "999993653", "level": "basis"})
+        response = await client.get(callback)
+        assert response.status_code == 403
+        assert "DigiD Basis" in response.text and "DigiD Midden" in response.text
+        assert f'action="/j/{token}/digid"' in response.text  # sign in again, at the right level
+        row = await participant_row(sessionmaker, participant.id)
+        assert (row.identity_level, row.bsn_sealed) == (None, None)
+        events = await failures(sessionmaker, "identity.verify")
+        assert events[-1].details == {"reason": "level_too_low", "level": "basis", "required": "midden"}
+        assert events[-1].result == "refused" and events[-1].object_id == str(participant.id)
+        await assert_no_session(client, sessionmaker)
+        # The waiting room stays closed until the level is right.
+        room = await client.get(f"/j/{token}/wachtkamer")
+        assert room.status_code == 303 and room.headers["location"] == f"/j/{token}"
+
+
+async def test_bsn_failing_the_elfproef(
+    settings: Settings, session: AsyncSession, sessionmaker: Any, provider: TestProvider, service: Any
+) -> None:
+    _, participant, token = await appointment_with_link(session, service, required_loa="midden")
+    answering(
+        provider,
+        lambda a: provider.sign(provider.claims(a, CLIENT_ID, bsn="123456789", acr="midden")),
+    )
+    async with served_balie(against(settings, provider)) as (_, client):
+        started = await start_digid(client, token)
+        authorization = provider.remember(started.headers["location"])
+        response = await client.get(
+            "/digid/terug", params={"code": authorization["state"], "state": authorization["state"]}
+        )
+        assert response.status_code == 400 and "burgerservicenummer" in response.text
+        row = await participant_row(sessionmaker, participant.id)
+        assert (row.identity_level, row.bsn_sealed) == (None, None)
+        events = await failures(sessionmaker, "identity.verify")
+        assert events[-1].details == {"reason": "invalid_bsn"} and "123456789" not in str(events[-1].details)
+        await assert_no_session(client, sessionmaker)
+
+
+async def test_citizen_token_checks_apply_too(
+    settings: Settings, session: AsyncSession, sessionmaker: Any, provider: TestProvider, service: Any
+) -> None:
+    _, participant, token = await appointment_with_link(session, service, required_loa="midden")
+    answering(
+        provider, lambda a: provider.sign(provider.claims(a, "someone-else", bsn="999993653", acr="midden"))
+    )
+    async with served_balie(against(settings, provider)) as (_, client):
+        authorization = provider.remember((await start_digid(client, token)).headers["location"])
+        response = await client.get(
+            "/digid/terug", params={"code": authorization["state"], "state": authorization["state"]}
+        )
+        assert response.status_code == 400
+        assert f'action="/j/{token}/digid"' in response.text
+        events = await failures(sessionmaker, "identity.verify")
+        assert events[-1].details == {"reason": "wrong_aud"} and events[-1].object_id == str(participant.id)
+        row = await participant_row(sessionmaker, participant.id)
+        assert row.identity_level is None
+        await assert_no_session(client, sessionmaker)

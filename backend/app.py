@@ -23,6 +23,11 @@ from backend.booking.pages import BookingPages
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.desk.auth import SignInRequired
 from backend.desk.pages import DeskPages, DeskSignIn
+from backend.documents.retention import documents_lifespan
+from backend.documents.routes import CitizenDocuments, DeskDocuments
+from backend.documents.sharing import Documents
+from backend.documents.upload import UPLOAD_OVERHEAD
+from backend.documents.vault import vault_for
 from backend.email.lifecycle import email_lifespan
 from backend.email.mailbox import DevMailboxController
 from backend.errors import exception_handlers
@@ -47,11 +52,23 @@ def _is_form_post(request: Request[Any, Any, Any]) -> bool:
     return request.method == "POST"
 
 
+def _is_upload(request: Request[Any, Any, Any]) -> bool:
+    return request.method == "POST" and request.url.path.rstrip("/").endswith("/documenten")
+
+
+def _upload_limit_key(request: Request[Any, Any, Any]) -> str:
+    # Per client and per appointment (the path names the link or the appointment): officials of
+    # one town hall share an address and must not use up each other's uploads.
+    host = request.client.host if request.client else "unknown"
+    return f"upload:{host}:{request.url.path.rstrip('/')}"
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = create_engine(settings.database)
     channels = channels_plugin(settings)
     secret = hashlib.sha256(settings.secret_key.reveal().encode()).digest()
+    hub = Hub(channels)
 
     route_handlers: list[Any] = [
         healthz,
@@ -61,6 +78,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         device_check,
         DeskPages,
         DeskSignIn,
+        CitizenDocuments,
+        DeskDocuments,
         *websocket_handlers,
         create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
     ]
@@ -74,6 +93,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 rate_limit=("minute", settings.rate_limit_per_minute),
                 exclude=["/static", "/healthz", "/dev"],
                 check_throttle_handler=_is_form_post,
+            ).middleware
+        )
+    if settings.documents.uploads_per_minute > 0:
+        middleware.append(
+            RateLimitConfig(
+                rate_limit=("minute", settings.documents.uploads_per_minute),
+                identifier_for_request=_upload_limit_key,
+                check_throttle_handler=_is_upload,
+                store="document_uploads",
             ).middleware
         )
     middleware.append(
@@ -116,12 +144,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[JsonRenderPlugin(), ApiReference()],
         ),
         exception_handlers={SignInRequired: _sign_in_redirect, **exception_handlers},
-        lifespan=[email_lifespan],
+        lifespan=[email_lifespan, documents_lifespan],
+        # The largest document plus its multipart framing (the default would cut off at 10 MB).
+        request_max_body_size=max(10_000_000, settings.documents.max_bytes + UPLOAD_OVERHEAD),
         state=State(
             {
                 "settings": settings,
                 "sessionmaker": create_sessionmaker(engine),
-                "hub": Hub(channels),
+                "hub": hub,
+                "documents": Documents(settings, vault_for(settings), hub),
             }
         ),
         debug=False,

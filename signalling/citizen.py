@@ -146,6 +146,8 @@ class CitizenSocket:
             self.state = rooms.ENDED
             await self.conn.send(protocol.ended(str(event.get("outcome", ""))))
             self.conn.finish(CLOSE_NORMAL)
+        elif kind == "document":
+            await self.conn.send(event)  # documents are shared from the waiting room on
         elif self.state != rooms.IN_CALL and not self.joining:
             return  # the call's own traffic is none of the waiting room's business
         elif kind == "peer-joined":

@@ -236,5 +236,7 @@ class CallSocket:
         elif kind == "ended":
             self.state = rooms.ENDED
             message = protocol.ended(str(event.get("outcome", "")))
+        elif kind == "document":
+            message = event
         if message is not None:
             await self.conn.send(message)

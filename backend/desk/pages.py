@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit, calls
 from backend.db.models import Appointment, Official
 from backend.desk.auth import current_official, sign_in, team_ids
+from backend.documents.retention import wake_purger
 from backend.i18n import N_
 from backend.timefmt import AMSTERDAM, clock
 from backend.web import NO_STORE, page, see_other
@@ -132,6 +133,7 @@ class DeskPages(Controller):
                 title=N_("Al afgesloten"),
                 message=N_("Deze afspraak is al afgesloten."),
             )
+        wake_purger(request.app)  # the call's unmarked documents go now, not at the next poll
         return see_other("/balie")
 
 

@@ -32,18 +32,21 @@ def pdf(
     """A one-page PDF showing ``text``. ``objects`` are added as objects 5, 6, ... (refer to them
     from ``catalog_extra``); ``comment`` goes after the header; ``tail`` after ``%%EOF``."""
     if pad_to is not None:
-        plain = pdf(text, catalog_extra=catalog_extra, objects=objects, header=header, tail=tail)
-        padding = pad_to - len(plain) - len(comment)
-        if padding < 3:
-            raise ValueError("pad_to too small")
-        return pdf(
-            text,
-            catalog_extra=catalog_extra,
-            objects=objects,
-            header=header,
-            comment=comment + b"%" + b"x" * (padding - 2) + b"\n",
-            tail=tail,
-        )
+        padding = 3
+        while True:  # the startxref number may grow a digit: measure again
+            padded = pdf(
+                text,
+                catalog_extra=catalog_extra,
+                objects=objects,
+                header=header,
+                comment=comment + b"%" + b"x" * (padding - 2) + b"\n",
+                tail=tail,
+            )
+            if len(padded) == pad_to:
+                return padded
+            if len(padded) > pad_to and padding == 3:
+                raise ValueError("pad_to too small")
+            padding += pad_to - len(padded)
     content = f"BT /F1 18 Tf 40 700 Td ({text}) Tj ET".encode()
     bodies = [
         f"<< /Type /Catalog /Pages 2 0 R {catalog_extra}>>".encode(),

@@ -14,7 +14,7 @@ from backend.db.models import DocumentType
 from backend.documents.images import reencode
 from backend.documents.names import clean_name
 from backend.documents.pdfs import check_pdf
-from backend.documents.rejections import Rejected
+from backend.documents.rejections import Rejected, too_large
 from backend.settings import DocumentSettings
 
 _MAGIC: tuple[tuple[bytes, DocumentType], ...] = (
@@ -48,7 +48,7 @@ def inspect_upload(filename: str, data: bytes, limits: DocumentSettings) -> Insp
     if not data:
         raise Rejected("empty")
     if len(data) > limits.max_bytes:
-        raise Rejected("too_large", status=413, mb=limits.max_bytes // (1024 * 1024))
+        raise too_large(limits.max_bytes)
     kind = sniff(data)
     if kind is None:
         raise Rejected("type_not_allowed", status=415)
@@ -59,5 +59,5 @@ def inspect_upload(filename: str, data: bytes, limits: DocumentSettings) -> Insp
     else:
         content = reencode(data, kind, limits.max_pixels)
         if len(content) > limits.max_bytes:  # re-encoding a tiny, very compressible file can grow it
-            raise Rejected("too_large", status=413, mb=limits.max_bytes // (1024 * 1024))
+            raise too_large(limits.max_bytes)
     return Inspected(name=name, content_type=kind, content=content)

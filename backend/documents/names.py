@@ -64,6 +64,8 @@ def _split(name: str) -> tuple[str, str]:
 
 def ascii_fallback(name: str) -> str:
     """For the plain ``filename=`` of Content-Disposition: ASCII only, no quotes or backslashes."""
-    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    folded = "".join(
+        unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode("ascii") or "_" for char in name
+    )
     safe = re.sub(r"[^A-Za-z0-9._ ()\-+,]", "_", folded).strip(" .")
     return safe or "document"

@@ -88,3 +88,8 @@ class Rejected(Exception):
     @property
     def title(self) -> str:
         return TITLES.get(self.code, DEFAULT_TITLE)
+
+
+def too_large(max_bytes: int) -> Rejected:
+    """The size refusal; the limit in megabytes, one decimal (formatted in the visitor's language)."""
+    return Rejected("too_large", status=413, mb=round(max_bytes / (1024 * 1024), 1))

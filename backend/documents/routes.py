@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
+from babel.numbers import format_decimal
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
@@ -37,6 +38,7 @@ from signalling import rooms
 
 log = logging.getLogger(__name__)
 
+BABEL_LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 DOWNLOAD_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     # Opened by mistake in a tab, a document may run nothing and load nothing.
@@ -51,8 +53,15 @@ def _service(request: Request[Any, Any, Any]) -> Documents:
 
 
 def refused(request: Request[Any, Any, Any], rejected: Rejected) -> Response[Any]:
-    _ = translator(request_locale(request))
-    detail = _(rejected.message, **rejected.values) if rejected.values else _(rejected.message)
+    locale = request_locale(request)
+    _ = translator(locale)
+    values = {
+        key: format_decimal(value, format="#,##0.#", locale=BABEL_LOCALES.get(locale, "nl_NL"))
+        if isinstance(value, float)
+        else value
+        for key, value in rejected.values.items()
+    }
+    detail = _(rejected.message, **values) if values else _(rejected.message)
     return problem(rejected.status, _(rejected.title), detail, code=rejected.code)
 
 

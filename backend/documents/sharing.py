@@ -24,7 +24,7 @@ from backend import audit
 from backend.booking.tokens import join_window
 from backend.db.models import Appointment, Document, DocumentRetention
 from backend.documents.inspection import inspect_upload
-from backend.documents.rejections import Rejected
+from backend.documents.rejections import Rejected, too_large
 from backend.documents.upload import Upload
 from backend.documents.vault import Vault
 from backend.settings import Settings
@@ -132,7 +132,7 @@ class Documents:
         """Inspect, encrypt, store and record one upload; :class:`Rejected` says why not."""
         limits = self.settings.documents
         if upload.truncated:
-            raise Rejected("too_large", status=413, mb=limits.max_bytes // (1024 * 1024))
+            raise too_large(limits.max_bytes)
         # A cheap look first, so a full appointment does not cost an inspection; checked again
         # under the lock below, where it counts.
         await self._check_room(session, appointment_id, lock=False)

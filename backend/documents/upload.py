@@ -19,7 +19,7 @@ from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
 from multipart import MultipartSegment, ParserError, PushMultipartParser
 
-from backend.documents.rejections import Rejected
+from backend.documents.rejections import Rejected, too_large
 
 FIELD: Final = "file"
 UPLOAD_OVERHEAD: Final = 64 * 1024
@@ -45,7 +45,7 @@ async def read_upload(request: Request[Any, Any, Any], max_bytes: int) -> Upload
         return await _from_stream(request, options["boundary"], max_bytes)
     except HTTPException as exc:
         if exc.status_code == 413:  # the body as a whole is over the app's limit
-            raise Rejected("too_large", status=413, mb=max_bytes // (1024 * 1024)) from None
+            raise too_large(max_bytes) from None
         raise
 
 

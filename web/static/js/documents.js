@@ -287,7 +287,8 @@ export class DocumentsPanel {
   }
 
   maxMegabytes() {
-    return this.limits ? Math.floor(this.limits.max_bytes / (1024 * 1024)) : 10;
+    const megabytes = this.limits ? this.limits.max_bytes / (1024 * 1024) : 10;
+    return new Intl.NumberFormat(this.lang, { maximumFractionDigits: 1 }).format(megabytes);
   }
 
   setBusy(delta, text) {

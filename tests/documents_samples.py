@@ -139,8 +139,9 @@ def svg_with_script() -> bytes:
 def jpeg_with_gps(size: tuple[int, int] = (64, 48), orientation: int = 6) -> bytes:
     """A phone photo: camera make, time and a GPS position (Amsterdam) in EXIF, rotated by EXIF."""
     image = Image.new("RGB", size, (200, 30, 30))
-    for x in range(size[0] // 2):  # a mark in the top left, to check the rotation
-        image.putpixel((x, 0), (0, 0, 255))
+    for x in range(size[0] // 2):  # a blue band along the top left, to check the rotation
+        for y in range(min(8, size[1])):
+            image.putpixel((x, y), (0, 0, 255))
     exif = Image.Exif()
     exif[0x010F] = "PhoneMaker"  # Make
     exif[0x0132] = "2026:11:23 10:30:00"  # DateTime

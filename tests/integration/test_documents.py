@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import io
+import json
 import re
 import secrets
 import uuid
@@ -25,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+import websockets
 from litestar import Litestar
 from PIL import Image
 from sqlalchemy import select
@@ -627,3 +629,79 @@ async def test_a_body_over_the_apps_own_limit_gets_the_same_clear_answer(scene: 
     response = await upload(scene.citizen, scene.citizen_url(), "huge.pdf", huge, csrf)
     assert response.status_code == 413 and response.json()["code"] == "too_large"
     assert await scene.rows() == [] and scene.stored_files() == []
+
+
+# -- live ----------------------------------------------------------------------------------------------
+
+
+class Socket:
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+    async def next_of(self, kind: str) -> dict[str, Any]:
+        for _ in range(20):
+            message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), 5))
+            if message["type"] == kind:
+                return message
+        raise AssertionError(f"no {kind} message")
+
+
+async def test_both_sides_see_documents_appear_live(scene: Scene) -> None:
+    ws_base = scene.base_url.replace("http://", "ws://")
+    desk = await scene.official()
+    cookie = "; ".join(f"{k}={v}" for k, v in desk.client.cookies.items())
+    async with (
+        websockets.connect(f"{ws_base}/ws/citizen", compression=None) as citizen_ws,
+        websockets.connect(
+            f"{ws_base}/ws/call/{scene.appointment_id}",
+            compression=None,
+            additional_headers={"Cookie": cookie, "Origin": scene.base_url},
+        ) as official_ws,
+    ):
+        citizen, official = Socket(citizen_ws), Socket(official_ws)
+        await citizen.send({"type": "hello", "token": scene.tokens["citizen"], "session": "c1"})
+        await official.send({"type": "hello", "session": "o1"})
+        await citizen.next_of("welcome")
+        await official.next_of("welcome")
+        await citizen.send({"type": "enter"})
+        assert (await citizen.next_of("state"))["state"] == "waiting"
+
+        # The official shares while the citizen waits: the waiting room hears of it.
+        deed = (
+            await upload(desk.client, scene.desk_url(), "Concept akte.pdf", samples.pdf(), desk.csrf)
+        ).json()
+        event = await citizen.next_of("document")
+        assert event == {"type": "document", "action": "added", "document": deed}
+
+        # The citizen shares: the official's call page hears of it.
+        csrf = await scene.citizen_csrf()
+        photo = (
+            await upload(scene.citizen, scene.citizen_url(), "id.jpg", samples.jpeg_with_gps(), csrf)
+        ).json()
+        seen = [await official.next_of("document"), await official.next_of("document")]
+        assert [(e["action"], e["document"]["id"]) for e in seen] == [
+            ("added", deed["id"]),
+            ("added", photo["id"]),
+        ]
+
+        kept = await desk.client.post(
+            f"{scene.desk_url()}/{photo['id']}/bewaren",
+            json={"keep": True},
+            headers={"X-CSRFToken": desk.csrf, "Accept": "application/json"},
+        )
+        assert kept.status_code == 200
+        own = await citizen.next_of("document")  # its own upload comes back too; the page knows it
+        assert (own["action"], own["document"]["id"]) == ("added", photo["id"])
+        updated = await citizen.next_of("document")
+        assert updated["action"] == "updated" and updated["document"]["kept_for_case"] is True
+        await desk.client.post(
+            f"{scene.desk_url()}/{deed['id']}/verwijderen", headers={"X-CSRFToken": desk.csrf}
+        )
+        assert (await citizen.next_of("document")) == {
+            "type": "document",
+            "action": "removed",
+            "document": {"id": deed["id"]},
+        }

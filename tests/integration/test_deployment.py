@@ -13,7 +13,13 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRETS = {"BALIE_SECRET_KEY": "s", "POSTGRES_PASSWORD": "p", "TURN_SECRET": "t", "IDP_ADMIN_PASSWORD": "i"}
+SECRETS = {
+    "BALIE_SECRET_KEY": "s",
+    "BALIE_DOCUMENTS_KEYS": "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    "POSTGRES_PASSWORD": "p",
+    "TURN_SECRET": "t",
+    "IDP_ADMIN_PASSWORD": "i",
+}
 
 
 def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -42,6 +48,9 @@ def test_compose_file_is_valid_and_has_every_part() -> None:
     assert app["BALIE_CHANNELS"] == "redis"
     assert app["BALIE_DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert services["worker"]["command"] == ["balie", "worker"]
+    for node in ("app1", "app2", "worker"):  # one document store for every node
+        assert "documents:/data/documents:rw" in services[node]["volumes"]
+        assert services[node]["environment"]["BALIE_DOCUMENTS_DIR"] == "/data/documents"
     for node in ("app1", "app2", "worker"):
         assert services[node]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"

@@ -15,8 +15,11 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import re
 import secrets
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -705,3 +708,35 @@ async def test_both_sides_see_documents_appear_live(scene: Scene) -> None:
             "action": "removed",
             "document": {"id": deed["id"]},
         }
+
+
+async def test_balie_worker_purges_too(scene: Scene) -> None:
+    """With ``BALIE_WORKER_IN_PROCESS=false`` the separate ``balie worker`` does the purging."""
+    csrf = await scene.citizen_csrf()
+    assert (await upload(scene.citizen, scene.citizen_url(), "a.pdf", samples.pdf(), csrf)).status_code == 201
+    async with scene.sessionmaker() as db:
+        for document in (await db.scalars(select(Document))).unique():
+            document.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        await db.commit()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BALIE_")}
+    env.update(
+        {
+            "BALIE_ENV": "test",
+            "BALIE_SECRET_KEY": scene.settings.secret_key.reveal(),
+            "BALIE_DATA_DIR": str(scene.settings.data_dir),
+            "BALIE_DATABASE_URL": scene.settings.database.url,
+            "BALIE_SMTP_PORT": str(free_port()),
+            "BALIE_DOCUMENTS_PURGE_SECONDS": "0.2",
+        }
+    )
+    worker = subprocess.Popen([sys.executable, "-m", "backend.cli", "worker"], env=env)
+    try:
+        for _ in range(150):
+            if not await scene.rows():
+                break
+            await asyncio.sleep(0.1)
+        assert await scene.rows() == [] and scene.stored_files() == []
+        assert [e.actor for e in await scene.audit("document.purged")] == ["system"]
+    finally:
+        worker.terminate()
+        worker.wait(10)

@@ -221,10 +221,15 @@ def assert_nothing_in_clear(data_dir: Path, store: Path, server_tmp: Path) -> No
     """No document content in the database, the log or anywhere in the data folder; the store and
     the server's temporary folder hold no clear text either."""
     assert files_under(server_tmp) == [], "the server put files in its temporary folder"
-    for path in files_under(data_dir):
-        if path.name == "chromium-in-netns":
+    for _ in range(5):  # SQLite may fold its -wal file into the database while we read: read again
+        try:
+            contents = {p: p.read_bytes() for p in files_under(data_dir) if p.name != "chromium-in-netns"}
+        except FileNotFoundError:
             continue
-        content = path.read_bytes()
+        break
+    else:
+        raise AssertionError("the data folder kept changing while it was read")
+    for path, content in contents.items():
         for what, needle in SECRETS.items():
             assert needle not in content, f"{what} found in clear in {path.relative_to(data_dir)}"
         if path.is_relative_to(store):

@@ -4,7 +4,9 @@ Litestar's own form parsing spools files over 1 MB to a temporary file on disk; 
 clear must not touch the disk, so the body is parsed here as it streams in, keeping only the
 ``file`` part and only up to one byte past the limit (enough to know it is too large). Pages send
 the CSRF token in the ``X-CSRFToken`` header; a plain form that sends it as a field has been parsed
-by the CSRF middleware already, and that parse is used instead.
+by the CSRF middleware already, and that parse is used instead (there, Litestar may have spooled a
+file over 1 MB to an unnamed temporary file, which is closed here; the documents panel never posts
+that way).
 """
 
 from __future__ import annotations

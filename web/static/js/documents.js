@@ -74,8 +74,13 @@ export class DocumentsPanel {
       this.updateVisibility();
       return;
     }
-    if (!response.ok) return;
-    const body = await response.json();
+    let body;
+    try {
+      body = response.ok ? await response.json() : null;
+    } catch {
+      body = null; // e.g. a sign-in page after the desk session ran out
+    }
+    if (!body || !Array.isArray(body.documents)) return;
     this.you = body.you;
     this.limits = body.limits;
     this.keepDays = Number(body.keep_days || 0);

@@ -26,6 +26,11 @@ from backend.desk.auth import SignInRequired
 from backend.desk.identity import DeskIdentity
 from backend.desk.pages import DeskPages
 from backend.desk.phone_booking import PhoneBooking
+from backend.documents.retention import documents_lifespan
+from backend.documents.routes import CitizenDocuments, DeskDocuments
+from backend.documents.sharing import Documents
+from backend.documents.upload import UPLOAD_OVERHEAD
+from backend.documents.vault import vault_for
 from backend.email.lifecycle import email_lifespan
 from backend.email.mailbox import DevMailboxController
 from backend.errors import exception_handlers, problem
@@ -91,12 +96,24 @@ def _dev_provider(settings: Settings, store: NamespacedStore) -> Any:
     return DevAuthorizationServer(dev_issuer(settings), signing_key(settings.data_dir), clients, store)
 
 
+def _is_upload(request: Request[Any, Any, Any]) -> bool:
+    return request.method == "POST" and request.url.path.rstrip("/").endswith("/documenten")
+
+
+def _upload_limit_key(request: Request[Any, Any, Any]) -> str:
+    # Per client and per appointment (the path names the link or the appointment): officials of
+    # one town hall share an address and must not use up each other's uploads.
+    host = request.client.host if request.client else "unknown"
+    return f"upload:{host}:{request.url.path.rstrip('/')}"
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = create_engine(settings.database)
     channels = channels_plugin(settings)
     sessionmaker = create_sessionmaker(engine)
     store = sessions.session_store(settings, sessionmaker)
+    hub = Hub(channels)
 
     route_handlers: list[Any] = [
         healthz,
@@ -111,6 +128,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         AuditLog,
         OfficialSignIn,
         DigidSignIn,
+        CitizenDocuments,
+        DeskDocuments,
         *websocket_handlers,
         create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
     ]
@@ -129,6 +148,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 rate_limit=("minute", settings.rate_limit_per_minute),
                 exclude=["/static", "/healthz", "/dev"],
                 check_throttle_handler=_is_form_post,
+            ).middleware
+        )
+    if settings.documents.uploads_per_minute > 0:
+        middleware.append(
+            RateLimitConfig(
+                rate_limit=("minute", settings.documents.uploads_per_minute),
+                identifier_for_request=_upload_limit_key,
+                check_throttle_handler=_is_upload,
+                store="document_uploads",
             ).middleware
         )
     middleware.append(sessions.session_config(settings).middleware)
@@ -163,7 +191,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[JsonRenderPlugin(), ApiReference()],
         ),
         exception_handlers={SignInRequired: _sign_in_redirect, **exception_handlers},
-        lifespan=[email_lifespan, housekeeping_lifespan],
+        lifespan=[email_lifespan, housekeeping_lifespan, documents_lifespan],
+        # The largest document plus its multipart framing (the default would cut off at 10 MB).
+        request_max_body_size=max(10_000_000, settings.documents.max_bytes + UPLOAD_OVERHEAD),
         # advanced-alchemy disposes only the first engine of a process (its state keys get a suffix);
         # every app disposes its own, so no pooled connection outlives it.
         on_shutdown=[engine.dispose],
@@ -174,7 +204,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "sessionmaker": sessionmaker,
                 # advanced-alchemy gives every config after the first in a process a key of its own.
                 "db_session_scope_key": database.session_scope_key,
-                "hub": Hub(channels),
+                "hub": hub,
+                "documents": Documents(settings, vault_for(settings), hub),
                 "relying_parties": relying_parties(settings),
                 "dev_idp": dev_provider,
             }

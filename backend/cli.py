@@ -41,16 +41,19 @@ async def _demo_data(settings: Settings, *, quiet: bool = False) -> None:
 
 async def _worker(settings: Settings) -> None:
     from backend.db.engine import create_engine, create_sessionmaker
+    from backend.documents.retention import DocumentPurger
+    from backend.documents.vault import vault_for
     from backend.email.worker import OutboxWorker
     from backend.housekeeping import Housekeeper
 
     engine = create_engine(settings.database)
     sessionmaker = create_sessionmaker(engine)
-    worker, keeper = OutboxWorker(sessionmaker, settings), Housekeeper(sessionmaker, settings)
+    outbox, keeper = OutboxWorker(sessionmaker, settings), Housekeeper(sessionmaker, settings)
+    purger = DocumentPurger(sessionmaker, vault_for(settings), poll_seconds=settings.documents.purge_seconds)
     try:
-        await asyncio.gather(worker.run_forever(), keeper.run_forever())
+        await asyncio.gather(outbox.run_forever(), keeper.run_forever(), purger.run_forever())
     finally:
-        worker.stop()
+        outbox.stop()
         keeper.stop()
         await engine.dispose()
 
@@ -109,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="bring the database to the newest schema")
     commands.add_parser("demo-data", help="load the demo municipality into an empty database")
-    commands.add_parser("worker", help="send queued email (outbox) until stopped")
+    commands.add_parser("worker", help="send queued email (outbox) and purge documents until stopped")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()

@@ -8,6 +8,7 @@ Development gets readable console lines, production one JSON object per line.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import MutableMapping
 from typing import Any, Final
@@ -27,6 +28,23 @@ def drop_personal_fields(
     for key in PERSONAL_FIELDS.intersection(event):
         event[key] = "[weggelaten]"
     return event
+
+
+_TOKEN_PATH: Final = re.compile(r"/(j|afspraak)/[A-Za-z0-9_-]{20,}")
+
+
+class RedactTokenPaths(logging.Filter):
+    """Join and manage links carry their token in the path (as the emails do); the access log
+    writes paths, so the token is replaced before the line is written: ``/j/[token]/documenten``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_PATH.sub(r"/\1/[token]", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        elif isinstance(record.msg, str):
+            record.msg = _TOKEN_PATH.sub(r"/\1/[token]", record.msg)
+        return True
 
 
 def configure_logging(*, json_lines: bool, level: int = logging.INFO) -> None:
@@ -53,3 +71,7 @@ def configure_logging(*, json_lines: bool, level: int = logging.INFO) -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    # uvicorn's dictConfig replaces handlers but keeps logger filters, so this survives `balie run`.
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactTokenPaths) for f in access.filters):
+        access.addFilter(RedactTokenPaths())

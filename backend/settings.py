@@ -178,6 +178,29 @@ class SessionSettings:
 
 
 @dataclass(frozen=True)
+class DocumentSettings:
+    max_bytes: int = 10 * 1024 * 1024
+    """Largest document one may share (10 MB)."""
+    max_per_appointment: int = 20
+    """How many documents an appointment may hold at the same time."""
+    max_pixels: int = 30_000_000
+    """Largest image (width x height) that is decoded; bigger ones are refused before decoding."""
+    keep_days: int = 30
+    """The longest a document marked "bewaren voor de zaak" is kept; a service may keep it shorter."""
+    uploads_per_minute: int = 20
+    """Uploads per minute per client and appointment; 0 switches the limit off."""
+    purge_seconds: float = 60.0
+    """How often the retention worker looks for documents whose time is up."""
+    directory: Path | None = None
+    """Where the filesystem store keeps the encrypted files; None is ``<data dir>/documents``."""
+    keys: tuple[tuple[str, Secret], ...] = ()
+    """Master keys (id, base64 of 32 bytes) that wrap each document's own key; empty derives one
+    from the secret key (development and tests only)."""
+    key_id: str = ""
+    """The master key that wraps new documents (default: the first of ``keys``)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     env: Environment = "development"
     public_url: str = "http://127.0.0.1:8000"
@@ -198,10 +221,15 @@ class Settings:
     signalling: SignallingSettings = field(default_factory=SignallingSettings)
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     sessions: SessionSettings = field(default_factory=SessionSettings)
+    documents: DocumentSettings = field(default_factory=DocumentSettings)
 
     @property
     def development(self) -> bool:
         return self.env != "production"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.documents.directory or self.data_dir / "documents"
 
     @property
     def secure_cookies(self) -> bool:
@@ -334,6 +362,59 @@ def _oidc_client(env: Mapping[str, str], who: str, scope: str) -> OidcClientSett
     )
 
 
+def _document_keys(raw: str) -> tuple[tuple[str, Secret], ...]:
+    """``id:base64,id:base64`` -> ((id, key), ...), each key exactly 32 bytes."""
+    keys: list[tuple[str, Secret]] = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        key_id, sep, encoded = part.partition(":")
+        try:
+            key = base64.b64decode(encoded.replace("-", "+").replace("_", "/"), validate=True)
+        except (binascii.Error, ValueError):
+            key = b""
+        if not sep or not key_id or len(key_id) > 40 or len(key) != 32:
+            raise SettingsError(
+                "BALIE_DOCUMENTS_KEYS must be a list of id:key, each key 32 bytes in base64 (make one "
+                "with: python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')"
+            )
+        keys.append((key_id, Secret(encoded)))
+    if len({key_id for key_id, _ in keys}) != len(keys):
+        raise SettingsError("BALIE_DOCUMENTS_KEYS names a key id twice")
+    return tuple(keys)
+
+
+def _documents(env: Mapping[str, str], development: bool) -> DocumentSettings:
+    keys = _document_keys(_get(env, "DOCUMENTS_KEYS", ""))
+    key_id = _get(env, "DOCUMENTS_KEY_ID", keys[0][0] if keys else "")
+    if keys and key_id not in {k for k, _ in keys}:
+        raise SettingsError(f"BALIE_DOCUMENTS_KEY_ID {key_id!r} is not one of BALIE_DOCUMENTS_KEYS")
+    if not keys and not development:
+        raise SettingsError("BALIE_DOCUMENTS_KEYS is required in production")
+    settings = DocumentSettings(
+        max_bytes=_int(env, "DOCUMENTS_MAX_BYTES", DocumentSettings.max_bytes),
+        max_per_appointment=_int(env, "DOCUMENTS_MAX_PER_APPOINTMENT", DocumentSettings.max_per_appointment),
+        max_pixels=_int(env, "DOCUMENTS_MAX_PIXELS", DocumentSettings.max_pixels),
+        keep_days=_int(env, "DOCUMENTS_KEEP_DAYS", DocumentSettings.keep_days),
+        uploads_per_minute=_int(env, "DOCUMENTS_UPLOADS_PER_MINUTE", DocumentSettings.uploads_per_minute),
+        purge_seconds=_float(env, "DOCUMENTS_PURGE_SECONDS", DocumentSettings.purge_seconds),
+        directory=Path(raw_dir) if (raw_dir := _get(env, "DOCUMENTS_DIR", "")) else None,
+        keys=keys,
+        key_id=key_id,
+    )
+    for name, value in (
+        ("DOCUMENTS_MAX_BYTES", settings.max_bytes),
+        ("DOCUMENTS_MAX_PER_APPOINTMENT", settings.max_per_appointment),
+        ("DOCUMENTS_MAX_PIXELS", settings.max_pixels),
+        ("DOCUMENTS_PURGE_SECONDS", settings.purge_seconds),
+    ):
+        if value <= 0:
+            raise SettingsError(f"BALIE_{name} must be more than 0")
+    if settings.keep_days < 0 or settings.uploads_per_minute < 0:
+        raise SettingsError(
+            "BALIE_DOCUMENTS_KEEP_DAYS and BALIE_DOCUMENTS_UPLOADS_PER_MINUTE must be 0 or more"
+        )
+    return settings
+
+
 def _read(env: Mapping[str, str]) -> Settings:
     mode = _get(env, "ENV", "development")
     if mode not in ("development", "production", "test"):
@@ -411,6 +492,7 @@ def _read(env: Mapping[str, str]) -> Settings:
             idle_minutes=_int(env, "SESSION_IDLE_MINUTES", 30),
             absolute_hours=_int(env, "SESSION_ABSOLUTE_HOURS", 10),
         ),
+        documents=_documents(env, development),
     )
 
 

@@ -154,6 +154,8 @@ class CitizenSocket:
             self.conn.finish(CLOSE_NORMAL)
         elif kind == "identify":  # addressed to this participant: the official asks for DigiD
             await self.conn.send(protocol.identify(str(event.get("level", ""))))
+        elif kind == "document":
+            await self.conn.send(event)  # documents are shared from the waiting room on
         elif self.state != rooms.IN_CALL and not self.joining:
             return  # the call's own traffic is none of the waiting room's business
         elif kind == "peer-joined":

@@ -244,5 +244,7 @@ class CallSocket:
             message = protocol.ended(str(event.get("outcome", "")))
         elif kind == "identity":
             message = protocol.identity(str(event.get("peer_id", "")), str(event.get("level", "")))
+        elif kind == "document":
+            message = event
         if message is not None:
             await self.conn.send(message)

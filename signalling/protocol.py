@@ -228,6 +228,17 @@ def identity(peer_id: str, level: str) -> dict[str, Any]:
     return {"type": "identity", "peer_id": peer_id, "level": level}
 
 
+DOCUMENT_ACTIONS: Final = frozenset({"added", "updated", "removed"})
+
+
+def document(action: str, info: Mapping[str, Any]) -> dict[str, Any]:
+    """A document of the appointment was ``added``, ``updated`` (kept for the case or not) or
+    ``removed``; ``info`` as in :func:`backend.documents.sharing.document_info` (``removed``: ``id``)."""
+    if action not in DOCUMENT_ACTIONS:
+        raise ValueError(f"unknown document action {action!r}")
+    return {"type": "document", "action": action, "document": dict(info)}
+
+
 def queue(appointments: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"type": "queue", "appointments": [dict(a) for a in appointments]}
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit, calls
 from backend.db.models import Appointment, Official
 from backend.desk.auth import admin_team_ids, current_official, team_ids
+from backend.documents.retention import wake_purger
 from backend.i18n import N_
 from backend.identity import levels
 from backend.identity.binding import badge, identity_keyring, panel_rows
@@ -160,4 +161,5 @@ class DeskPages(Controller):
                 title=N_("Al afgesloten"),
                 message=N_("Deze afspraak is al afgesloten."),
             )
+        wake_purger(request.app)  # the call's unmarked documents go now, not at the next poll
         return see_other("/balie")

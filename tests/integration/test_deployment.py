@@ -18,6 +18,7 @@ SECRETS = {
     "BALIE_ENCRYPTION_KEYS": "k1=a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=",
     "BALIE_OFFICIAL_OIDC_CLIENT_SECRET": "o",
     "BALIE_CITIZEN_OIDC_CLIENT_SECRET": "c",
+    "BALIE_DOCUMENTS_KEYS": "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     "POSTGRES_PASSWORD": "p",
     "TURN_SECRET": "t",
     "IDP_ADMIN_PASSWORD": "i",
@@ -51,6 +52,9 @@ def test_compose_file_is_valid_and_has_every_part() -> None:
     assert app["BALIE_DEV_IDP"] == "false" and app["BALIE_OFFICIAL_OIDC_ISSUER"].startswith("https://")
     assert app["BALIE_DATABASE_URL"].startswith("postgresql+asyncpg://")
     assert services["worker"]["command"] == ["balie", "worker"]
+    for node in ("app1", "app2", "worker"):  # one document store for every node
+        assert "documents:/data/documents:rw" in services[node]["volumes"]
+        assert services[node]["environment"]["BALIE_DOCUMENTS_DIR"] == "/data/documents"
     for node in ("app1", "app2", "worker"):
         assert services[node]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"

@@ -48,3 +48,25 @@ def test_tracebacks_carry_no_local_variables_and_personal_fields_are_dropped(
     err = capsys.readouterr().err
     assert "database went away" in err and "/api/v1/appointments" in err
     assert "sanne@example.nl" not in err
+
+
+def test_the_access_log_never_shows_a_token() -> None:
+    import logging
+
+    from backend.logs import RedactTokenPaths
+
+    token = "lOW_HxqzJdkHaLSf47vNwuJ_RcNrJbvmfK4gU8HDKBE"
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:1", "GET", f"/j/{token}/documenten/abc", "1.1", 200),
+        None,
+    )
+    assert RedactTokenPaths().filter(record)
+    assert record.getMessage() == '127.0.0.1:1 - "GET /j/[token]/documenten/abc HTTP/1.1" 200'
+    manage = logging.LogRecord("x", logging.INFO, __file__, 1, f"GET /afspraak/{token}", None, None)
+    RedactTokenPaths().filter(manage)
+    assert token not in manage.getMessage() and "/afspraak/[token]" in manage.getMessage()

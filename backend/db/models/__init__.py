@@ -10,6 +10,7 @@ from backend.db.models.appointment import (
 )
 from backend.db.models.audit import AuditEvent
 from backend.db.models.base import Base
+from backend.db.models.document import Document, DocumentRetention, DocumentType
 from backend.db.models.idempotency import IdempotentRequest
 from backend.db.models.official import Membership, Official
 from backend.db.models.outbox import OutboxMessage, OutboxStatus
@@ -20,6 +21,9 @@ __all__ = [
     "AppointmentStatus",
     "AuditEvent",
     "Base",
+    "Document",
+    "DocumentRetention",
+    "DocumentType",
     "IdempotentRequest",
     "Membership",
     "Municipality",

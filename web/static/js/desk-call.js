@@ -4,12 +4,14 @@
 import { SignallingClient, bindConnectionStatus } from "./signalling.js";
 import { Call, bindControls, installDebug } from "./call.js";
 import { getLocalMedia, stopStream } from "./device-check.js";
+import { mountDocuments } from "./documents.js";
 
 const root = document.querySelector("[data-desk-call]");
 const msg = root.dataset;
 const $ = (selector) => root.querySelector(selector);
 
 const client = new SignallingClient(`/ws/call/${msg.appointmentId}`);
+mountDocuments(client);
 let stream = null;
 let call = null;
 let you = null;

@@ -5,12 +5,14 @@
 import { SignallingClient, bindConnectionStatus } from "./signalling.js";
 import { Call, bindControls, installDebug } from "./call.js";
 import { DeviceCheck } from "./device-check.js";
+import { mountDocuments } from "./documents.js";
 
 const root = document.querySelector("[data-room]");
 const msg = root.dataset;
 const $ = (selector) => root.querySelector(selector);
 
 const client = new SignallingClient("/ws/citizen", { hello: { token: msg.token } });
+mountDocuments(client);
 const check = new DeviceCheck($("[data-device-check]"), {
   onTrackChange: (kind, track) => call?.replaceLocalTrack(kind, track),
 });

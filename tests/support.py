@@ -75,6 +75,7 @@ async def seed_agenda(
     all_week: bool = True,
     cbs_code: str = "0599",
     slug: str = "testgemeente",
+    max_participants: int = 4,
 ) -> Service:
     """A municipality whose team is open every day, all day (so tests work at any hour)."""
     municipality = Municipality(cbs_code=cbs_code, name=f"Gemeente {slug.title()}", slug=slug)
@@ -96,6 +97,7 @@ async def seed_agenda(
         slug="geboorteaangifte",
         duration_minutes=duration,
         documents=["Uw identiteitsbewijs"],
+        max_participants=max_participants,
     )
     official = Official(issuer="urn:balie:dev", subject=f"official-{slug}", name=f"Medewerker {slug.title()}")
     session.add_all([service, official, Membership(official=official, team=team, role="official")])

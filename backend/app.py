@@ -32,6 +32,7 @@ from backend.settings import WEB_DIR, Settings
 from backend.web import see_other
 from signalling.handlers import websocket_handlers
 from signalling.hub import Hub, channels_plugin
+from signalling.peers.echo import echo_lifespan
 
 
 @get("/healthz", include_in_schema=False)
@@ -116,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[JsonRenderPlugin(), ApiReference()],
         ),
         exception_handlers={SignInRequired: _sign_in_redirect, **exception_handlers},
-        lifespan=[email_lifespan],
+        lifespan=[email_lifespan, echo_lifespan],
         state=State(
             {
                 "settings": settings,

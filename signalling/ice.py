@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -75,7 +75,7 @@ def refresh_after(lifetime: dt.timedelta) -> float:
     return max(lifetime.total_seconds() / 2, MIN_LIFETIME.total_seconds() / 2)
 
 
-def stun_only(servers: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def stun_only(servers: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Only the STUN URLs of ``servers`` (for the server's own echo peer, which needs no relay)."""
     result = []
     for server in servers:

@@ -28,15 +28,12 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamTrack, VideoStreamT
 from aiortc.sdp import candidate_from_sdp
 from av import VideoFrame
 
+from signalling.peers.hosts import only_host_addresses
+
 
 def pin_to_loopback() -> None:
     """Make aioice offer 127.0.0.1 only (it skips loopback on its own): for tests on one machine."""
-    import aioice.ice
-
-    def loopback_only(use_ipv4: bool = True, use_ipv6: bool = True) -> list[str]:
-        return ["127.0.0.1"]
-
-    aioice.ice.get_host_addresses = loopback_only
+    only_host_addresses(["127.0.0.1"])
 
 
 def rtc_configuration(ice_servers: list[Mapping[str, Any]]) -> RTCConfiguration:

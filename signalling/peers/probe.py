@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -36,14 +37,28 @@ def pin_to_loopback() -> None:
     only_host_addresses(["127.0.0.1"])
 
 
-def rtc_configuration(ice_servers: list[Mapping[str, Any]]) -> RTCConfiguration:
+def rtc_configuration(
+    ice_servers: Sequence[Mapping[str, Any]], *, relay_only: bool = False
+) -> RTCConfiguration:
     # Always pass the list, even when empty: without it aiortc adds a public STUN server.
     return RTCConfiguration(
         iceServers=[
             RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
             for s in ice_servers
-        ]
+        ],
+        iceTransportPolicy=RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL,
     )
+
+
+def selected_candidate_types(pc: RTCPeerConnection) -> set[str]:
+    """The types (host, srflx, relay, ...) of our side of the candidate pairs ICE chose."""
+    types: set[str] = set()
+    for transceiver in pc.getTransceivers():
+        ice = transceiver.receiver.transport.transport
+        connection = getattr(ice, "_connection", None)  # aioice.Connection: aiortc exposes no API
+        for pair in getattr(connection, "_nominated", {}).values():
+            types.add(pair.local_candidate.type)
+    return types
 
 
 @dataclass
@@ -59,12 +74,22 @@ class CallStats:
 class ProbePeer:
     """One participant's signalling socket and its RTCPeerConnection to the other side."""
 
-    def __init__(self, url: str, hello: dict[str, Any], headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        hello: dict[str, Any],
+        headers: Mapping[str, str] | None = None,
+        *,
+        relay_only: bool = False,
+    ) -> None:
         self.url = url
         self.hello = {"type": "hello", "session": secrets.token_hex(8), **hello}
         self.headers = dict(headers or {})
+        self.relay_only = relay_only
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.welcome: dict[str, Any] = {}
+        self.ice_servers: list[dict[str, Any]] = []
+        """The newest list from ``welcome`` or ``ice-servers`` (TURN credentials come on admission)."""
         self.pc: RTCPeerConnection | None = None
         self.remote_peer: str | None = None
         self.stats = CallStats()
@@ -78,7 +103,17 @@ class ProbePeer:
         await self.send(self.hello)
         self._reader = asyncio.create_task(self._read())
         self.welcome = await self.expect("welcome")
+        self.ice_servers = list(self.welcome.get("ice_servers", []))
         return self.welcome
+
+    async def reconnect(self) -> dict[str, Any]:
+        """A new socket for the same page (same ``session``), keeping the RTCPeerConnection: what a
+        page does after a network hiccup or a server restart."""
+        if self._reader is not None:
+            self._reader.cancel()
+        if self._ws is not None:
+            await self._ws.close()
+        return await self.connect()
 
     async def send(self, message: dict[str, Any]) -> None:
         await self._ws.send(json.dumps(message))
@@ -89,8 +124,10 @@ class ProbePeer:
                 message = json.loads(raw)
                 if message.get("type") == "signal" and self.pc is not None:
                     await self._on_signal(message)
-                else:
-                    await self.events.put(message)
+                    continue
+                if message.get("type") == "ice-servers":
+                    self.ice_servers = list(message.get("ice_servers", []))
+                await self.events.put(message)
 
     async def expect(self, kind: str, within: float = 10.0, **fields: Any) -> dict[str, Any]:
         """The next event of ``kind`` (with ``fields``), skipping others; fails with what it saw."""
@@ -109,7 +146,7 @@ class ProbePeer:
             raise AssertionError(f"no {kind!r} {fields or ''} within {within}s; saw {seen}") from None
 
     def new_connection(self) -> RTCPeerConnection:
-        pc = RTCPeerConnection(rtc_configuration(self.welcome.get("ice_servers", [])))
+        pc = RTCPeerConnection(rtc_configuration(self.ice_servers, relay_only=self.relay_only))
         pc.addTrack(AudioStreamTrack())
         pc.addTrack(VideoStreamTrack())
 

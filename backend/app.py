@@ -23,6 +23,7 @@ from backend.booking.pages import BookingPages
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.desk.auth import SignInRequired
 from backend.desk.pages import DeskPages, DeskSignIn
+from backend.desk.people import DeskPeople
 from backend.email.lifecycle import email_lifespan
 from backend.email.mailbox import DevMailboxController
 from backend.errors import exception_handlers
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         JoinPages,
         device_check,
         DeskPages,
+        DeskPeople,
         DeskSignIn,
         *websocket_handlers,
         create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
@@ -118,6 +120,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         exception_handlers={SignInRequired: _sign_in_redirect, **exception_handlers},
         lifespan=[email_lifespan, echo_lifespan],
+        # After the lifespans (the worker uses the engine until it stops): close the pool we opened.
+        on_shutdown=[engine.dispose],
         state=State(
             {
                 "settings": settings,

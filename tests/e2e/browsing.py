@@ -167,8 +167,11 @@ async def sign_in(page: Page) -> None:
 
 
 async def debug_state(page: Page) -> str:
-    return str(
-        await page.evaluate(
-            "() => JSON.stringify({...(window.__balie ?? {}), peers: window.__balie?.peers?.(), events: window.__balie?.events?.().slice(-20)})"
-        )
+    state = await page.evaluate(
+        """() => JSON.stringify({
+            ...(window.__balie ?? {}),
+            peers: window.__balie?.peers?.(),
+            events: window.__balie?.events?.().slice(-20),
+        })"""
     )
+    return str(state)

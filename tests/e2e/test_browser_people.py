@@ -128,7 +128,7 @@ async def test_three_people_chat_screen_share_and_a_reload(tmp_path: Path, names
         # The citizen reloads mid-call: a new page, new connections, the same call.
         await citizen.reload()
         await playing(citizen, 2, "citizen after a reload", place)
-        for page, who in ((official, "official"), (interpreter, "interpreter")):
+        for page in (official, interpreter):
             await page.wait_for_function(
                 "(id) => window.__balie.peers().some(p => p.id === id && p.connectionState === 'connected'"
                 " && p.videoWidth > 0)",

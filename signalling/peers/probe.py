@@ -113,6 +113,7 @@ class ProbePeer:
             self._reader.cancel()
         if self._ws is not None:
             await self._ws.close()
+        self.events = asyncio.Queue()  # what the old socket heard is history
         return await self.connect()
 
     async def send(self, message: dict[str, Any]) -> None:

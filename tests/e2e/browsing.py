@@ -103,10 +103,10 @@ class Site:
 
 
 @asynccontextmanager
-async def site(namespace: Namespace, workdir: Path) -> AsyncIterator[Site]:
+async def site(namespace: Namespace, workdir: Path, **agenda: Any) -> AsyncIterator[Site]:
     place = Site(namespace, workdir)
     place.database_url = f"sqlite+aiosqlite:///{workdir / 'browser.db'}"
-    place.service_id = await prepare_database(place.database_url)
+    place.service_id = await prepare_database(place.database_url, **agenda)
     place.start_server()
     try:
         async with async_playwright() as playwright:
@@ -123,6 +123,8 @@ async def site(namespace: Namespace, workdir: Path) -> AsyncIterator[Site]:
 
 async def book(page: Page, service_id: str, name: str, email: str) -> dict[str, Any]:
     """Book the first free slot through the JSON API, from inside the browser (the namespace)."""
+    if not page.url.startswith("http"):
+        await page.goto("/healthz")  # fetch needs a page on the app's origin
     result: dict[str, Any] = await page.evaluate(
         """async ([serviceId, name, email]) => {
             const slots = await (await fetch(`/api/v1/services/${serviceId}/slots`)).json();

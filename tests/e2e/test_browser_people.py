@@ -158,3 +158,70 @@ def status_of(database_url: str, reference: str) -> str:
     with sqlite3.connect(database_url.removeprefix("sqlite+aiosqlite:///")) as db:
         (status,) = db.execute("SELECT status FROM appointment WHERE reference = ?", (reference,)).fetchone()
     return str(status)
+
+
+CREATED = """() => window.__balie.events().filter(e => e.kind === 'created').length"""
+
+
+async def test_a_restart_of_the_app_mid_call(tmp_path: Path, namespace: Namespace) -> None:
+    """Both pages say "Verbinding herstellen..." while the app is away, the call's media goes on,
+    and afterwards the same connections carry on with signalling back (no new connection)."""
+    async with site(namespace, tmp_path, desks=2) as place:
+        citizen, official, waiting = (
+            await place.page("citizen"),
+            await place.page("official"),
+            await place.page("waiting"),
+        )
+        await place.wait_until_up(citizen)
+        await book(citizen, place.service_id, "Sanne de Boer", "sanne@example.nl")
+        await into_waiting_room(citizen, await mailed_link(citizen, "sanne@example.nl"))
+        await book(waiting, place.service_id, "Willem Wachter", "willem@example.nl")
+        await into_waiting_room(waiting, await mailed_link(waiting, "willem@example.nl"))
+        await sign_in(official)
+        await official.click(
+            "[data-waiting-list] [data-appointment-id]:has-text('Sanne') button[data-action=admit]"
+        )
+        await official.wait_for_url(re.compile(r"/gesprek$"))
+        await playing(citizen, 1, "citizen", place)
+        await playing(official, 1, "official", place)
+        created = (await citizen.evaluate(CREATED), await official.evaluate(CREATED))
+
+        place.stop_server()
+        for page in (citizen, official, waiting):
+            await page.wait_for_selector(
+                "[data-connection-status]:has-text('Verbinding herstellen...')", timeout=15_000
+            )
+        frames = await citizen.evaluate("() => document.querySelector('video[data-peer-id]').currentTime")
+        await citizen.wait_for_timeout(1000)
+        assert (
+            await citizen.evaluate("() => document.querySelector('video[data-peer-id]').currentTime") > frames
+        )
+
+        place.start_server()
+        for page, who in ((citizen, "citizen"), (official, "official")):
+            try:
+                await page.wait_for_function("() => window.__balie.connection === 'online'", timeout=40_000)
+            except Exception as exc:
+                raise AssertionError(
+                    f"{who} did not come back: {await debug_state(page)}{place.state_of()}"
+                ) from exc
+        await citizen.wait_for_selector("[data-connection-status]:empty", state="attached")
+
+        # Signalling is back: chat goes through, and the pages kept the connections they had.
+        await official.fill("[data-chat][data-scope=call] textarea", "Daar zijn we weer.")
+        await official.press("[data-chat][data-scope=call] textarea", "Enter")
+        await chat_shows(citizen, "call", "Daar zijn we weer.")
+        assert (await citizen.evaluate(CREATED), await official.evaluate(CREATED)) == created
+        await playing(citizen, 1, "citizen after the restart", place)
+        for page in (citizen, official):
+            (peer,) = await page.evaluate("() => window.__balie.peers()")
+            assert peer["connectionState"] == "connected", peer
+
+        # The citizen who waited is still waiting, and the desk lists them, without anyone doing a thing.
+        await waiting.wait_for_function("() => window.__balie.connection === 'online'", timeout=40_000)
+        assert await waiting.evaluate("() => [window.__balie.state, window.__balie.view]") == [
+            "waiting",
+            "waiting",
+        ]
+        await official.goto("/balie")
+        await official.wait_for_selector("[data-waiting-list] :text('Willem Wachter')", timeout=15_000)

@@ -137,19 +137,28 @@ async def links_in_use(session: AsyncSession, appointment_id: UUID) -> int:
 async def invite(
     session: AsyncSession,
     appointment: Appointment,
-    request: InviteRequest,
-    settings: Settings,
     *,
+    name: str,
+    email: str,
+    role: str,
+    settings: Settings,
+    locale: str | None = None,
     invited_by: UUID | None = None,
     origin: str = "",
     now: dt.datetime | None = None,
 ) -> Invitation:
     """Add a participant with their own join link and queue the invitation email (HTML + text).
 
-    Runs in the caller's transaction; the caller commits. Raises :class:`CallFull` when every seat
-    of the call already has a link and :class:`AppointmentOver` when the appointment no longer runs
-    or its join window has closed.
+    Runs in the caller's transaction; the caller commits (and then tells the live pages with
+    ``hub.refresh_desks``). ``locale`` is the email's language (default: the appointment's).
+    Raises :class:`InvalidInvite` (a message per field), :class:`CallFull` when every seat of the
+    call already has a link, and :class:`AppointmentOver` when the appointment no longer runs or
+    its join window has closed.
     """
+    request = check_invite(
+        {"name": name, "email": email, "role": role, "locale": locale or ""},
+        default_locale=appointment.locale if appointment.locale in ("nl", "en") else "nl",
+    )
     if appointment.id is None:
         await session.flush()
     locked = await _locked(session, appointment.id)

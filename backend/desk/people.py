@@ -22,7 +22,7 @@ from backend.desk.auth import current_official
 from backend.desk.pages import Form, appointment_for_official
 from backend.errors import problem
 from backend.i18n import N_, translator
-from backend.participants import InviteError, InviteRequest
+from backend.participants import InviteError
 from backend.settings import Settings
 from backend.timefmt import long_datetime
 from backend.web import NO_STORE, page, request_locale, see_other
@@ -135,12 +135,14 @@ class DeskPeople(Controller):
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
         values = {k: str(data.get(k, "")) for k in ("name", "email", "role", "locale")}
         try:
-            wanted: InviteRequest = participants.check_invite(values, default_locale=appointment.locale)
             invitation = await participants.invite(
                 db_session,
                 appointment,
-                wanted,
-                settings,
+                name=values["name"],
+                email=values["email"],
+                role=values["role"],
+                locale=values["locale"] or None,
+                settings=settings,
                 invited_by=official.id,
                 origin=audit.origin_of(request),
             )

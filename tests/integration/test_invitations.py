@@ -315,3 +315,71 @@ async def test_admitting_one_person_from_the_call_page(
         headers={"Accept": "application/json"},
     )
     assert mangled.status_code == 409 and mangled.json()["title"] == "Er wacht niemand"
+
+
+async def test_a_booking_can_invite_the_partner_in_its_own_transaction(
+    seeded_service: Service, session: AsyncSession, settings: Any
+) -> None:
+    """What an ondertrouw booking will do: the partner's link and email come with the booking, or
+    nothing does."""
+    from backend import participants
+    from backend.booking.service import Booking, Citizen, book, free_slots
+    from backend.timefmt import AMSTERDAM
+
+    now = dt.datetime.now(dt.UTC)
+    today = now.astimezone(AMSTERDAM).date()
+    starts = await free_slots(session, seeded_service, today, today + dt.timedelta(days=2), now)
+
+    async def with_partner(db: AsyncSession, booking: Booking) -> None:
+        await participants.invite(
+            db,
+            booking.appointment,
+            name="Sem de Vries",
+            email="sem@example.nl",
+            role="partner",
+            settings=settings,
+        )
+
+    booking = await book(
+        session,
+        seeded_service,
+        starts[0],
+        Citizen("Fatima de Vries", "f@example.nl"),
+        now=now,
+        on_booked=with_partner,
+    )
+    roles = sorted(
+        p.role
+        for p in await session.scalars(
+            select(Participant).where(Participant.appointment_id == booking.appointment.id)
+        )
+    )
+    keys = list(await session.scalars(select(OutboxMessage.idempotency_key)))
+    await session.commit()
+    assert roles == ["citizen", "partner"]
+    assert [k.split(":")[0] for k in keys] == ["invitation"]  # (the confirmation is the flow's, not book()'s)
+
+    async def with_bad_partner(db: AsyncSession, booking: Booking) -> None:
+        await participants.invite(
+            db, booking.appointment, name="Sem", email="not-an-address", role="partner", settings=settings
+        )
+
+    try:
+        await book(
+            session,
+            seeded_service,
+            starts[1],
+            Citizen("Anna", "a@example.nl"),
+            now=now,
+            on_booked=with_bad_partner,
+        )
+    except participants.InvalidInvite as exc:
+        assert exc.errors == {
+            "email": "Dit e-mailadres klopt niet. Een e-mailadres ziet eruit als naam@voorbeeld.nl."
+        }
+        await session.rollback()
+    else:
+        raise AssertionError("a bad partner address must stop the booking")
+    count = len(list(await session.scalars(select(Appointment))))
+    await session.commit()
+    assert count == 1  # the second booking did not happen at all

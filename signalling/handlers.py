@@ -20,6 +20,7 @@ from backend.settings import Settings
 from signalling import citizen, official
 from signalling.check import CheckSocket
 from signalling.connection import CLOSE_SERVER_ERROR, Connection
+from signalling.desk import DeskSocket
 from signalling.hub import Hub
 from signalling.peers.echo import EchoRegistry
 
@@ -74,7 +75,7 @@ async def _desk(conn: Connection, parts: _AppParts) -> None:
     access = await official.authenticate(conn, parts.sessionmaker, parts.settings)
     if access is None or await conn.hello() is None:
         return
-    await official.DeskSocket(conn, parts.settings, parts.sessionmaker, parts.hub, access).run()
+    await DeskSocket(conn, parts.settings, parts.sessionmaker, parts.hub, access).run()
 
 
 async def _check(conn: Connection, parts: _AppParts) -> None:

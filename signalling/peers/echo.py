@@ -77,6 +77,8 @@ class EchoPeer:
         if self._answered:
             raise EchoError("one offer per check session")
         self._answered = True
+        if "\nm=" not in f"\n{offer_sdp}":  # aiortc would answer an offer without media with nothing
+            raise EchoError("the offer has no media")
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             await self.pc.setLocalDescription(await self.pc.createAnswer())

@@ -8,6 +8,7 @@ that the server keeps its limits: a session ends at the time limit and a node ru
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,18 @@ async def test_the_echo_peer_sends_my_own_picture_back_and_answers_pings(tmp_pat
             assert all(rtt > 0 for rtt in rtts)
         finally:
             await client.close()
+
+        forged = CheckProbe(server.ws_url)  # an offer the echo peer cannot use: refused, not crashed on
+        try:
+            await forged.open()
+            bad = {"description": {"type": "offer", "sdp": "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"}}
+            await forged.ws.send(json.dumps({"type": "signal", "to": "echo", "data": bad}))
+            assert (await forged.next("error"))["code"] == "bad_message"
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(forged.ws.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+        finally:
+            await forged.close()
 
 
 async def test_a_session_ends_at_its_time_limit_and_a_full_node_says_busy(tmp_path: Path) -> None:

@@ -52,3 +52,21 @@ async def test_the_app_closes_every_echo_peer_when_it_stops(tmp_path: Path) -> N
         assert session.peer.connection_state == "closed"
     finally:
         await client.close()
+
+
+async def test_an_unusable_offer_is_refused_not_crashed_on() -> None:
+    from signalling.peers.echo import EchoError
+
+    registry = EchoRegistry(CheckSettings(max_sessions=9, max_sessions_per_client=9))
+    try:
+        for offer in ("", "v=0\r\nthis is not an offer\r\n", "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"):
+            with pytest.raises(EchoError):
+                await registry.open("10.0.0.1", []).peer.answer(offer)
+        session = registry.open("10.0.0.1", [])
+        with pytest.raises(EchoError):
+            await session.peer.answer("garbage")
+        with pytest.raises(EchoError):  # one offer per session, even after a bad one
+            await session.peer.answer("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n")
+        await session.peer.add_candidate({"candidate": "candidate:garbage", "sdpMid": "0"})  # ignored
+    finally:
+        await registry.close_all()

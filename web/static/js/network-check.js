@@ -93,7 +93,9 @@ export class NetworkCheck {
     const r = this.result;
     if (r.state !== "connected") return "";
     const path = r.path === "relay" ? this.msg.msgRelay : this.msg.msgDirect;
-    const rtt = r.rttMs === null ? "" : (this.msg.msgRtt || "").replace("{ms}", String(Math.round(r.rttMs)));
+    // Below a millisecond (a fast local network) still reads as 1: "0 milliseconds" looks broken.
+    const ms = r.rttMs === null ? null : Math.max(1, Math.round(r.rttMs));
+    const rtt = ms === null ? "" : (this.msg.msgRtt || "").replace("{ms}", String(ms));
     return [path, rtt].filter(Boolean).join(" ");
   }
 

@@ -33,6 +33,8 @@ from signalling.snapshot import appointment_info, official_peer, room_peers
 
 log = logging.getLogger(__name__)
 
+PARTICIPANTS_SETTLE_SECONDS = 0.1
+
 
 @dataclass(frozen=True)
 class OfficialAccess:
@@ -179,6 +181,9 @@ class CallSocket:
         """One ``participants`` per burst of changes (like the desk's ``queue``)."""
         while True:
             await self.dirty.wait()
+            # Let the burst settle first: an admission is followed at once by the citizen's
+            # join-call, and on SQLite this read would queue behind (and delay) that write.
+            await asyncio.sleep(PARTICIPANTS_SETTLE_SECONDS)
             self.dirty.clear()
             try:
                 await self.send_participants()

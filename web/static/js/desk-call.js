@@ -162,6 +162,7 @@ function nameOf(peerId) {
   return people.people.find((p) => p.id === peerId)?.name;
 }
 client.on("ended", () => {
+  chat.setEnabled(false);
   stopEverything();
   show("ended");
 });

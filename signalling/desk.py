@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,7 +14,7 @@ from backend import calls
 from backend.settings import Settings
 from backend.timefmt import AMSTERDAM
 from signalling import chat, protocol
-from signalling.connection import CLOSE_SERVER_ERROR, Connection
+from signalling.connection import CLOSE_SERVER_ERROR, Connection, unbroken
 from signalling.hub import Envelope, Hub, appointment_channel, team_channel
 from signalling.official import OfficialAccess, appointment_of_team
 from signalling.protocol import Chat
@@ -96,7 +97,9 @@ class DeskSocket:
                 return
 
     async def send_queue(self) -> None:
+        await self.conn.send(protocol.queue(await unbroken(self.read_queue())))
+
+    async def read_queue(self) -> list[dict[str, Any]]:
         today = dt.datetime.now(AMSTERDAM).date()
         async with self.sessionmaker() as db:
-            appointments = await calls.desk_queue(db, self.access.team_ids, today)
-        await self.conn.send(protocol.queue(appointments))
+            return await calls.desk_queue(db, self.access.team_ids, today)

@@ -25,6 +25,7 @@ from signalling.connection import (
     CLOSE_SERVER_ERROR,
     CLOSE_UNAUTHORIZED,
     Connection,
+    unbroken,
 )
 from signalling.hub import Envelope, Hub, appointment_channel, team_channel
 from signalling.presence import PeerBook
@@ -193,6 +194,10 @@ class CallSocket:
                 return
 
     async def send_participants(self) -> None:
+        people, seats = await unbroken(self.read_participants())
+        await self.conn.send(protocol.participants(people, seats))
+
+    async def read_participants(self) -> tuple[list[dict[str, Any]], int]:
         async with self.sessionmaker() as db:
             appointment = await db.get(Appointment, self.appointment_id, populate_existing=True)
             assert appointment is not None
@@ -201,8 +206,7 @@ class CallSocket:
                 for p in appointment.participants
                 if p.revoked_at is None
             ]
-            seats = capacity(appointment.service)
-        await self.conn.send(protocol.participants(people, seats))
+            return people, capacity(appointment.service)
 
     async def welcome(self) -> dict[str, Any]:
         async with self.sessionmaker() as db:

@@ -139,12 +139,24 @@ async def test_three_people_chat_screen_share_and_a_reload(tmp_path: Path, names
         await citizen.press("[data-chat][data-scope=call] textarea", "Enter")
         await chat_shows(interpreter, "call", "Daar ben ik weer.")
 
+        # The official withdraws the interpreter's invitation (two clicks): that page closes for good.
+        revoke = official.locator(
+            "[data-call-people] [data-participant-id]:has-text('Yusuf Demir') button[data-action=revoke]"
+        )
+        await revoke.click()
+        await revoke.click()
+        await interpreter.wait_for_selector("[data-view=fatal]:visible", timeout=15_000)
+        assert "Deze link werkt niet (meer)" in await interpreter.inner_text("[data-fatal-text]")
+        await official.wait_for_function("() => window.__balie.peers().length === 1", timeout=15_000)
+        await official.wait_for_function(
+            "() => !window.__balie.participants().some(p => p.name === 'Yusuf Demir')", timeout=15_000
+        )
+
         # The official ends the call; nothing of the chat is in the database or the server's log.
         await official.click("button[data-action=hang-up]")
         await official.check("#outcome-completed")
         await official.click("button[data-action=save-outcome]")
         await citizen.wait_for_selector("[data-view=ended]:visible", timeout=15_000)
-        await interpreter.wait_for_selector("[data-view=ended]:visible", timeout=15_000)
         assert status_of(place.database_url, booked["reference"]) == "completed"
         stored = Path(place.database_url.removeprefix("sqlite+aiosqlite:///"))
         for path in [*stored.parent.glob(stored.name + "*"), place.log]:

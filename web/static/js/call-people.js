@@ -116,7 +116,18 @@ export class CallPeople {
   }
 
   async revoke(person, button) {
-    if (!window.confirm(fill(this.msg.msgConfirmRevoke, person.name))) return;
+    // Two clicks, not window.confirm(): a modal dialog would stop this page's JavaScript (and its
+    // heartbeats) for as long as it stays open, in the middle of a call.
+    if (button.dataset.confirming !== "true") {
+      button.dataset.confirming = "true";
+      button.textContent = fill(this.msg.msgConfirmRevoke, person.name);
+      setTimeout(() => {
+        if (!button.isConnected) return;
+        button.dataset.confirming = "false";
+        button.textContent = this.msg.msgRevokeLabel || button.textContent;
+      }, 5000);
+      return;
+    }
     button.disabled = true;
     const result = await postJSON(`${this.base}/deelnemers/${encodeURIComponent(person.id)}/intrekken`, {});
     button.disabled = false;

@@ -25,6 +25,7 @@ from backend.desk.audit_log import AuditLog
 from backend.desk.auth import SignInRequired
 from backend.desk.identity import DeskIdentity
 from backend.desk.pages import DeskPages
+from backend.desk.people import DeskPeople
 from backend.desk.phone_booking import PhoneBooking
 from backend.documents.retention import documents_lifespan
 from backend.documents.routes import CitizenDocuments, DeskDocuments
@@ -46,6 +47,7 @@ from backend.settings import WEB_DIR, Settings
 from backend.web import see_other
 from signalling.handlers import websocket_handlers
 from signalling.hub import Hub, channels_plugin
+from signalling.peers.echo import echo_lifespan
 
 
 @get("/healthz", include_in_schema=False)
@@ -130,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         DigidSignIn,
         CitizenDocuments,
         DeskDocuments,
+        DeskPeople,
         *websocket_handlers,
         create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
     ]
@@ -191,7 +194,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[JsonRenderPlugin(), ApiReference()],
         ),
         exception_handlers={SignInRequired: _sign_in_redirect, **exception_handlers},
-        lifespan=[email_lifespan, housekeeping_lifespan, documents_lifespan],
+        lifespan=[email_lifespan, housekeeping_lifespan, documents_lifespan, echo_lifespan],
         # The largest document plus its multipart framing (the default would cut off at 10 MB).
         request_max_body_size=max(10_000_000, settings.documents.max_bytes + UPLOAD_OVERHEAD),
         # advanced-alchemy disposes only the first engine of a process (its state keys get a suffix);

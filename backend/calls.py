@@ -18,12 +18,26 @@ from backend import audit
 from backend.crypto import Keyring
 from backend.db.models import Appointment, Participant
 from backend.identity import binding
+from backend.participants import capacity
 from backend.timefmt import AMSTERDAM, iso_local
 from signalling import protocol, rooms
-from signalling.hub import SERVER_ORIGIN, Hub, appointment_channel, team_channel
+from signalling.hub import SERVER_ORIGIN, Hub, appointment_channel
 from signalling.rooms import NotAllowed
 
-__all__ = ["NotAllowed", "admit", "desk_queue", "end_call", "enter_waiting_room", "join_call", "leave"]
+__all__ = [
+    "CallFull",
+    "NotAllowed",
+    "admit",
+    "desk_queue",
+    "end_call",
+    "enter_waiting_room",
+    "join_call",
+    "leave",
+]
+
+
+class CallFull(NotAllowed):
+    """Admitting would put more people in the call than the service (and the mesh) allows."""
 
 
 def _now() -> dt.datetime:
@@ -74,11 +88,7 @@ def _audit(
 
 
 async def _tell_team(hub: Hub, appointment: Appointment, origin: str) -> None:
-    await hub.emit(
-        team_channel(appointment.team_id),
-        {"type": "refresh", "appointment_id": str(appointment.id)},
-        origin=origin,
-    )
+    await hub.refresh_desks(appointment.team_id, appointment.id, origin=origin)
 
 
 async def enter_waiting_room(
@@ -125,6 +135,9 @@ async def admit(
     ]
     if not waiting:
         raise NotAllowed(appointment.status, "admit", "nobody is waiting")
+    present = [p for p in appointment.participants if p.state in (rooms.ADMITTED, rooms.IN_CALL)]
+    if len(present) + len(waiting) > capacity(appointment.service) - 1:  # - 1: the official's seat
+        raise CallFull(appointment.status, "admit", "the call is full")
     now = _now()
     for participant in waiting:
         participant.state, participant.admitted_at = rooms.transition(participant.state, "admit"), now
@@ -171,7 +184,7 @@ async def join_call(
     if participant.state != old_state:
         await hub.emit(channel, protocol.state(participant.state), to=str(participant.id), origin=origin)
         await _tell_team(hub, appointment, origin)
-    announce = {**protocol.peer_joined(peer_of(participant)), "session": session_id}
+    announce = protocol.announcement(peer_of(participant), session_id)
     await hub.emit(channel, announce, origin=origin)
 
 

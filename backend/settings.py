@@ -127,6 +127,24 @@ class SignallingSettings:
     heartbeat_seconds: float = 20.0
     hello_timeout_seconds: float = 10.0
     """A socket must send ``hello`` within this time (else 4408)."""
+    turn_urls: tuple[str, ...] = ()
+    """``turn:``/``turns:`` URLs of the TURN server; admitted peers and check sessions get
+    time-limited credentials for them (signalling/ice.py). Empty: no TURN."""
+    turn_secret: Secret = field(default_factory=lambda: Secret(""))
+    """coturn's ``static-auth-secret`` (TURN REST scheme)."""
+    ice_host_addresses: tuple[str, ...] = ()
+    """The server's own aiortc peers (the echo check) offer only these addresses; empty: all."""
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """The device and network check's echo peer (signalling/peers/echo.py)."""
+
+    max_sessions: int = 4
+    """Echo peers at the same time on one app node (each decodes and encodes video)."""
+    max_sessions_per_client: int = 2
+    max_seconds: float = 60.0
+    """An echo session closes after this long."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +240,7 @@ class Settings:
     identity: IdentitySettings = field(default_factory=IdentitySettings)
     sessions: SessionSettings = field(default_factory=SessionSettings)
     documents: DocumentSettings = field(default_factory=DocumentSettings)
+    check: CheckSettings = field(default_factory=CheckSettings)
 
     @property
     def development(self) -> bool:
@@ -415,6 +434,18 @@ def _documents(env: Mapping[str, str], development: bool) -> DocumentSettings:
     return settings
 
 
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _turn_urls(raw: str) -> tuple[str, ...]:
+    urls = _list(raw)
+    for url in urls:
+        if not url.startswith(("turn:", "turns:")):
+            raise SettingsError(f"BALIE_TURN_URLS holds {url!r}: each URL must start with turn: or turns:")
+    return urls
+
+
 def _read(env: Mapping[str, str]) -> Settings:
     mode = _get(env, "ENV", "development")
     if mode not in ("development", "production", "test"):
@@ -471,9 +502,11 @@ def _read(env: Mapping[str, str]) -> Settings:
             opens_minutes_before=_int(env, "JOIN_OPENS_MINUTES_BEFORE", 30),
             grace_minutes_after=_int(env, "JOIN_GRACE_MINUTES_AFTER", 30),
         ),
-        signalling=SignallingSettings(
-            ice_servers=_ice_servers(_get(env, "ICE_SERVERS", "")),
-            max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", 65_536),
+        signalling=_signalling(env),
+        check=CheckSettings(
+            max_sessions=_int(env, "CHECK_MAX_SESSIONS", 4),
+            max_sessions_per_client=_int(env, "CHECK_MAX_SESSIONS_PER_CLIENT", 2),
+            max_seconds=_float(env, "CHECK_MAX_SECONDS", 60.0),
         ),
         identity=IdentitySettings(
             citizen=_oidc_client(env, "CITIZEN", "openid"),
@@ -493,6 +526,20 @@ def _read(env: Mapping[str, str]) -> Settings:
             absolute_hours=_int(env, "SESSION_ABSOLUTE_HOURS", 10),
         ),
         documents=_documents(env, development),
+    )
+
+
+def _signalling(env: Mapping[str, str]) -> SignallingSettings:
+    turn_urls = _turn_urls(_get(env, "TURN_URLS", ""))
+    turn_secret = _get(env, "TURN_SECRET", "")
+    if turn_urls and not turn_secret:
+        raise SettingsError("BALIE_TURN_URLS needs BALIE_TURN_SECRET (coturn's static-auth-secret)")
+    return SignallingSettings(
+        ice_servers=_ice_servers(_get(env, "ICE_SERVERS", "")),
+        max_message_bytes=_int(env, "MAX_MESSAGE_BYTES", 65_536),
+        turn_urls=turn_urls,
+        turn_secret=Secret(turn_secret),
+        ice_host_addresses=_list(_get(env, "ICE_HOST_ADDRESSES", "")),
     )
 
 

@@ -18,12 +18,15 @@ from backend.booking.tokens import join_window, participant_for_join_token
 from backend.db.models import Appointment, Participant
 from backend.identity.binding import requested_level
 from backend.settings import Settings
-from signalling import protocol, rooms
+from signalling import chat, ice, protocol, rooms
 from signalling.connection import CLOSE_NORMAL, CLOSE_UNAUTHORIZED, Connection
 from signalling.hub import Envelope, Hub, appointment_channel
 from signalling.presence import PeerBook
-from signalling.protocol import ClientMessage, Enter, Hello, JoinCall, Leave, Signal
+from signalling.protocol import Chat, ClientMessage, Enter, Hello, JoinCall, Leave, Signal
 from signalling.snapshot import appointment_info, is_official_peer, room_peers
+
+MEDIA_STATES = frozenset({rooms.ADMITTED, rooms.IN_CALL})
+"""States in which a page sends media, and so gets TURN credentials (signalling/ice.py)."""
 
 log = logging.getLogger(__name__)
 Operation = Callable[..., Awaitable[None]]
@@ -45,10 +48,18 @@ class CitizenSocket:
     book: PeerBook = field(default_factory=PeerBook)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     identify_level: str | None = None
+    budget: chat.ChatBudget = field(default_factory=chat.ChatBudget)
+    me: dict[str, Any] = field(default_factory=dict)
+    lifetime: dt.timedelta = ice.MIN_LIFETIME
+    """How long TURN credentials last for this call: the appointment's length."""
 
     @property
     def peer_id(self) -> str:
         return str(self.participant_id)
+
+    @property
+    def page(self) -> str:
+        return protocol.page_id(self.session_id)
 
     async def run(self) -> None:
         channel = appointment_channel(self.appointment_id)
@@ -57,13 +68,26 @@ class CitizenSocket:
             if self.identify_level is not None:  # asked before this socket came: ask again
                 await self.conn.send(protocol.identify(self.identify_level))
             self.ready.set()
+            refresher = asyncio.create_task(self.refresh_credentials())
             try:
                 async for message in self.conn.messages():
                     await self.handle(message)
             finally:
+                refresher.cancel()
                 if self.announced:
                     event = protocol.peer_left(self.peer_id, "disconnected")
                     await self.hub.emit(channel, event, origin=self.conn.id)
+
+    def ice_servers(self) -> list[dict[str, Any]]:
+        """TURN credentials only once admitted: a waiting page sends no media yet."""
+        purpose: ice.Purpose | None = "call" if self.state in MEDIA_STATES else None
+        return ice.ice_servers(self.settings.signalling, purpose=purpose, lifetime=self.lifetime)
+
+    async def refresh_credentials(self) -> None:
+        while True:
+            await asyncio.sleep(ice.refresh_after(self.lifetime))
+            if self.state in MEDIA_STATES and self.settings.signalling.turn_urls:
+                await self.conn.send(protocol.ice_servers(self.ice_servers()))
 
     async def welcome(self) -> dict[str, Any]:
         async with self.sessionmaker() as db:
@@ -74,12 +98,14 @@ class CitizenSocket:
             self.members = {str(p.id) for p in appointment.participants}
             if participant.identity_requested_at is not None:
                 self.identify_level = requested_level(participant)
+            self.me = calls.peer_of(participant)
+            self.lifetime = ice.call_lifetime(appointment.start_at, appointment.end_at)
             return protocol.welcome(
-                you=calls.peer_of(participant),
+                you=self.me,
                 state=participant.state,
                 appointment=appointment_info(appointment),
                 peers=room_peers(appointment, exclude=participant.id),
-                ice_servers=self.settings.signalling.ice_servers,
+                ice_servers=self.ice_servers(),
                 heartbeat_seconds=self.settings.signalling.heartbeat_seconds,
             )
 
@@ -98,6 +124,8 @@ class CitizenSocket:
                 self.announced = False
         elif isinstance(message, Signal):
             await self.relay(message)
+        elif isinstance(message, Chat):
+            await self.chat(message)
         elif isinstance(message, Hello):
             await self.conn.error("not_allowed", "hello was already received")
 
@@ -114,9 +142,28 @@ class CitizenSocket:
                 await self.conn.error("not_allowed", str(exc))
                 return False
             state = await db.scalar(select(Participant.state).where(Participant.id == self.participant_id))
-        self.state = state or self.state
-        await self.conn.send(protocol.state(self.state))
+        await self.change_state(state or self.state)
         return True
+
+    async def change_state(self, state: str) -> None:
+        """Tell the page its new state; credentials first when it may now send media."""
+        if state in MEDIA_STATES and self.state not in MEDIA_STATES and self.settings.signalling.turn_urls:
+            self.state = state
+            await self.conn.send(protocol.ice_servers(self.ice_servers()))
+        self.state = state
+        await self.conn.send(protocol.state(state))
+
+    async def chat(self, message: Chat) -> None:
+        if message.appointment_id is not None:
+            await self.conn.error("not_allowed", "appointment_id is for the desk")
+        elif self.state != rooms.IN_CALL:
+            await self.conn.error("not_allowed", f"chat is only possible in the call, not while {self.state}")
+        elif not self.budget.take():
+            await self.conn.error("rate_limited", "too many chat messages; wait a moment")
+        else:
+            event = chat.line(self.me, message.text, "call")
+            await self.hub.emit(appointment_channel(self.appointment_id), event, origin=self.conn.id)
+            await self.conn.send(event)  # the sender sees its line as the others do
 
     async def relay(self, message: Signal) -> None:
         if self.state != rooms.IN_CALL:
@@ -128,7 +175,7 @@ class CitizenSocket:
         if message.to == self.peer_id or (not known and not await self._refresh_members(message.to)):
             await self.conn.error("not_allowed", "unknown peer")
             return
-        event = protocol.signal(self.peer_id, message.data)
+        event = protocol.signal(self.peer_id, message.data, self.page)
         await self.hub.emit(
             appointment_channel(self.appointment_id), event, to=message.to, origin=self.conn.id
         )
@@ -146,8 +193,14 @@ class CitizenSocket:
         await self.ready.wait()
         event, kind = envelope.event, envelope.event.get("type")
         if kind == "state" and isinstance(event.get("state"), str):
-            self.state = event["state"]
-            await self.conn.send(protocol.state(self.state))
+            await self.change_state(event["state"])
+        elif kind == "revoked":
+            self.state, self.announced = rooms.ENDED, False  # the official's revoke said peer-left
+            await self.conn.error("unauthorized", "this link was withdrawn")
+            self.conn.finish(CLOSE_UNAUTHORIZED)
+        elif kind == "chat":
+            if chat.citizen_reads(event, self.state):
+                await self.conn.send(event)
         elif kind == "ended":
             self.state = rooms.ENDED
             await self.conn.send(protocol.ended(str(event.get("outcome", ""))))
@@ -163,7 +216,8 @@ class CitizenSocket:
         elif kind == "peer-left":
             await self._send(self.book.left(envelope))
         elif kind == "signal":
-            await self.conn.send(protocol.signal(str(event.get("from")), event.get("data") or {}))
+            page = event.get("page") if isinstance(event.get("page"), str) else None
+            await self.conn.send(protocol.signal(str(event.get("from")), event.get("data") or {}, page))
 
     async def _send(self, message: dict[str, Any] | None) -> None:
         if message is not None:

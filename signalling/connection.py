@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import AsyncIterator
-from typing import Any, Final
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 from litestar.connection import WebSocket
@@ -23,6 +23,7 @@ from signalling import protocol
 from signalling.protocol import ClientMessage, ErrorCode, Hello, Ping, ProtocolError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CLOSE_NORMAL: Final = 1000
 CLOSE_TOO_LARGE: Final = 1009
@@ -179,3 +180,21 @@ class Connection:
             return text
         data = event.get("bytes")
         return bytes(data) if isinstance(data, bytes | bytearray) else b""
+
+
+async def unbroken(work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` (a short database read) to its end even if the caller is cancelled meanwhile.
+
+    Background tasks of a socket are cancelled when it closes. A database session cancelled in the
+    middle of a query may not give its connection back cleanly, and on SQLite that connection then
+    keeps the write lock (every transaction begins IMMEDIATE): every other request waits for it.
+    """
+    task = asyncio.ensure_future(work)
+    task.add_done_callback(_forget_outcome)
+    return await asyncio.shield(task)
+
+
+def _forget_outcome(task: asyncio.Task[Any]) -> None:
+    # The caller may be gone: retrieve the exception so asyncio does not report it as never seen.
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("background read failed after its socket closed", exc_info=task.exception())

@@ -18,8 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.settings import Settings
 from signalling import citizen, official
+from signalling.check import CheckSocket
 from signalling.connection import CLOSE_SERVER_ERROR, Connection
+from signalling.desk import DeskSocket
 from signalling.hub import Hub
+from signalling.peers.echo import EchoRegistry
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,7 @@ class _AppParts:
         self.settings: Settings = state.settings
         self.sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
         self.hub: Hub = state.hub
+        self.echo: EchoRegistry | None = getattr(state, "echo", None)
 
 
 async def _serve(
@@ -71,7 +75,16 @@ async def _desk(conn: Connection, parts: _AppParts) -> None:
     access = await official.authenticate(conn, parts.sessionmaker, parts.settings)
     if access is None or await conn.hello() is None:
         return
-    await official.DeskSocket(conn, parts.settings, parts.sessionmaker, parts.hub, access).run()
+    await DeskSocket(conn, parts.settings, parts.sessionmaker, parts.hub, access).run()
+
+
+async def _check(conn: Connection, parts: _AppParts) -> None:
+    if await conn.hello() is None:
+        return
+    if parts.echo is None:  # an app without echo_lifespan
+        await conn.refuse("busy", "the device check is not available here", 4429)
+        return
+    await CheckSocket(conn, parts.settings, parts.echo).run()
 
 
 @websocket("/ws/citizen")
@@ -102,4 +115,9 @@ async def call_socket(socket: WebSocket[Any, Any, Any], appointment_id: uuid.UUI
     await _serve(socket, run)
 
 
-websocket_handlers: list[WebsocketRouteHandler] = [citizen_socket, desk_socket, call_socket]
+@websocket("/ws/check")
+async def check_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    await _serve(socket, _check)
+
+
+websocket_handlers: list[WebsocketRouteHandler] = [citizen_socket, desk_socket, call_socket, check_socket]

@@ -1,4 +1,5 @@
-"""``/ws/desk`` and ``/ws/call/{id}``: an official's live queue and call page."""
+"""``/ws/call/{id}``: the official's call page; and how official sockets are authenticated and scoped
+(the desk socket is in signalling.desk)."""
 
 from __future__ import annotations
 
@@ -13,26 +14,27 @@ from litestar.exceptions import ImproperlyConfiguredException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend import audit, calls
-from backend.crypto import Keyring
+from backend import audit
 from backend.db.models import Appointment, Membership, Official, Participant
-from backend.identity.binding import identity_keyring
+from backend.participants import capacity
 from backend.settings import Settings
-from backend.timefmt import AMSTERDAM
-from signalling import protocol, rooms
+from signalling import chat, ice, protocol, rooms
 from signalling.connection import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
     CLOSE_SERVER_ERROR,
     CLOSE_UNAUTHORIZED,
     Connection,
+    unbroken,
 )
 from signalling.hub import Envelope, Hub, appointment_channel, team_channel
 from signalling.presence import PeerBook
-from signalling.protocol import ClientMessage, Signal
+from signalling.protocol import Chat, ClientMessage, Signal
 from signalling.snapshot import appointment_info, official_peer, room_peers
 
 log = logging.getLogger(__name__)
+
+PARTICIPANTS_SETTLE_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,32 @@ async def authenticate(
     return None
 
 
+async def appointment_of_team(
+    conn: Connection,
+    db: AsyncSession,
+    access: OfficialAccess,
+    appointment_id: uuid.UUID,
+    via: str,
+) -> Appointment | None:
+    """The appointment if it belongs to one of the official's teams; audits the refusal if not."""
+    appointment = await db.get(Appointment, appointment_id, populate_existing=True)
+    if appointment is not None and appointment.team_id in access.team_ids:
+        return appointment
+    audit.record(
+        db,
+        actor=audit.official_actor(access.official_id),
+        action="access.denied",
+        object_type="appointment",
+        object_id=appointment_id,
+        municipality_id=appointment.municipality_id if appointment else None,
+        result="denied",
+        origin=conn.socket.client.host if conn.socket.client else "",
+        details={"via": via},
+    )
+    await db.commit()
+    return None
+
+
 async def check_appointment(
     conn: Connection,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -80,82 +108,10 @@ async def check_appointment(
 ) -> bool:
     """Whether the appointment belongs to one of the official's teams; audits and refuses (4404) if not."""
     async with sessionmaker() as db:
-        appointment = await db.get(Appointment, appointment_id)
-        if appointment is not None and appointment.team_id in access.team_ids:
+        if await appointment_of_team(conn, db, access, appointment_id, "ws/call") is not None:
             return True
-        audit.record(
-            db,
-            actor=audit.official_actor(access.official_id),
-            action="access.denied",
-            object_type="appointment",
-            object_id=appointment_id,
-            municipality_id=appointment.municipality_id if appointment else None,
-            result="denied",
-            origin=conn.socket.client.host if conn.socket.client else "",
-            details={"via": "ws/call"},
-        )
-        await db.commit()
     await conn.refuse("not_found", "no such appointment", CLOSE_NOT_FOUND)
     return False
-
-
-@dataclass
-class DeskSocket:
-    conn: Connection
-    settings: Settings
-    sessionmaker: async_sessionmaker[AsyncSession]
-    hub: Hub
-    access: OfficialAccess
-    dirty: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def keyring(self) -> Keyring:
-        return identity_keyring(self.settings)
-
-    async def run(self) -> None:
-        channels = [team_channel(team_id) for team_id in self.access.team_ids]
-        async with self.hub.listen(channels, self.deliver, origin=self.conn.id):
-            await self.conn.send(
-                protocol.welcome(
-                    you=self.access.peer,
-                    state="desk",
-                    appointment=None,
-                    peers=[],
-                    ice_servers=self.settings.signalling.ice_servers,
-                    heartbeat_seconds=self.settings.signalling.heartbeat_seconds,
-                )
-            )
-            await self.send_queue()
-            refresher = asyncio.create_task(self.refresh())
-            try:
-                async for _message in self.conn.messages():
-                    await self.conn.error("not_allowed", "the desk only listens")
-            finally:
-                refresher.cancel()
-
-    async def deliver(self, envelope: Envelope) -> None:
-        if envelope.event.get("type") == "refresh":
-            self.dirty.set()
-
-    async def refresh(self) -> None:
-        # Changes come in bursts (admit = state + refresh per participant): one queue per burst.
-        while True:
-            await self.dirty.wait()
-            self.dirty.clear()
-            try:
-                await self.send_queue()
-            except Exception:
-                # The database failed: close, so the page reconnects and gets a fresh queue,
-                # rather than showing a list that silently stopped changing.
-                log.warning("desk queue refresh failed; closing socket %s", self.conn.id, exc_info=True)
-                self.conn.finish(CLOSE_SERVER_ERROR)
-                return
-
-    async def send_queue(self) -> None:
-        today = dt.datetime.now(AMSTERDAM).date()
-        async with self.sessionmaker() as db:
-            appointments = await calls.desk_queue(db, self.access.team_ids, today, self.keyring)
-        await self.conn.send(protocol.queue(appointments))
 
 
 @dataclass
@@ -171,28 +127,86 @@ class CallSocket:
     members: set[str] = field(default_factory=set)
     book: PeerBook = field(default_factory=PeerBook)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    budget: chat.ChatBudget = field(default_factory=chat.ChatBudget)
+    lifetime: dt.timedelta = ice.MIN_LIFETIME
+    team_id: uuid.UUID | None = None
+    dirty: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def peer_id(self) -> str:
         return str(self.access.peer["id"])
 
+    @property
+    def page(self) -> str:
+        return protocol.page_id(self.session_id)
+
     async def run(self) -> None:
         channel = appointment_channel(self.appointment_id)
-        async with self.hub.listen([channel], self.deliver, origin=self.conn.id, peer_id=self.peer_id):
+        async with self.sessionmaker() as db:
+            appointment = await db.get(Appointment, self.appointment_id)
+            assert appointment is not None  # check_appointment found it
+            self.team_id = appointment.team_id
+        # The team channel says when someone of this appointment waits, is admitted or leaves.
+        channels = [channel, team_channel(self.team_id)]
+        async with self.hub.listen(channels, self.deliver, origin=self.conn.id, peer_id=self.peer_id):
             welcome = await self.welcome()
             announced = self.state == rooms.IN_CALL
             if announced:  # before the welcome, so the citizens hear of us before our offers
-                announce = {**protocol.peer_joined(self.access.peer), "session": self.session_id}
+                announce = protocol.announcement(self.access.peer, self.session_id)
                 await self.hub.emit(channel, announce, origin=self.conn.id)
             await self.conn.send(welcome)
+            await self.send_participants()
             self.ready.set()
+            tasks = [asyncio.create_task(self.refresh_credentials()), asyncio.create_task(self.refresh())]
             try:
                 async for message in self.conn.messages():
                     await self.handle(message)
             finally:
+                for task in tasks:
+                    task.cancel()
                 if announced:
                     event = protocol.peer_left(self.peer_id, "disconnected")
                     await self.hub.emit(channel, event, origin=self.conn.id)
+
+    async def refresh_credentials(self) -> None:
+        while self.state == rooms.IN_CALL:
+            await asyncio.sleep(ice.refresh_after(self.lifetime))
+            if self.state == rooms.IN_CALL and self.settings.signalling.turn_urls:
+                await self.conn.send(protocol.ice_servers(self.ice_servers()))
+
+    def ice_servers(self) -> list[dict[str, Any]]:
+        purpose: ice.Purpose | None = "call" if self.state == rooms.IN_CALL else None
+        return ice.ice_servers(self.settings.signalling, purpose=purpose, lifetime=self.lifetime)
+
+    async def refresh(self) -> None:
+        """One ``participants`` per burst of changes (like the desk's ``queue``)."""
+        while True:
+            await self.dirty.wait()
+            # Let the burst settle first: an admission is followed at once by the citizen's
+            # join-call, and on SQLite this read would queue behind (and delay) that write.
+            await asyncio.sleep(PARTICIPANTS_SETTLE_SECONDS)
+            self.dirty.clear()
+            try:
+                await self.send_participants()
+            except Exception:
+                log.warning("participants refresh failed; closing socket %s", self.conn.id, exc_info=True)
+                self.conn.finish(CLOSE_SERVER_ERROR)
+                return
+
+    async def send_participants(self) -> None:
+        people, seats = await unbroken(self.read_participants())
+        await self.conn.send(protocol.participants(people, seats))
+
+    async def read_participants(self) -> tuple[list[dict[str, Any]], int]:
+        async with self.sessionmaker() as db:
+            appointment = await db.get(Appointment, self.appointment_id, populate_existing=True)
+            assert appointment is not None
+            people = [
+                {"id": str(p.id), "name": p.name, "role": p.role, "state": p.state}
+                for p in appointment.participants
+                if p.revoked_at is None
+            ]
+            return people, capacity(appointment.service)
 
     async def welcome(self) -> dict[str, Any]:
         async with self.sessionmaker() as db:
@@ -200,26 +214,41 @@ class CallSocket:
             assert appointment is not None
             self.state = rooms.IN_CALL if appointment.is_active else rooms.ENDED
             self.members = {str(p.id) for p in appointment.participants}
+            self.lifetime = ice.call_lifetime(appointment.start_at, appointment.end_at)
             return protocol.welcome(
                 you=self.access.peer,
                 state=self.state,
                 appointment=appointment_info(appointment),
                 peers=room_peers(appointment),
-                ice_servers=self.settings.signalling.ice_servers,
+                ice_servers=self.ice_servers(),
                 heartbeat_seconds=self.settings.signalling.heartbeat_seconds,
             )
 
     async def handle(self, message: ClientMessage) -> None:
-        if not isinstance(message, Signal):
+        if isinstance(message, Chat):
+            await self.chat(message)
+        elif not isinstance(message, Signal):
             await self.conn.error("not_allowed", f"{type(message).__name__.lower()} is for citizens")
         elif self.state != rooms.IN_CALL:
             await self.conn.error("not_allowed", "this appointment has ended")
         elif message.to not in self.members and not await self._refresh_members(message.to):
             await self.conn.error("not_allowed", "unknown peer")
         else:
-            event = protocol.signal(self.peer_id, message.data)
+            event = protocol.signal(self.peer_id, message.data, self.page)
             channel = appointment_channel(self.appointment_id)
             await self.hub.emit(channel, event, to=message.to, origin=self.conn.id)
+
+    async def chat(self, message: Chat) -> None:
+        if message.appointment_id not in (None, self.appointment_id):
+            await self.conn.error("not_allowed", "this socket is for one appointment only")
+        elif self.state != rooms.IN_CALL:
+            await self.conn.error("not_allowed", "this appointment has ended")
+        elif not self.budget.take():
+            await self.conn.error("rate_limited", "too many chat messages; wait a moment")
+        else:
+            event = chat.line(self.access.peer, message.text, "call")
+            await self.hub.emit(appointment_channel(self.appointment_id), event, origin=self.conn.id)
+            await self.conn.send(event)
 
     async def _refresh_members(self, peer_id: str) -> bool:
         async with self.sessionmaker() as db:
@@ -233,12 +262,18 @@ class CallSocket:
         await self.ready.wait()
         event, kind = envelope.event, envelope.event.get("type")
         message: dict[str, Any] | None = None
-        if kind == "peer-joined":
+        if kind == "refresh":
+            if event.get("appointment_id") == str(self.appointment_id):
+                self.dirty.set()
+        elif kind == "peer-joined":
             message = self.book.joined(envelope)
         elif kind == "peer-left":
             message = self.book.left(envelope)
         elif kind == "signal":
-            message = protocol.signal(str(event.get("from")), event.get("data") or {})
+            page = event.get("page") if isinstance(event.get("page"), str) else None
+            message = protocol.signal(str(event.get("from")), event.get("data") or {}, page)
+        elif kind == "chat":
+            message = event if event.get("scope") == "call" else None
         elif kind == "ended":
             self.state = rooms.ENDED
             message = protocol.ended(str(event.get("outcome", "")))

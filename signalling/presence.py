@@ -33,9 +33,10 @@ class PeerBook:
             return None
         before = self._seen.get(peer["id"])
         self._seen[peer["id"]] = _Seen(session if isinstance(session, str) else None, envelope.origin)
+        page = protocol.page_id(session) if isinstance(session, str) else None
         if before is not None and before.session is not None and before.session == session:
-            return protocol.peer_reconnected(peer)
-        return protocol.peer_joined(peer)
+            return protocol.peer_reconnected(peer, page)
+        return protocol.peer_joined(peer, page)
 
     def left(self, envelope: Envelope) -> dict[str, Any] | None:
         """``peer-left``, or None when it is stale: the peer already came back on another socket."""

@@ -7,8 +7,10 @@ are plain dicts built by the functions at the end, so every field name lives in 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -16,6 +18,8 @@ from typing import Any, Final, Literal
 MAX_SESSION_LENGTH: Final = 64
 MAX_PEER_ID_LENGTH: Final = 80
 MAX_TOKEN_LENGTH: Final = 128
+MAX_CHAT_CHARS: Final = 1000
+CHAT_SCOPES: Final = frozenset({"call", "desk"})
 DESCRIPTION_TYPES: Final = frozenset({"offer", "answer", "pranswer", "rollback"})
 OUTCOMES: Final = frozenset({"completed", "no_show"})
 _SESSION_RE: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -26,8 +30,20 @@ _CANDIDATE_FIELDS: Final[Mapping[str, tuple[type, ...]]] = {
     "usernameFragment": (str, type(None)),
 }
 
+# Bidi embeddings, overrides and isolates can make a chat line read differently from what it holds
+# (U+202A-U+202E, U+2066-U+2069); the pages strip them before sending, so a frame with one is forged.
+_CHAT_FORBIDDEN: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
 ErrorCode = Literal[
-    "bad_message", "too_large", "unauthorized", "forbidden", "not_allowed", "not_found", "timeout"
+    "bad_message",
+    "too_large",
+    "unauthorized",
+    "forbidden",
+    "not_allowed",
+    "not_found",
+    "timeout",
+    "rate_limited",
+    "busy",
 ]
 
 
@@ -72,7 +88,15 @@ class Ping:
     pass
 
 
-ClientMessage = Hello | Enter | JoinCall | Signal | Leave | Ping
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A chat line. ``appointment_id`` only on the desk socket (a message to the waiting room)."""
+
+    text: str
+    appointment_id: uuid.UUID | None = None
+
+
+ClientMessage = Hello | Enter | JoinCall | Signal | Leave | Ping | Chat
 _EMPTY: Final[Mapping[str, type[Enter | JoinCall | Leave | Ping]]] = {
     "enter": Enter,
     "join-call": JoinCall,
@@ -102,6 +126,8 @@ def parse_client_message(raw: str | bytes, max_bytes: int) -> ClientMessage:
         return _hello(value)
     if kind == "signal":
         return _signal(value)
+    if kind == "chat":
+        return _chat(value)
     if kind in _EMPTY:
         _only(value, ())
         return _EMPTY[kind]()
@@ -142,6 +168,28 @@ def _signal(value: Mapping[str, Any]) -> Signal:
     return Signal(to=to, data=data)
 
 
+def _chat(value: Mapping[str, Any]) -> Chat:
+    _only(value, ("text", "appointment_id"))
+    text = value.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ProtocolError("bad_message", "'text' must be a non-empty string")
+    text = text.strip()
+    if len(text) > MAX_CHAT_CHARS:
+        raise ProtocolError("bad_message", f"'text' is longer than {MAX_CHAT_CHARS} characters")
+    if _CHAT_FORBIDDEN.search(text):
+        raise ProtocolError("bad_message", "'text' holds control or bidi-override characters")
+    raw_id = value.get("appointment_id")
+    if raw_id is None:
+        return Chat(text=text)
+    try:
+        appointment_id = uuid.UUID(raw_id) if isinstance(raw_id, str) and len(raw_id) <= 36 else None
+    except ValueError:
+        appointment_id = None
+    if appointment_id is None:
+        raise ProtocolError("bad_message", "'appointment_id' must be a UUID")
+    return Chat(text=text, appointment_id=appointment_id)
+
+
 def _description(value: object) -> None:
     if not isinstance(value, dict) or value.get("type") not in DESCRIPTION_TYPES:
         raise ProtocolError("bad_message", "'description.type' must be offer, answer, pranswer or rollback")
@@ -163,6 +211,15 @@ def _candidate(value: object) -> None:
             raise ProtocolError("bad_message", f"'candidate' has unexpected field {key!r}")
         if not isinstance(item, types) or isinstance(item, bool):
             raise ProtocolError("bad_message", f"'candidate.{key}' has the wrong type")
+
+
+def page_id(session: str) -> str:
+    """What other pages learn about a page load: a digest of its ``session``, never the session.
+
+    Pages compare it to tell a peer that came back (same page: keep the connection, e.g. after a
+    server restart) from a peer that reloaded (a new RTCPeerConnection on the other side).
+    """
+    return hashlib.sha256(session.encode()).hexdigest()[:16]
 
 
 def dump(message: Mapping[str, Any]) -> str:
@@ -197,12 +254,18 @@ def state(value: str) -> dict[str, Any]:
     return {"type": "state", "state": value}
 
 
-def peer_joined(peer: Mapping[str, Any]) -> dict[str, Any]:
-    return {"type": "peer-joined", "peer": dict(peer)}
+def peer_joined(peer: Mapping[str, Any], page: str | None = None) -> dict[str, Any]:
+    return {"type": "peer-joined", "peer": dict(peer), "page": page}
 
 
-def peer_reconnected(peer: Mapping[str, Any]) -> dict[str, Any]:
-    return {"type": "peer-reconnected", "peer": dict(peer)}
+def announcement(peer: Mapping[str, Any], session: str | None) -> dict[str, Any]:
+    """Internal (between sockets, never to a page): a page entered the call. Each receiving socket
+    turns it into ``peer-joined`` or ``peer-reconnected`` (signalling.presence)."""
+    return {"type": "peer-joined", "peer": dict(peer), "session": session}
+
+
+def peer_reconnected(peer: Mapping[str, Any], page: str | None = None) -> dict[str, Any]:
+    return {"type": "peer-reconnected", "peer": dict(peer), "page": page}
 
 
 def peer_left(peer_id: str, reason: str = "hangup") -> dict[str, Any]:
@@ -210,8 +273,41 @@ def peer_left(peer_id: str, reason: str = "hangup") -> dict[str, Any]:
     return {"type": "peer-left", "peer_id": peer_id, "reason": reason}
 
 
-def signal(from_: str, data: Mapping[str, Any]) -> dict[str, Any]:
-    return {"type": "signal", "from": from_, "data": dict(data)}
+def signal(from_: str, data: Mapping[str, Any], page: str | None = None) -> dict[str, Any]:
+    return {"type": "signal", "from": from_, "data": dict(data), "page": page}
+
+
+def chat(
+    *,
+    sender: Mapping[str, Any],
+    text: str,
+    sent_at: str,
+    scope: str,
+    appointment_id: str | None = None,
+) -> dict[str, Any]:
+    """``scope``: ``call`` (between the peers in the call) or ``desk`` (the desk to the waiting room)."""
+    return {
+        "type": "chat",
+        "from": dict(sender),
+        "text": text,
+        "sent_at": sent_at,
+        "scope": scope,
+        "appointment_id": appointment_id,
+    }
+
+
+def ice_servers(servers: Sequence[Mapping[str, object]]) -> dict[str, Any]:
+    return {"type": "ice-servers", "ice_servers": [dict(s) for s in servers]}
+
+
+def participants(people: Sequence[Mapping[str, Any]], capacity: int) -> dict[str, Any]:
+    """Call socket only: everyone with a link to this appointment, and how many fit in the call."""
+    return {"type": "participants", "participants": [dict(p) for p in people], "capacity": capacity}
+
+
+def check_ended(reason: str) -> dict[str, Any]:
+    """Check socket only: ``time_limit`` or ``shutdown``."""
+    return {"type": "check-ended", "reason": reason}
 
 
 def ended(outcome: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.migrate import upgrade
 from backend.email.dev_sink import DevMailbox, ReceivedMessage
 from backend.settings import DatabaseSettings
-from tests.support import free_port, seed_agenda
+from tests.support import die_with_parent, free_port, seed_agenda
 
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 JOIN_LINK = re.compile(r"https?://[^\s\"'<>]+/j/([A-Za-z0-9_-]{20,})")
@@ -88,7 +88,9 @@ def start_server(
         "--port",
         str(port),
     ]
-    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        command, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+    )
 
 
 async def wait_until_up(

@@ -76,6 +76,7 @@ async def seed_agenda(
     all_week: bool = True,
     cbs_code: str = "0599",
     slug: str = "testgemeente",
+    max_participants: int = 4,
     **service_options: Any,
 ) -> Service:
     """A municipality whose team is open every day, all day (so tests work at any hour)."""
@@ -98,6 +99,7 @@ async def seed_agenda(
         slug="geboorteaangifte",
         duration_minutes=duration,
         documents=["Uw identiteitsbewijs"],
+        max_participants=max_participants,
         **service_options,
     )
     official = Official(issuer="urn:balie:dev", subject=f"official-{slug}", name=f"Medewerker {slug.title()}")
@@ -113,3 +115,14 @@ async def count_rows(session: AsyncSession, model: type) -> int:
     value = await session.scalar(select(func.count()).select_from(model))
     await session.commit()
     return int(value or 0)
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` for helper processes (servers, namespace holders, coturn): the kernel ends them
+    when the test process dies, even by a crash. An orphaned server would keep polling a database
+    path that a later run (with the same temporary folder name) uses, and take its email."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
@@ -19,11 +19,12 @@ from backend import audit, calls
 from backend.db.models import Appointment, Official
 from backend.desk.auth import admin_team_ids, current_official, team_ids
 from backend.documents.retention import wake_purger
-from backend.i18n import N_
+from backend.errors import problem
+from backend.i18n import N_, translator
 from backend.identity import levels
 from backend.identity.binding import badge, identity_keyring, panel_rows
 from backend.timefmt import AMSTERDAM, clock
-from backend.web import NO_STORE, page, see_other
+from backend.web import NO_STORE, page, request_locale, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 OUTCOMES = {"completed", "no_show"}
@@ -91,20 +92,38 @@ class DeskPages(Controller):
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
-    ) -> Redirect | Template:
+        data: dict[str, str] = Form,
+    ) -> Redirect | Template | Response[Any]:
+        """Admit everyone waiting for the appointment, or only ``participant_id`` (the call page's
+        "Toelaten" next to one person). With ``Accept: application/json`` the answer is JSON."""
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
+        raw = str(data.get("participant_id", ""))
         try:
-            await calls.admit(
-                db_session, request.app.state.hub, appointment, official.id, client=audit.origin_of(request)
+            participant_id = UUID(raw) if raw else None
+        except ValueError:
+            participant_id = uuid4()  # a mangled id matches nobody: "nobody is waiting"
+        try:
+            admitted = await calls.admit(
+                db_session,
+                request.app.state.hub,
+                appointment,
+                official.id,
+                participant_id,
+                client=audit.origin_of(request),
             )
-        except calls.NotAllowed:
-            return page(
-                request,
-                "pages/error.html",
-                status_code=409,
-                title=N_("Er wacht niemand"),
-                message=N_("Voor deze afspraak wacht niemand in de wachtkamer."),
+        except calls.NotAllowed as exc:
+            await db_session.rollback()
+            title, message = (
+                (N_("Het gesprek is vol"), N_("Er passen niet meer mensen in dit gesprek."))
+                if isinstance(exc, calls.CallFull)
+                else (N_("Er wacht niemand"), N_("Voor deze afspraak wacht niemand in de wachtkamer."))
             )
+            if "application/json" in request.headers.get("accept", ""):
+                _ = translator(request_locale(request))
+                return problem(409, _(title), _(message))
+            return page(request, "pages/error.html", status_code=409, title=title, message=message)
+        if "application/json" in request.headers.get("accept", ""):
+            return Response(content={"admitted": [str(p.id) for p in admitted]}, status_code=200)
         return see_other(f"/balie/afspraken/{appointment.id}/gesprek")
 
     @get("/afspraken/{appointment_id:uuid}/gesprek")

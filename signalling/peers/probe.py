@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from aiortc import (
     RTCConfiguration,
     RTCDataChannel,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -28,25 +29,36 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamTrack, VideoStreamT
 from aiortc.sdp import candidate_from_sdp
 from av import VideoFrame
 
+from signalling.peers.hosts import only_host_addresses
+
 
 def pin_to_loopback() -> None:
     """Make aioice offer 127.0.0.1 only (it skips loopback on its own): for tests on one machine."""
-    import aioice.ice
-
-    def loopback_only(use_ipv4: bool = True, use_ipv6: bool = True) -> list[str]:
-        return ["127.0.0.1"]
-
-    aioice.ice.get_host_addresses = loopback_only
+    only_host_addresses(["127.0.0.1"])
 
 
-def rtc_configuration(ice_servers: list[Mapping[str, Any]]) -> RTCConfiguration:
+def rtc_configuration(
+    ice_servers: Sequence[Mapping[str, Any]], *, relay_only: bool = False
+) -> RTCConfiguration:
     # Always pass the list, even when empty: without it aiortc adds a public STUN server.
     return RTCConfiguration(
         iceServers=[
             RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
             for s in ice_servers
-        ]
+        ],
+        iceTransportPolicy=RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL,
     )
+
+
+def selected_candidate_types(pc: RTCPeerConnection) -> set[str]:
+    """The types (host, srflx, relay, ...) of our side of the candidate pairs ICE chose."""
+    types: set[str] = set()
+    for transceiver in pc.getTransceivers():
+        ice = transceiver.receiver.transport.transport
+        connection = getattr(ice, "_connection", None)  # aioice.Connection: aiortc exposes no API
+        for pair in getattr(connection, "_nominated", {}).values():
+            types.add(pair.local_candidate.type)
+    return types
 
 
 @dataclass
@@ -62,12 +74,22 @@ class CallStats:
 class ProbePeer:
     """One participant's signalling socket and its RTCPeerConnection to the other side."""
 
-    def __init__(self, url: str, hello: dict[str, Any], headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        hello: dict[str, Any],
+        headers: Mapping[str, str] | None = None,
+        *,
+        relay_only: bool = False,
+    ) -> None:
         self.url = url
         self.hello = {"type": "hello", "session": secrets.token_hex(8), **hello}
         self.headers = dict(headers or {})
+        self.relay_only = relay_only
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.welcome: dict[str, Any] = {}
+        self.ice_servers: list[dict[str, Any]] = []
+        """The newest list from ``welcome`` or ``ice-servers`` (TURN credentials come on admission)."""
         self.pc: RTCPeerConnection | None = None
         self.remote_peer: str | None = None
         self.stats = CallStats()
@@ -81,7 +103,18 @@ class ProbePeer:
         await self.send(self.hello)
         self._reader = asyncio.create_task(self._read())
         self.welcome = await self.expect("welcome")
+        self.ice_servers = list(self.welcome.get("ice_servers", []))
         return self.welcome
+
+    async def reconnect(self) -> dict[str, Any]:
+        """A new socket for the same page (same ``session``), keeping the RTCPeerConnection: what a
+        page does after a network hiccup or a server restart."""
+        if self._reader is not None:
+            self._reader.cancel()
+        if self._ws is not None:
+            await self._ws.close()
+        self.events = asyncio.Queue()  # what the old socket heard is history
+        return await self.connect()
 
     async def send(self, message: dict[str, Any]) -> None:
         await self._ws.send(json.dumps(message))
@@ -92,8 +125,10 @@ class ProbePeer:
                 message = json.loads(raw)
                 if message.get("type") == "signal" and self.pc is not None:
                     await self._on_signal(message)
-                else:
-                    await self.events.put(message)
+                    continue
+                if message.get("type") == "ice-servers":
+                    self.ice_servers = list(message.get("ice_servers", []))
+                await self.events.put(message)
 
     async def expect(self, kind: str, within: float = 10.0, **fields: Any) -> dict[str, Any]:
         """The next event of ``kind`` (with ``fields``), skipping others; fails with what it saw."""
@@ -112,7 +147,7 @@ class ProbePeer:
             raise AssertionError(f"no {kind!r} {fields or ''} within {within}s; saw {seen}") from None
 
     def new_connection(self) -> RTCPeerConnection:
-        pc = RTCPeerConnection(rtc_configuration(self.welcome.get("ice_servers", [])))
+        pc = RTCPeerConnection(rtc_configuration(self.ice_servers, relay_only=self.relay_only))
         pc.addTrack(AudioStreamTrack())
         pc.addTrack(VideoStreamTrack())
 

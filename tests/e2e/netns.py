@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support import die_with_parent
+
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -41,7 +43,9 @@ def loopback_namespace(workdir: Path) -> Iterator[Namespace]:
         )
     if os.geteuid() != 0:
         raise RuntimeError("browser tests make a network namespace and need root")
-    holder = subprocess.Popen(["unshare", "--net", "--fork", "--kill-child", "sleep", "infinity"])
+    holder = subprocess.Popen(
+        ["unshare", "--net", "--fork", "--kill-child", "sleep", "infinity"], preexec_fn=die_with_parent
+    )
     try:
         pid = _child_of(holder.pid)
         subprocess.run(["nsenter", "-t", str(pid), "-n", "ip", "link", "set", "lo", "up"], check=True)

@@ -18,6 +18,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image
@@ -73,22 +74,45 @@ async def test_documents_both_ways_and_nothing_left_behind(tmp_path: Path, names
         },
     )
     log = tmp_path / "server.log"
-    server = start_server(env, port, log, prefix=namespace.prefix())
+    servers = [start_server(env, port, log, prefix=namespace.prefix())]
+
+    def offline(edit: Callable[[Path], None]) -> None:
+        """Stop the server, let ``edit`` change its database file, start it again on the same port.
+
+        The test never opens the database while the server runs: a second process on a live SQLite
+        file in WAL mode can crash on the shared memory file (seen here as SIGBUS).
+        """
+        stop(servers[-1])
+        edit(tmp_path / "browser.db")
+        servers.append(start_server(env, port, log, prefix=namespace.prefix()))
+
     try:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(
                 executable_path=str(namespace.chromium), args=CHROMIUM_ARGS
             )
             try:
-                await _scenario(browser, base_url, log, tmp_path, service_id, server_tmp)
+                await _scenario(browser, base_url, log, tmp_path, service_id, server_tmp, offline)
             finally:
                 await browser.close()
     finally:
-        stop(server)
+        stop(servers[-1])
+    with sqlite3.connect(tmp_path / "browser.db") as connection:  # the server has stopped
+        purged = connection.execute(
+            "SELECT details FROM audit_event WHERE action = 'document.purged' ORDER BY created_at"
+        ).fetchall()
+    assert len(purged) == 3 and any(sha256(BIRTH_STATEMENT) in row[0] for row in purged)
+    assert any("Geboorteverklaring.pdf" in row[0] and '"expired"' in row[0] for row in purged)
 
 
 async def _scenario(
-    browser: Browser, base_url: str, log: Path, data_dir: Path, service_id: str, server_tmp: Path
+    browser: Browser,
+    base_url: str,
+    log: Path,
+    data_dir: Path,
+    service_id: str,
+    server_tmp: Path,
+    offline: Callable[[Callable[[Path], None]], None],
 ) -> None:
     options = {"permissions": ["camera", "microphone"], "base_url": base_url, "locale": "nl-NL"}
     citizen_ctx, official_ctx = await browser.new_context(**options), await browser.new_context(**options)
@@ -117,6 +141,7 @@ async def _scenario(
     await admit.first.wait_for(timeout=15_000)
     await admit.first.click()
     await official.wait_for_url(re.compile(r"/gesprek$"))
+    listing = urlsplit(official.url).path.removesuffix("/gesprek") + "/documenten"
     await listed(official, "Geboorteverklaring.pdf")
     assert sha256(await download(official, "Geboorteverklaring.pdf")) == sha256(BIRTH_STATEMENT)
 
@@ -154,23 +179,17 @@ async def _scenario(
     await official.check("#outcome-completed")
     await official.click("button[data-action=save-outcome]")
     await citizen.wait_for_selector("[data-view=ended]:visible", timeout=15_000)
-    db = data_dir / "browser.db"
-    await eventually(lambda: document_names(db) == ["Geboorteverklaring.pdf"], "unmarked documents purged")
+    await eventually_names(official, listing, ["Geboorteverklaring.pdf"], "unmarked documents purged")
     assert len(files_under(store)) == 1
     assert_nothing_in_clear(data_dir, store, server_tmp)
 
-    # Its retention ends (the clock moved on, here by editing the row): then nothing is left.
-    with sqlite3.connect(db, timeout=30) as connection:
-        connection.execute("UPDATE document SET expires_at = '2000-01-01 00:00:00.000000'")
-    await eventually(lambda: document_names(db) == [], "the kept document purged")
+    # Its retention ends (the clock moved on, here by editing the row while the server is down):
+    # back up, the retention worker removes it and nothing is left.
+    offline(expire_every_document)
+    await wait_for_server(official, base_url, log)
+    await eventually_names(official, listing, [], "the kept document purged")
     assert files_under(store) == []
     assert_nothing_in_clear(data_dir, store, server_tmp)
-    with sqlite3.connect(db) as connection:
-        purged = connection.execute(
-            "SELECT details FROM audit_event WHERE action = 'document.purged' ORDER BY created_at"
-        ).fetchall()
-    assert len(purged) == 3 and any(sha256(BIRTH_STATEMENT) in row[0] for row in purged)
-    assert any("Geboorteverklaring.pdf" in row[0] and '"expired"' in row[0] for row in purged)
 
 
 async def book(page: Page, service_id: str, email: str) -> None:
@@ -236,15 +255,22 @@ def assert_nothing_in_clear(data_dir: Path, store: Path, server_tmp: Path) -> No
             assert content.startswith(b"BD1"), f"{path.name} in the store is not an encrypted document"
 
 
-def document_names(db: Path) -> list[str]:
-    with sqlite3.connect(db, timeout=30) as connection:
-        return [row[0] for row in connection.execute("SELECT name FROM document ORDER BY name")]
+def expire_every_document(db: Path) -> None:
+    with sqlite3.connect(db) as connection:
+        connection.execute("UPDATE document SET expires_at = '2000-01-01 00:00:00.000000'")
 
 
-async def eventually(check: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
+async def document_names(page: Page, listing: str) -> list[str]:
+    """The documents the official's page would list (its own fetch, its own session)."""
+    body = await page.evaluate(
+        "async (url) => await (await fetch(url, {headers: {Accept: 'application/json'}})).json()", listing
+    )
+    return sorted(item["name"] for item in body["documents"])
+
+
+async def eventually_names(page: Page, listing: str, names: list[str], what: str) -> None:
+    deadline = time.monotonic() + 15
+    while (found := await document_names(page, listing)) != names:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within 15s: {what} (still listed: {found})")
         await asyncio.sleep(0.2)
-    raise AssertionError(f"not within {timeout}s: {what}")

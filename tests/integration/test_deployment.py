@@ -60,6 +60,8 @@ def test_compose_file_is_valid_and_has_every_part() -> None:
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     turn = " ".join(services["coturn"]["command"])
     assert "--use-auth-secret" in turn and "--no-loopback-peers" in turn
+    assert "--static-auth-secret=t" in turn and app["BALIE_TURN_SECRET"] == "t"  # one secret, both sides
+    assert app["BALIE_TURN_URLS"].startswith("turn:")
     assert "--denied-peer-ip=10.0.0.0-10.255.255.255" in turn and "allow-loopback-peers" not in turn
 
 

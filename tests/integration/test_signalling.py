@@ -45,6 +45,7 @@ from backend.db.migrate import upgrade
 from backend.db.models import Appointment, AuditEvent, Membership, Official, Participant
 from backend.settings import ROOT, Settings, SignallingSettings
 from backend.timefmt import AMSTERDAM
+from signalling import protocol
 from signalling.handlers import websocket_handlers
 from signalling.hub import Envelope, Hub, appointment_channel, channels_plugin, team_channel
 from tests.support import free_port, make_settings, postgres_database, seed_agenda
@@ -125,10 +126,19 @@ async def seed(database_url: str) -> World:
 
 
 class Peer:
-    """A page's signalling socket (the ``websockets`` client)."""
+    """A page's signalling socket (the ``websockets`` client).
 
-    def __init__(self, ws: ClientConnection) -> None:
+    ``participants`` (the call socket's list of who has a link) comes after every change; tests
+    that do not ask for it skip it, so they can assert the exact order of everything else.
+    """
+
+    def __init__(self, ws: ClientConnection, session: str = "") -> None:
         self.ws = ws
+        self.session = session
+
+    @property
+    def page(self) -> str:
+        return protocol.page_id(self.session)
 
     @classmethod
     async def open(
@@ -143,7 +153,8 @@ class Peer:
         if origin is not None:
             headers["Origin"] = origin
         peer = cls(
-            await websockets.connect(f"ws://{base}{path}", additional_headers=headers, compression=None)
+            await websockets.connect(f"ws://{base}{path}", additional_headers=headers, compression=None),
+            str((hello or {}).get("session", "")),
         )
         if hello is not None:
             with contextlib.suppress(websockets.ConnectionClosed):  # official sockets may refuse first
@@ -154,7 +165,10 @@ class Peer:
         await self.ws.send(json.dumps(message))
 
     async def receive(self, kind: str | None = None) -> dict[str, Any]:
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), WAIT))
+        while True:
+            message: dict[str, Any] = json.loads(await asyncio.wait_for(self.ws.recv(), WAIT))
+            if message["type"] != "participants" or kind == "participants":
+                break
         if kind is not None:
             assert message["type"] == kind, message
         return message
@@ -442,11 +456,17 @@ async def test_waiting_room_desk_admission_and_call(balie: Balie) -> None:
     assert (await desk.receive_until("queue"))["appointments"][0]["status"] == "in_call"
 
     await citizen.join()
-    assert await call.receive() == {"type": "peer-joined", "peer": welcome["you"]}
+    citizen_page = citizen.page
+    assert await call.receive() == {"type": "peer-joined", "peer": welcome["you"], "page": citizen_page}
     await call.send({"type": "signal", "to": str(world.citizen_id), "data": OFFER})
-    assert await citizen.receive() == {"type": "signal", "from": official, "data": OFFER}
+    assert await citizen.receive() == {"type": "signal", "from": official, "data": OFFER, "page": call.page}
     await citizen.send({"type": "signal", "to": official, "data": ANSWER})
-    assert await call.receive() == {"type": "signal", "from": str(world.citizen_id), "data": ANSWER}
+    assert await call.receive() == {
+        "type": "signal",
+        "from": str(world.citizen_id),
+        "data": ANSWER,
+        "page": citizen_page,
+    }
     await citizen.send({"type": "signal", "to": str(uuid.uuid4()), "data": ANSWER})
     assert (await citizen.receive("error"))["code"] == "not_allowed"
 
@@ -500,14 +520,16 @@ async def test_reconnects_keep_state_and_tell_joined_from_reconnected(balie: Bal
     welcome = await citizen.receive("welcome")
     assert welcome["state"] == "in_call"
     await citizen.join()
-    assert await call.receive() == {"type": "peer-reconnected", "peer": welcome["you"]}
+    page_1 = protocol.page_id("page-1")
+    assert await call.receive() == {"type": "peer-reconnected", "peer": welcome["you"], "page": page_1}
     await citizen.ws.close()
     await call.receive("peer-left")
 
     citizen = await balie.citizen(session="page-2")  # a reload: a new page
     assert (await citizen.receive("welcome"))["state"] == "in_call"
     await citizen.join()
-    assert await call.receive() == {"type": "peer-joined", "peer": welcome["you"]}
+    page_2 = protocol.page_id("page-2")
+    assert await call.receive() == {"type": "peer-joined", "peer": welcome["you"], "page": page_2}
 
     second = await balie.call()  # the official reloads the call page
     assert (await second.receive("welcome"))["peers"] == [welcome["you"]]

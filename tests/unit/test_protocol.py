@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
 
 from signalling import protocol
 from signalling.protocol import (
+    Chat,
     Enter,
     Hello,
     JoinCall,
@@ -126,10 +128,23 @@ def test_size_limit_counts_utf8_bytes() -> None:
 def test_server_messages() -> None:
     peer = {"id": "p1", "role": "citizen", "name": "Jan"}
     assert protocol.state("waiting") == {"type": "state", "state": "waiting"}
-    assert protocol.peer_joined(peer) == {"type": "peer-joined", "peer": peer}
-    assert protocol.peer_reconnected(peer) == {"type": "peer-reconnected", "peer": peer}
+    assert protocol.peer_joined(peer, "ab") == {"type": "peer-joined", "peer": peer, "page": "ab"}
+    assert protocol.peer_reconnected(peer) == {"type": "peer-reconnected", "peer": peer, "page": None}
     assert protocol.peer_left("p1") == {"type": "peer-left", "peer_id": "p1", "reason": "hangup"}
-    assert protocol.signal("p1", OFFER) == {"type": "signal", "from": "p1", "data": OFFER}
+    assert protocol.signal("p1", OFFER, "ab") == {"type": "signal", "from": "p1", "data": OFFER, "page": "ab"}
+    servers = [{"urls": "turn:x"}]
+    assert protocol.ice_servers(servers) == {"type": "ice-servers", "ice_servers": servers}
+    assert protocol.participants([], 3) == {"type": "participants", "participants": [], "capacity": 3}
+    assert protocol.check_ended("time_limit") == {"type": "check-ended", "reason": "time_limit"}
+    line = protocol.chat(sender=peer, text="Hoi", sent_at="t", scope="call")
+    assert line == {
+        "type": "chat",
+        "from": peer,
+        "text": "Hoi",
+        "sent_at": "t",
+        "scope": "call",
+        "appointment_id": None,
+    }
     assert protocol.ended("completed") == {"type": "ended", "outcome": "completed"}
     assert protocol.queue([]) == {"type": "queue", "appointments": []}
     assert protocol.error("not_allowed", "no") == {"type": "error", "code": "not_allowed", "message": "no"}
@@ -152,3 +167,45 @@ def test_server_messages() -> None:
         "heartbeat_seconds",
     }
     assert json.loads(protocol.dump(welcome)) == welcome
+
+
+def test_page_ids_are_stable_digests_that_do_not_reveal_the_session() -> None:
+    assert protocol.page_id("page-1") == protocol.page_id("page-1")
+    assert protocol.page_id("page-1") != protocol.page_id("page-2")
+    assert len(protocol.page_id("page-1")) == 16 and "page" not in protocol.page_id("page-1")
+
+
+def test_chat_lines_parse_trimmed_with_an_optional_appointment() -> None:
+    late = "Ik ben 5 minuten later"
+    assert parse({"type": "chat", "text": f"  {late}\n "}) == Chat(text=late)
+    appointment = "3f2a9c1e-0b7d-4c2e-9a55-1d2e3f4a5b6c"
+    message = parse({"type": "chat", "text": "Goedemorgen", "appointment_id": appointment})
+    assert message == Chat(text="Goedemorgen", appointment_id=uuid.UUID(appointment))
+    assert parse({"type": "chat", "text": "שלום \u200f, مرحبا"}) == Chat(text="שלום \u200f, مرحبا")
+    assert parse({"type": "chat", "text": "a\nb\tc"}) == Chat(text="a\nb\tc")
+    assert parse({"type": "chat", "text": "x" * protocol.MAX_CHAT_CHARS}) == Chat(text="x" * 1000)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "chat"},
+        {"type": "chat", "text": ""},
+        {"type": "chat", "text": "   \n"},
+        {"type": "chat", "text": 5},
+        {"type": "chat", "text": ["hoi"]},
+        {"type": "chat", "text": "x" * 1001},
+        {"type": "chat", "text": "bel \u202e3210"},  # right-to-left override
+        {"type": "chat", "text": "a\u2066b"},  # left-to-right isolate
+        {"type": "chat", "text": "a\x00b"},
+        {"type": "chat", "text": "a\x1bb"},
+        {"type": "chat", "text": "hoi", "to": "p1"},
+        {"type": "chat", "text": "hoi", "appointment_id": "not-a-uuid"},
+        {"type": "chat", "text": "hoi", "appointment_id": 12},
+        {"type": "chat", "text": "hoi", "appointment_id": "{" + "0" * 40 + "}"},
+    ],
+)
+def test_bad_chat_lines_are_refused(message: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse(message)
+    assert info.value.code == "bad_message"

@@ -7,6 +7,10 @@
 // the newcomer (which saw the other in `welcome.peers`, or first hears of it through its offer)
 // answers. Perfect negotiation (rollback on glare) is still in place for safety.
 //
+// Pages are told apart by `page` (a digest of the other page's session, docs/signalling.md): the same
+// page coming back (a network hiccup, a server restart) keeps its connection, a new page (a reload)
+// gets a new one. Connections remember the page they talk to.
+//
 // Nothing is recorded: no recording API is used anywhere, and media never reaches the server.
 
 const DISCONNECTED_GRACE_MS = 5000;
@@ -41,6 +45,7 @@ export class Call {
     this.peers = new Map();
     this.events = [];
     this.closed = false;
+    this.outgoingVideo = null; // a track sent instead of the camera (screen sharing)
     if (unmuteButton) {
       unmuteButton.addEventListener("click", () => this.unmuteRemote());
     }
@@ -77,30 +82,43 @@ export class Call {
     return this.connect(peer, createdBy);
   }
 
-  /** `peer-joined`: the peer has a new page (session), so it needs a new connection. */
-  peerJoined(peer) {
+  /**
+   * `peer-joined`: the server has not seen this page before. If we already talk to that very page
+   * (`page` matches: its socket came back after a server restart, which forgets who was who), it is
+   * a reconnect; otherwise the peer has a new page and needs a new connection.
+   */
+  peerJoined(peer, page = null) {
     if (this.isSelf(peer.id)) return null;
     const existing = this.peers.get(peer.id);
+    if (existing && page && existing.remotePage === page) return this.peerReconnected(peer, page);
     // An official's offer may overtake its `peer-joined` (other app node): keep the connection
     // that offer just created instead of throwing it away.
     if (
       existing &&
       isOfficial(peer) &&
       existing.createdBy.startsWith("signal") &&
+      (!page || existing.remotePage === page) &&
       performance.now() - existing.createdAt < FRESH_PEER_MS
     ) {
       existing.left = false;
       this.rename(existing, peer.name);
       return existing;
     }
-    return this.connect(peer, "peer-joined");
+    const p = this.connect(peer, "peer-joined");
+    if (p) p.remotePage = page;
+    return p;
   }
 
   /** `peer-reconnected`: same page came back; keep the connection, restart ICE if it broke. */
-  peerReconnected(peer) {
+  peerReconnected(peer, page = null) {
     if (this.isSelf(peer.id)) return null;
     const p = this.peers.get(peer.id);
-    if (!p) return this.connect(peer, "peer-reconnected");
+    if (!p) {
+      const fresh = this.connect(peer, "peer-reconnected");
+      if (fresh) fresh.remotePage = page;
+      return fresh;
+    }
+    if (page && !p.remotePage) p.remotePage = page;
     p.left = false;
     clearTimeout(p.leftTimer);
     this.rename(p, peer.name);
@@ -143,14 +161,22 @@ export class Call {
     }
   }
 
-  /** Relayed `signal` from another peer. */
-  handleSignal(from, data, name) {
+  /** Relayed `signal` from another peer (`page`: which of its page loads sent it). */
+  handleSignal(from, data, name, page = null) {
     if (this.closed || !from || !data || this.isSelf(from)) return;
     let p = this.peers.get(from);
+    const isOffer = !!data.description && data.description.type === "offer";
+    if (p && page && p.remotePage && p.remotePage !== page) {
+      // Another page load of that peer: its old connection is gone. Only its offer starts the new one.
+      if (!isOffer) return;
+      this.log(p, "new-remote-page", page);
+      p = this.connect({ id: p.id, name: p.name, role: p.role }, "signal-new-page");
+    }
     if (!p) {
-      if (!data.description || data.description.type !== "offer") return; // stray candidate or answer
+      if (!isOffer) return; // stray candidate or answer
       p = this.connect({ id: from, name, role: from.startsWith("official:") ? "official" : "citizen" }, "signal");
     }
+    if (page && !p.remotePage) p.remotePage = page;
     p.queue = p.queue.then(() => this.applySignal(p, data)).catch((error) => {
       this.log(p, "error", String(error && error.message ? error.message : error));
     });
@@ -166,10 +192,36 @@ export class Call {
 
   /** Swap a local track (another camera or microphone) on every connection without renegotiating. */
   async replaceLocalTrack(kind, track) {
-    for (const p of this.peers.values()) {
-      const sender = p.pc.getSenders().find((s) => s.track && s.track.kind === kind);
-      if (sender) await sender.replaceTrack(track);
+    if (kind === "video" && this.outgoingVideo) return; // sharing the screen: the camera waits
+    await this.replaceOnSenders(kind, track);
+  }
+
+  async replaceOnSenders(kind, track) {
+    for (const p of [...this.peers.values()]) {
+      if (p.pc.signalingState === "closed") continue;
+      // The first transceiver of that kind carries our picture or sound (see addLocalMedia).
+      const transceiver = p.pc.getTransceivers().find((t) => !t.stopped && t.receiver.track.kind === kind);
+      if (!transceiver) continue;
+      try {
+        if (track && transceiver.direction === "recvonly") {
+          // No camera here until now: start sending (the change is negotiated like any other).
+          transceiver.direction = "sendrecv";
+        }
+        await transceiver.sender.replaceTrack(track);
+      } catch (error) {
+        this.log(p, "replace-track-error", error.message); // a connection closing meanwhile
+      }
     }
+  }
+
+  /**
+   * Send `track` instead of the camera on every connection (screen sharing), or the camera again
+   * with null. Uses replaceTrack: no renegotiation, so the others simply see the new picture.
+   */
+  async setOutgoingVideo(track) {
+    this.outgoingVideo = track;
+    const camera = this.localStream ? this.localStream.getVideoTracks()[0] || null : null;
+    await this.replaceOnSenders("video", track || camera);
   }
 
   /** Drop every connection but keep the call usable (before a fresh `join-call`). */
@@ -209,6 +261,9 @@ export class Call {
       iceConnectionState: p.pc.iceConnectionState,
       signalingState: p.pc.signalingState,
       restarts: p.restarts,
+      remotePage: p.remotePage,
+      createdBy: p.createdBy,
+      sendingVideo: p.pc.getSenders().find((s) => s.track && s.track.kind === "video")?.track?.label || null,
       videoWidth: p.video.videoWidth,
       videoHeight: p.video.videoHeight,
       muted: p.video.muted,
@@ -239,6 +294,7 @@ export class Call {
       queue: Promise.resolve(),
       createdBy,
       createdAt: performance.now(),
+      remotePage: null,
       left: false,
       lostSignal: false,
       restarts: 0,
@@ -267,9 +323,10 @@ export class Call {
   addLocalMedia(p) {
     const stream = this.localStream;
     for (const kind of ["audio", "video"]) {
-      const tracks = stream ? stream.getTracks().filter((t) => t.kind === kind) : [];
+      let tracks = stream ? stream.getTracks().filter((t) => t.kind === kind) : [];
+      if (kind === "video" && this.outgoingVideo) tracks = [this.outgoingVideo]; // sharing the screen
       if (tracks.length) {
-        for (const track of tracks) p.pc.addTrack(track, stream);
+        for (const track of tracks) p.pc.addTrack(track, stream || new MediaStream([track]));
       } else if (p.impolite) {
         // No camera or microphone here: still ask to receive the other side's.
         p.pc.addTransceiver(kind, { direction: "recvonly" });

@@ -5,6 +5,9 @@ import { SignallingClient, bindConnectionStatus } from "./signalling.js";
 import { Call, bindControls, installDebug } from "./call.js";
 import { getLocalMedia, stopStream } from "./device-check.js";
 import { mountDocuments } from "./documents.js";
+import { ChatPanel } from "./chat.js";
+import { CallPeople } from "./call-people.js";
+import { ScreenShare } from "./screen-share.js";
 
 const root = document.querySelector("[data-desk-call]");
 const msg = root.dataset;
@@ -16,6 +19,9 @@ let stream = null;
 let call = null;
 let you = null;
 let elsewhere = false; // the same official opened this call in another tab: that one goes on
+
+const chat = new ChatPanel($('[data-chat][data-scope="call"]'), client, { selfId: () => you?.id });
+const people = new CallPeople($("[data-call-people]"), client);
 
 function setText(element, text) {
   if (element && element.textContent !== text) element.textContent = text;
@@ -52,6 +58,7 @@ function updateCallStatus() {
 }
 
 function stopEverything() {
+  screen.stop();
   if (call) call.hangUp();
   call = null;
   stopStream(stream);
@@ -75,6 +82,18 @@ const controls = bindControls($('[data-view="call"]'), {
   getCall: () => call,
   getStream: () => stream,
   onHangUp: hangUp,
+  announce: (text) => setText($("[data-call-status]"), text || ""),
+});
+
+const screen = new ScreenShare($('[data-action="share-screen"]'), {
+  getCall: () => call,
+  showSelf: (shared) => {
+    // The self view shows what the others see: the screen while sharing, else the camera.
+    const selfVideo = $("video[data-self-video]");
+    selfVideo.srcObject = shared || (stream && stream.getVideoTracks().length ? stream : null);
+    $("[data-self-view]").dataset.sharing = shared ? "true" : "false";
+    selfVideo.play().catch(() => {});
+  },
   announce: (text) => setText($("[data-call-status]"), text || ""),
 });
 
@@ -120,6 +139,7 @@ client.on("welcome", (m) => {
       },
       onChange: updateCallStatus,
     });
+    if (screen.sharing) call.setOutgoingVideo(screen.stream.getVideoTracks()[0]);
     for (const peer of m.peers || []) call.ensurePeer(peer);
   } else {
     // Same page back after a network hiccup: keep what works, add who came in meanwhile.
@@ -132,15 +152,23 @@ client.on("welcome", (m) => {
 
 client.on("peer-joined", (m) => {
   if (you && m.peer && String(m.peer.id) === String(you.id)) standAside();
-  else call?.peerJoined(m.peer);
+  else call?.peerJoined(m.peer, m.page);
 });
-client.on("peer-reconnected", (m) => call?.peerReconnected(m.peer));
+client.on("peer-reconnected", (m) => call?.peerReconnected(m.peer, m.page));
 client.on("peer-left", (m) => call?.peerLeft(m.peer_id, m.reason));
-client.on("signal", (m) => call?.handleSignal(m.from, m.data));
+client.on("signal", (m) => call?.handleSignal(m.from, m.data, nameOf(m.from), m.page));
+client.on("ice-servers", (m) => call?.setIceServers(m.ice_servers || []));
+
+/** A participant's name from the latest `participants` list (offers can come before a peer-joined). */
+function nameOf(peerId) {
+  return people.people.find((p) => p.id === peerId)?.name;
+}
 client.on("ended", () => {
+  chat.setEnabled(false);
   stopEverything();
   show("ended");
 });
+client.on("welcome", (m) => chat.setEnabled(m.state !== "ended"));
 
 window.addEventListener("pagehide", (event) => {
   if (!event.persisted) client.close();
@@ -173,6 +201,11 @@ installDebug({
   peers: () => (call ? call.snapshot() : []),
   events: () => (call ? call.events.slice() : []),
   errors: () => errors.slice(),
+  chat: () => chat.lines.slice(),
+  participants: () => people.people.slice(),
+  get sharingScreen() {
+    return screen.sharing;
+  },
 });
 
 // Camera first: the offers must carry our tracks. Then connect.

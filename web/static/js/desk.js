@@ -2,6 +2,7 @@
 // every `queue` message on /ws/desk. "Toelaten" stays a real form POST (CSRF field included).
 
 import { SignallingClient, bindConnectionStatus } from "./signalling.js";
+import { bindDeskMessages } from "./desk-messages.js";
 
 const root = document.querySelector("[data-desk]");
 const msg = root.dataset;
@@ -19,6 +20,7 @@ const clock = new Intl.DateTimeFormat(msg.locale === "en" ? "en-GB" : "nl-NL", {
 });
 const baseTitle = document.title.replace(/^\(\d+\)\s*/, "");
 const client = new SignallingClient("/ws/desk");
+const messages = bindDeskMessages(client, document.querySelector("[data-desk-messages]"));
 
 let lastQueue = null;
 let known = null; // waiting participants seen before: null until the first queue
@@ -114,11 +116,15 @@ function renderAppointments(appointments) {
       const badge = field(row, "status", statusLabel(a.status));
       badge.classList.add(`badge--${a.status}`);
       const link = row.querySelector('[data-field="call-link"]');
+      const invite = row.querySelector('[data-field="invite-link"]');
       if (ACTIVE.has(a.status)) {
         link.href = `/balie/afspraken/${encodeURIComponent(a.id)}/gesprek`;
         field(row, "link-name", ` ${a.citizen_name || ""}`);
+        invite.href = `/balie/afspraken/${encodeURIComponent(a.id)}/uitnodigen`;
+        field(row, "invite-name", ` ${(msg.msgInviteFor || "").replace("{name}", a.citizen_name || "")}`);
       } else {
         link.remove();
+        invite.remove();
       }
       return row;
     });
@@ -278,6 +284,7 @@ window.__balie = Object.freeze({
   },
   queue: () => lastQueue,
   errors: () => errors.slice(),
+  messages: () => (messages ? messages.lines.slice() : []),
   beep,
 });
 

@@ -309,11 +309,27 @@ export class DeviceCheck {
   }
 }
 
-// The stand-alone test page /apparaattest.
+// The stand-alone test page /apparaattest: camera and microphone first, then the connection test
+// with the same stream (network-check.js, loaded only here and in the waiting room).
 const page = document.querySelector("[data-device-check-page]");
 if (page) {
   const check = new DeviceCheck(page);
-  check.start();
+  const started = check.start();
+  const networkRoot = document.querySelector("[data-network-check]");
+  const network = networkRoot
+    ? import("./network-check.js").then(
+        ({ NetworkCheck }) =>
+          new NetworkCheck(networkRoot, {
+            getStream: () => started.then(() => check.stream),
+            deviceProblem: () => check.problem,
+          }),
+      )
+    : Promise.resolve(null);
+  let networkCheck = null;
+  Promise.all([network, started]).then(([n]) => {
+    networkCheck = n;
+    n?.run();
+  });
   window.__balie = Object.freeze({
     get result() {
       return page.dataset.result;
@@ -321,6 +337,7 @@ if (page) {
     get problem() {
       return check.problem;
     },
+    network: () => (networkCheck ? { ...networkCheck.result } : null),
   });
   window.addEventListener("pagehide", () => check.stop());
 }

@@ -6,6 +6,8 @@ import { SignallingClient, bindConnectionStatus } from "./signalling.js";
 import { Call, bindControls, installDebug } from "./call.js";
 import { DeviceCheck } from "./device-check.js";
 import { mountDocuments } from "./documents.js";
+import { ChatPanel } from "./chat.js";
+import { NetworkCheck } from "./network-check.js";
 
 const root = document.querySelector("[data-room]");
 const msg = root.dataset;
@@ -27,6 +29,14 @@ let joinedOnSocket = -1; // client.welcomes when we last sent join-call
 let everJoined = false; // join-call sent at least once by this page
 let hungUp = false;
 let elsewhere = false; // this participant opened the call on another page: this one stands aside
+let networkTested = false;
+
+const deskMessages = new ChatPanel($('[data-chat][data-scope="desk"]'), client, { selfId: () => you?.id });
+const callChat = new ChatPanel($('[data-chat][data-scope="call"]'), client, { selfId: () => you?.id });
+const network = new NetworkCheck($("[data-network-check]"), {
+  getStream: () => ensureMedia(),
+  deviceProblem: () => check.problem,
+});
 
 // -- views -------------------------------------------------------------------------------------
 
@@ -71,6 +81,7 @@ function applyState(next) {
   if (elsewhere && next !== "ended") return;
   state = next;
   root.dataset.state = next;
+  callChat.setEnabled(next === "in_call");
   switch (next) {
     case "invited":
     case "left":
@@ -79,7 +90,11 @@ function applyState(next) {
         show("left");
       } else {
         show("check");
-        ensureMedia();
+        ensureMedia().then(() => {
+          // Once per page: the connection test takes one of the server's few echo seats.
+          if (!networkTested && state !== "waiting") network.run();
+          networkTested = true;
+        });
       }
       break;
     case "waiting":
@@ -232,14 +247,19 @@ client.on("welcome", (m) => {
 });
 
 client.on("state", (m) => applyState(m.state));
+client.on("ice-servers", (m) => {
+  // TURN credentials arrive on admission and are renewed during a long call.
+  iceServers = m.ice_servers || [];
+  call?.setIceServers(iceServers);
+});
 client.on("ended", () => applyState("ended"));
 client.on("peer-joined", (m) => {
   if (you && m.peer && String(m.peer.id) === String(you.id)) standAside();
-  else call?.peerJoined(m.peer);
+  else call?.peerJoined(m.peer, m.page);
 });
-client.on("peer-reconnected", (m) => call?.peerReconnected(m.peer));
+client.on("peer-reconnected", (m) => call?.peerReconnected(m.peer, m.page));
 client.on("peer-left", (m) => call?.peerLeft(m.peer_id, m.reason));
-client.on("signal", (m) => call?.handleSignal(m.from, m.data));
+client.on("signal", (m) => call?.handleSignal(m.from, m.data, undefined, m.page));
 
 window.addEventListener("pagehide", (event) => {
   if (!event.persisted) client.close();
@@ -278,6 +298,8 @@ installDebug({
   peers: () => (call ? call.snapshot() : []),
   events: () => (call ? call.events.slice() : []),
   errors: () => errors.slice(),
+  chat: () => [...deskMessages.lines, ...callChat.lines],
+  network: () => ({ ...network.result }),
 });
 
 client.start();

@@ -1,0 +1,106 @@
+"""``/ws/desk``: the official's live queue of today's appointments, and messages to the waiting room."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend import calls
+from backend.identity.binding import identity_keyring
+from backend.settings import Settings
+from backend.timefmt import AMSTERDAM
+from signalling import chat, protocol
+from signalling.connection import CLOSE_SERVER_ERROR, Connection, unbroken
+from signalling.hub import Envelope, Hub, appointment_channel, team_channel
+from signalling.official import OfficialAccess, appointment_of_team
+from signalling.protocol import Chat
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DeskSocket:
+    conn: Connection
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    hub: Hub
+    access: OfficialAccess
+    dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    budget: chat.ChatBudget = field(default_factory=chat.ChatBudget)
+
+    async def run(self) -> None:
+        channels = [team_channel(team_id) for team_id in self.access.team_ids]
+        async with self.hub.listen(channels, self.deliver, origin=self.conn.id):
+            await self.conn.send(
+                protocol.welcome(
+                    you=self.access.peer,
+                    state="desk",
+                    appointment=None,
+                    peers=[],
+                    ice_servers=self.settings.signalling.ice_servers,
+                    heartbeat_seconds=self.settings.signalling.heartbeat_seconds,
+                )
+            )
+            await self.send_queue()
+            refresher = asyncio.create_task(self.refresh())
+            try:
+                async for message in self.conn.messages():
+                    if isinstance(message, Chat):
+                        await self.chat(message)
+                    else:
+                        await self.conn.error("not_allowed", "the desk only listens and sends chat")
+            finally:
+                refresher.cancel()
+
+    async def chat(self, message: Chat) -> None:
+        """A line from the desk to the people of one appointment who are not in the call yet."""
+        if message.appointment_id is None:
+            await self.conn.error("not_allowed", "say which appointment the message is for")
+            return
+        async with self.sessionmaker() as db:
+            appointment = await appointment_of_team(
+                self.conn, db, self.access, message.appointment_id, "ws/desk"
+            )
+            if appointment is None:
+                await self.conn.error("not_found", "no such appointment")
+                return
+            active = appointment.is_active
+        if not active:
+            await self.conn.error("not_allowed", "this appointment is over")
+        elif not self.budget.take():
+            await self.conn.error("rate_limited", "too many chat messages; wait a moment")
+        else:
+            event = chat.line(self.access.peer, message.text, "desk", str(message.appointment_id))
+            await self.hub.emit(appointment_channel(message.appointment_id), event, origin=self.conn.id)
+            await self.conn.send(event)
+
+    async def deliver(self, envelope: Envelope) -> None:
+        if envelope.event.get("type") == "refresh":
+            self.dirty.set()
+
+    async def refresh(self) -> None:
+        # Changes come in bursts (admit = state + refresh per participant): one queue per burst.
+        while True:
+            await self.dirty.wait()
+            self.dirty.clear()
+            try:
+                await self.send_queue()
+            except Exception:
+                # The database failed: close, so the page reconnects and gets a fresh queue,
+                # rather than showing a list that silently stopped changing.
+                log.warning("desk queue refresh failed; closing socket %s", self.conn.id, exc_info=True)
+                self.conn.finish(CLOSE_SERVER_ERROR)
+                return
+
+    async def send_queue(self) -> None:
+        await self.conn.send(protocol.queue(await unbroken(self.read_queue())))
+
+    async def read_queue(self) -> list[dict[str, Any]]:
+        today = dt.datetime.now(AMSTERDAM).date()
+        async with self.sessionmaker() as db:
+            return await calls.desk_queue(db, self.access.team_ids, today, identity_keyring(self.settings))

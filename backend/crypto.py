@@ -8,15 +8,18 @@ row (another context) does not open.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from backend.settings import Secret
 
 VERSION: Final = 1
 NONCE_BYTES: Final = 12
@@ -45,6 +48,15 @@ class Keyring:
         )
         key_id = hashlib.sha256(key).hexdigest()[:8]
         return cls({key_id: key}, key_id)
+
+    @classmethod
+    def from_secrets(cls, keys: Iterable[tuple[str, Secret]], current: str) -> Keyring:
+        """A ring from settings: (id, base64 of 32 bytes) pairs, ``current`` sealing new values."""
+        decoded = {
+            key_id: base64.b64decode(secret.reveal().replace("-", "+").replace("_", "/"))
+            for key_id, secret in keys
+        }
+        return cls(decoded, current or next(iter(decoded)))
 
     def seal(self, plaintext: bytes, *, context: bytes) -> bytes:
         key_id = self.current.encode()

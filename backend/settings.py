@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WEB_DIR = ROOT / "web"
 
 Environment = Literal["development", "production", "test"]
+KeyList = tuple[tuple[str, "Secret"], ...]
+"""(key id, base64 of 32 bytes) pairs, read by :func:`_key_list`."""
 ChannelsBackend = Literal["memory", "redis", "postgres"]
 SessionStoreKind = Literal["database", "redis"]
 LEVELS = ("none", "basis", "midden", "substantieel", "hoog")
@@ -175,9 +177,11 @@ class IdentitySettings:
     group_map: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Group -> (``<cbs code>/<team slug>``, ``official`` | ``admin``). Empty: groups named
     ``balie:<cbs code>:<team slug>:<official|admin>`` map by their name."""
-    encryption_keys: Mapping[str, bytes] = field(default_factory=dict)
-    """Key id -> 32-byte AES key that seals BSNs; empty derives one from the secret key (development)."""
-    current_key: str = ""
+    keys: KeyList = ()
+    """(id, base64 of a 32-byte AES key) that seal BSNs; empty derives one from the secret key
+    (development and tests only)."""
+    key_id: str = ""
+    """The key that seals new BSNs (default: the first of ``keys``)."""
     dev_provider: bool = True
     """Serve the development identity provider at /dev/idp (development only)."""
     clock_skew_seconds: int = 60
@@ -211,7 +215,7 @@ class DocumentSettings:
     """How often the retention worker looks for documents whose time is up."""
     directory: Path | None = None
     """Where the filesystem store keeps the encrypted files; None is ``<data dir>/documents``."""
-    keys: tuple[tuple[str, Secret], ...] = ()
+    keys: KeyList = ()
     """Master keys (id, base64 of 32 bytes) that wrap each document's own key; empty derives one
     from the secret key (development and tests only)."""
     key_id: str = ""
@@ -348,23 +352,6 @@ def _group_map(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     return result
 
 
-def _encryption_keys(raw: str) -> tuple[dict[str, bytes], str]:
-    """``id=base64key,id=base64key``: the first key seals new values, the others only open old ones."""
-    keys: dict[str, bytes] = {}
-    for part in (p.strip() for p in raw.split(",") if p.strip()):
-        key_id, sep, encoded = part.partition("=")
-        try:
-            key = base64.b64decode(encoded.strip() + "=" * (-len(encoded.strip()) % 4), validate=True)
-        except (binascii.Error, ValueError):
-            key = b""
-        if not sep or not key_id.strip() or len(key) != 32:
-            raise SettingsError(
-                "BALIE_ENCRYPTION_KEYS must be id=<base64 of 32 bytes>[,id=...] (the first seals new values)"
-            )
-        keys[key_id.strip()] = key
-    return keys, next(iter(keys), "")
-
-
 def _oidc_client(env: Mapping[str, str], who: str, scope: str) -> OidcClientSettings:
     algorithms = tuple(
         a.strip() for a in _get(env, f"{who}_OIDC_ALGORITHMS", "RS256,PS256,ES256").split(",") if a.strip()
@@ -381,10 +368,12 @@ def _oidc_client(env: Mapping[str, str], who: str, scope: str) -> OidcClientSett
     )
 
 
-def _document_keys(raw: str) -> tuple[tuple[str, Secret], ...]:
-    """``id:base64,id:base64`` -> ((id, key), ...), each key exactly 32 bytes."""
+def _key_list(env: Mapping[str, str], name: str, id_name: str, purpose: str) -> tuple[KeyList, str]:
+    """``BALIE_<name>``: ``id:<base64 of 32 bytes>[,id:...]``, and ``BALIE_<id_name>`` naming the key
+    that seals new values (default: the first). The others stay to open what they sealed (rotation).
+    """
     keys: list[tuple[str, Secret]] = []
-    for part in filter(None, (p.strip() for p in raw.split(","))):
+    for part in filter(None, (p.strip() for p in _get(env, name, "").split(","))):
         key_id, sep, encoded = part.partition(":")
         try:
             key = base64.b64decode(encoded.replace("-", "+").replace("_", "/"), validate=True)
@@ -392,20 +381,20 @@ def _document_keys(raw: str) -> tuple[tuple[str, Secret], ...]:
             key = b""
         if not sep or not key_id or len(key_id) > 40 or len(key) != 32:
             raise SettingsError(
-                "BALIE_DOCUMENTS_KEYS must be a list of id:key, each key 32 bytes in base64 (make one "
-                "with: python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')"
+                f"BALIE_{name} ({purpose}) must be a list of id:key, each key 32 bytes in base64 (make "
+                "one with: python -c 'import os,base64;print(base64.b64encode(os.urandom(32)).decode())')"
             )
         keys.append((key_id, Secret(encoded)))
     if len({key_id for key_id, _ in keys}) != len(keys):
-        raise SettingsError("BALIE_DOCUMENTS_KEYS names a key id twice")
-    return tuple(keys)
+        raise SettingsError(f"BALIE_{name} names a key id twice")
+    current = _get(env, id_name, keys[0][0] if keys else "")
+    if keys and current not in {k for k, _ in keys}:
+        raise SettingsError(f"BALIE_{id_name} {current!r} is not one of BALIE_{name}")
+    return tuple(keys), current
 
 
 def _documents(env: Mapping[str, str], development: bool) -> DocumentSettings:
-    keys = _document_keys(_get(env, "DOCUMENTS_KEYS", ""))
-    key_id = _get(env, "DOCUMENTS_KEY_ID", keys[0][0] if keys else "")
-    if keys and key_id not in {k for k, _ in keys}:
-        raise SettingsError(f"BALIE_DOCUMENTS_KEY_ID {key_id!r} is not one of BALIE_DOCUMENTS_KEYS")
+    keys, key_id = _key_list(env, "DOCUMENTS_KEYS", "DOCUMENTS_KEY_ID", "master keys for documents")
     if not keys and not development:
         raise SettingsError("BALIE_DOCUMENTS_KEYS is required in production")
     settings = DocumentSettings(
@@ -458,9 +447,9 @@ def _read(env: Mapping[str, str]) -> Settings:
     session_store = _get(env, "SESSION_STORE", "redis" if channels_backend == "redis" else "database")
     if session_store not in ("database", "redis"):
         raise SettingsError(f"BALIE_SESSION_STORE must be database or redis, not {session_store!r}")
-    keys, current_key = _encryption_keys(_get(env, "ENCRYPTION_KEYS", ""))
-    if not keys and not development:
-        raise SettingsError("BALIE_ENCRYPTION_KEYS is required in production (it seals BSNs)")
+    identity_keys, identity_key_id = _key_list(env, "IDENTITY_KEYS", "IDENTITY_KEY_ID", "keys that seal BSNs")
+    if not identity_keys and not development:
+        raise SettingsError("BALIE_IDENTITY_KEYS is required in production (it seals BSNs)")
     secret = _get(env, "SECRET_KEY", "")
     if not secret:
         if not development:
@@ -516,8 +505,8 @@ def _read(env: Mapping[str, str]) -> Settings:
             bsn_claim=_get(env, "CITIZEN_OIDC_BSN_CLAIM", "bsn"),
             groups_claim=_get(env, "OFFICIAL_OIDC_GROUPS_CLAIM", "groups"),
             group_map=_group_map(env),
-            encryption_keys=keys,
-            current_key=current_key,
+            keys=identity_keys,
+            key_id=identity_key_id,
             dev_provider=_bool(env, "DEV_IDP", development),
         ),
         sessions=SessionSettings(

@@ -9,7 +9,6 @@ and deleting the row makes a forgotten copy of the file (a backup) unreadable fo
 
 from __future__ import annotations
 
-import base64
 import os
 from dataclasses import dataclass
 from typing import Final
@@ -38,11 +37,7 @@ def master_keyring(settings: Settings) -> Keyring:
     documents = settings.documents
     if not documents.keys:
         return Keyring.derived(settings.secret_key.reveal(), "document-master-key")
-    keys = {
-        key_id: base64.b64decode(secret.reveal().replace("-", "+").replace("_", "/"))
-        for key_id, secret in documents.keys
-    }
-    return Keyring(keys, documents.key_id or next(iter(keys)))
+    return Keyring.from_secrets(documents.keys, documents.key_id)
 
 
 def _content_context(document_id: UUID) -> bytes:

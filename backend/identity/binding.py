@@ -1,6 +1,6 @@
 """A DigiD result bound to one participant of one appointment: level, time and the sealed BSN.
 
-The BSN is sealed with AES-GCM under the identity keyring (``BALIE_ENCRYPTION_KEYS``; derived from
+The BSN is sealed with AES-GCM under the identity keyring (``BALIE_IDENTITY_KEYS``; derived from
 the secret key in development), bound to its row by associated data, and only ever shown masked.
 """
 
@@ -30,8 +30,8 @@ class Refused(Exception):
 
 def identity_keyring(settings: Settings) -> Keyring:
     identity = settings.identity
-    if identity.encryption_keys:
-        return Keyring(identity.encryption_keys, identity.current_key)
+    if identity.keys:
+        return Keyring.from_secrets(identity.keys, identity.key_id)
     return Keyring.derived(settings.secret_key.reveal(), "bsn")
 
 

@@ -113,18 +113,19 @@ def test_identity_settings_are_read_and_checked() -> None:
     settings = Settings.from_env(
         {
             "BALIE_SECRET_KEY": "s",
-            "BALIE_ENCRYPTION_KEYS": f"2026-11={key},2026-01={key}",
+            "BALIE_IDENTITY_KEYS": f"2026-11:{key},2026-01:{key}",
             "BALIE_OFFICIAL_OIDC_GROUP_MAP": '{"Balie": ["0599/burgerzaken", "admin"]}',
             "BALIE_CITIZEN_OIDC_LOA_MAP": '{"urn:x": "hoog"}',
             "BALIE_CHANNELS": "redis",
         }
     )
-    assert settings.identity.current_key == "2026-11" and len(settings.identity.encryption_keys) == 2
+    assert settings.identity.key_id == "2026-11" and len(settings.identity.keys) == 2
     assert settings.identity.group_map == {"Balie": ("0599/burgerzaken", "admin")}
     assert settings.identity.loa_map == {"urn:x": "hoog"}
     assert settings.sessions.store == "redis"  # sessions follow the channels backend to Redis
     for bad in (
-        {"BALIE_ENCRYPTION_KEYS": "k1=short"},
+        {"BALIE_IDENTITY_KEYS": "k1:short"},
+        {"BALIE_IDENTITY_KEYS": f"k1:{key}", "BALIE_IDENTITY_KEY_ID": "k2"},
         {"BALIE_OFFICIAL_OIDC_ALGORITHMS": "RS256,HS256"},
         {"BALIE_OFFICIAL_OIDC_ALGORITHMS": "none"},
         {"BALIE_OFFICIAL_OIDC_GROUP_MAP": '{"g": ["no-slash", "admin"]}'},
@@ -133,5 +134,5 @@ def test_identity_settings_are_read_and_checked() -> None:
     ):
         with pytest.raises(SettingsError):
             Settings.from_env({"BALIE_SECRET_KEY": "s", **bad})
-    with pytest.raises(SettingsError, match="ENCRYPTION_KEYS"):
+    with pytest.raises(SettingsError, match="IDENTITY_KEYS"):
         Settings.from_env({"BALIE_ENV": "production", "BALIE_SECRET_KEY": "s"})

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit
 from backend.booking.tokens import hash_token, join_window, new_token
 from backend.db.models import Appointment, Participant, ParticipantRole, Service
-from backend.email.invitation import queue_invitation
+from backend.email.messages import queue_invitation
 from backend.i18n import N_
 from backend.settings import Settings
 from signalling import protocol, rooms

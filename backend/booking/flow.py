@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
+from backend.booking.intake import partner_in
 from backend.booking.service import Booking, Citizen, OnBooked, book, cancel, reschedule
 from backend.booking.tokens import hash_token, new_token
 from backend.db.models import Appointment, Service
@@ -26,6 +27,7 @@ from backend.email.messages import (
     queue_booking_confirmation,
     queue_reminders,
 )
+from backend.participants import invite
 from backend.settings import Settings
 from signalling.hub import Hub, team_channel
 
@@ -69,6 +71,18 @@ async def book_and_confirm(
         await queue_booking_confirmation(
             session, booking.appointment, booking.participant, tokens=tokens, settings=settings
         )
+        partner = partner_in(booking.appointment.intake)
+        if partner is not None:  # ondertrouw: the partner gets an own link, in the same commit
+            await invite(
+                session,
+                booking.appointment,
+                name=partner[0],
+                email=partner[1],
+                role="partner",
+                settings=settings,
+                locale=locale,
+                origin=origin,
+            )
         audit.record(
             session,
             actor=_actor(created_by, booking.appointment),

@@ -10,6 +10,9 @@ Types: ``date`` (answer ``YYYY-MM-DD``; ``dd-mm-jjjj`` is read too), ``text`` (`
 default 200), ``email``, ``choice`` (``options``: ``[{"value": ..., "label": {...}}]``) and
 ``checkbox`` (answer true/false). Answers are stored as JSON (dates as ISO strings). Messages are
 Dutch and ``N_``-marked; pages translate them.
+
+Two keys have a meaning of their own: a service that asks ``partner_name`` and ``partner_email``
+(ondertrouw) invites that partner with an own join link when the booking is made.
 """
 
 from __future__ import annotations
@@ -126,6 +129,18 @@ class Checked:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+PARTNER_NAME: Final = "partner_name"
+PARTNER_EMAIL: Final = "partner_email"
+
+
+def partner_in(answers: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The (name, email) of a partner to invite with the booking, if the answers name one."""
+    name, email = answers.get(PARTNER_NAME), answers.get(PARTNER_EMAIL)
+    if isinstance(name, str) and isinstance(email, str) and name and email:
+        return name, email
+    return None
 
 
 def check_answers(questions: Sequence[Question], raw: Mapping[str, Any], today: dt.date) -> Checked:

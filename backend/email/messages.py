@@ -27,13 +27,17 @@ from backend.email.render import (
     render,
     sender_address,
 )
-from backend.i18n import translator
+from backend.i18n import N_, translator
 from backend.localized import localized, localized_list
 from backend.settings import Settings
 from backend.timefmt import clock, long_datetime
 
 ICS_UID_DOMAIN = "digitale-balie"
-Kind = Literal["confirmation", "reminder", "rescheduled", "cancelled"]
+Kind = Literal["confirmation", "reminder", "rescheduled", "cancelled", "invitation"]
+ROLE_TEXTS = {
+    "partner": N_("U doet mee als partner."),
+    "interpreter": N_("U doet mee als tolk."),
+}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ def _subject(kind: Kind, locale: str, when: str, reference: str) -> str:
         return _("Verzet naar {when} ({reference})", when=when, reference=reference)
     if kind == "cancelled":
         return _("Geannuleerd: {when} ({reference})", when=when, reference=reference)
+    if kind == "invitation":
+        return _("Uitnodiging: video-afspraak op {when} ({reference})", when=when, reference=reference)
     return _("Uw video-afspraak op {when} ({reference})", when=when, reference=reference)
 
 
@@ -78,11 +84,15 @@ def build_appointment_email(
     tokens: Tokens | None,
     settings: Settings,
     now: dt.datetime | None = None,
+    locale: str | None = None,
 ) -> EmailMessage:
-    """One email about ``appointment`` for ``participant``, in the appointment's language (pure)."""
+    """One email about ``appointment`` for ``participant``, in ``locale`` (default: the appointment's)
+    (pure: no I/O). Everyone's calendar event has the appointment's UID and sequence, so a later
+    move or cancellation updates the same event for the booker and for invited people alike."""
     if kind != "cancelled" and tokens is None:
         raise ValueError(f"a {kind} email needs the participant's join token")
-    locale = appointment.locale if appointment.locale in ("nl", "en") else "nl"
+    locale = locale or appointment.locale
+    locale = locale if locale in ("nl", "en") else "nl"
     _ = translator(locale)
     when = long_datetime(appointment.start_at, locale)
     urls = links(settings, tokens)
@@ -99,6 +109,7 @@ def build_appointment_email(
         "reference": appointment.reference,
         "documents": localized_list(service, "documents", locale),
         "reason": appointment.cancel_reason,
+        "role_text": _(ROLE_TEXTS.get(participant.role, "")) if participant.role in ROLE_TEXTS else "",
     }
     summary = _("Video-afspraak: {service}", service=service_name)
     description = (
@@ -154,6 +165,7 @@ async def queue_appointment_email(
     settings: Settings,
     key: str,
     send_at: dt.datetime | None = None,
+    locale: str | None = None,
 ) -> None:
     """Put one email in the outbox, in the caller's transaction; ``key`` makes it happen once."""
     await _flushed(session, appointment, participant)
@@ -162,7 +174,7 @@ async def queue_appointment_email(
     if service is None or municipality is None:
         raise LookupError("appointment refers to a service or municipality that does not exist")
     message = build_appointment_email(
-        kind, appointment, participant, service, municipality, tokens=tokens, settings=settings
+        kind, appointment, participant, service, municipality, tokens=tokens, settings=settings, locale=locale
     )
     await enqueue(
         session,
@@ -199,6 +211,31 @@ async def queue_booking_confirmation(
     await queue_reminders(session, appointment, participant, tokens=tokens, settings=settings)
 
 
+async def queue_invitation(
+    session: AsyncSession,
+    appointment: Appointment,
+    participant: Participant,
+    *,
+    join_token: str,
+    locale: str,
+    settings: Settings,
+) -> None:
+    """The invitation for a partner or interpreter (their own link, no manage link) and their
+    reminders, in ``locale``, in the caller's transaction."""
+    tokens = Tokens(join=join_token)
+    await queue_appointment_email(
+        session,
+        "invitation",
+        appointment,
+        participant,
+        tokens=tokens,
+        settings=settings,
+        key=f"invitation:{participant.id}",
+        locale=locale,
+    )
+    await queue_reminders(session, appointment, participant, tokens=tokens, settings=settings, locale=locale)
+
+
 async def queue_reminders(
     session: AsyncSession,
     appointment: Appointment,
@@ -207,6 +244,7 @@ async def queue_reminders(
     tokens: Tokens,
     settings: Settings,
     now: dt.datetime | None = None,
+    locale: str | None = None,
 ) -> None:
     """One reminder per ``Service.reminder_minutes`` still in the future, each due at its moment.
 
@@ -232,6 +270,7 @@ async def queue_reminders(
                 "participant_id": str(participant.id),
                 "join": tokens.join,
                 "manage": tokens.manage or "",
+                "locale": locale or "",
             },
             keyring=outbox_keyring(settings),
             kind="reminder",
@@ -258,7 +297,14 @@ async def render_request(
     tokens = Tokens(join=request["join"], manage=request.get("manage") or None)
     kind: Kind = "reminder" if request.get("kind") == "reminder" else "confirmation"
     return build_appointment_email(
-        kind, appointment, participant, service, municipality, tokens=tokens, settings=settings
+        kind,
+        appointment,
+        participant,
+        service,
+        municipality,
+        tokens=tokens,
+        settings=settings,
+        locale=request.get("locale") or None,
     )
 
 

@@ -482,3 +482,41 @@ async def test_a_reminder_for_an_appointment_that_no_longer_runs_is_not_sent(
         sink.stop()
     reminders = await outbox(session, kind="reminder")
     assert [(r.status, r.mime) for r in reminders] == [(OutboxStatus.CANCELLED, b"")] * 2
+
+
+async def test_a_booking_that_names_a_partner_invites_them_with_an_own_link(
+    client: Any, session: AsyncSession, settings: Any
+) -> None:
+    import email
+    import email.policy
+
+    from backend.email.outbox import message_context, outbox_keyring
+
+    partner_questions = [
+        {"key": "partner_name", "type": "text", "required": True, "label": "Naam van uw partner"},
+        {"key": "partner_email", "type": "email", "required": True, "label": "E-mailadres van uw partner"},
+    ]
+    service = await seed_agenda(session, slug="trouwstad", cbs_code="0344", intake=partner_questions)
+    offered = await slots(client, service.id, **{"from": (today() + dt.timedelta(days=3)).isoformat()})
+    intake = {"partner_name": "Kim de Wit", "partner_email": "kim@example.nl"}
+    created = await create(client, service.id, offered[0]["start"], intake=intake, locale="en")
+    assert created.status_code == 201, created.text
+
+    people = {p.role: p for p in (await session.scalars(select(Participant))).all()}
+    rows = await outbox(session)
+    await session.commit()
+    assert set(people) == {"citizen", "partner"} and people["partner"].email == "kim@example.nl"
+    kinds = sorted(r.kind for r in rows)
+    assert kinds == ["confirmation", "invitation", "reminder", "reminder", "reminder", "reminder"]
+    invitation = next(r for r in rows if r.kind == "invitation")
+    assert invitation.recipient == "kim@example.nl"
+    raw = outbox_keyring(settings).open(invitation.mime, context=message_context(invitation.idempotency_key))
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "You take part as a partner" in text and "/j/" in text and "/afspraak/" not in text
+    ics = next(p for p in message.iter_attachments() if p.get_content_type() == "text/calendar")
+    appointment = (
+        await session.scalars(select(Appointment).where(Appointment.service_id == service.id))
+    ).one()
+    await session.commit()
+    assert f"UID:{appointment.id}@digitale-balie" in ics.get_content()  # the same event as the booker's

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.booking import journey
 from backend.booking import service as booking
 from backend.booking.explain import explain
-from backend.booking.flow import book_and_confirm, utcnow
-from backend.booking.intake import check_answers, parse_date, parse_questions
+from backend.booking.flow import book_and_confirm
+from backend.booking.steps import BookingSteps
 from backend.booking.validation import clean_text, email_error, name_error, parse_moment
 from backend.db.models import Municipality, Service
 from backend.i18n import N_
@@ -28,6 +28,7 @@ from backend.web import page, request_locale, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 CONSENT_MISSING = N_("Geef toestemming om verder te gaan.")
+STEPS = BookingSteps(base="/diensten", start_of=lambda service: f"/g/{service.team.municipality.slug}")
 
 
 async def _service_or_404(db_session: AsyncSession, service_id: UUID) -> Service:
@@ -73,38 +74,13 @@ class BookingPages(Controller):
             raise NotFoundException()
         return page(request, "pages/municipality.html", municipality=municipality)
 
-    # -- questions ---------------------------------------------------------------------------------
+    # -- questions and free times (shared with the desk's booking for a caller) ------------------------
 
     @get("/diensten/{service_id:uuid}/vragen")
     async def questions(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, service_id: UUID
     ) -> Template | Redirect:
-        service = await _service_or_404(db_session, service_id)
-        if not journey.needs_intake(service):
-            return see_other(f"/diensten/{service.id}")
-        answers = journey.remembered_answers(request, service) or {}
-        return self._questions(request, service, answers, {})
-
-    def _questions(
-        self,
-        request: Request[Any, Any, Any],
-        service: Service,
-        values: dict[str, Any],
-        errors: dict[str, str],
-        status_code: int = 200,
-    ) -> Template:
-        locale = request_locale(request)
-        return page(
-            request,
-            "pages/intake.html",
-            status_code=status_code,
-            here=f"/diensten/{service.id}/vragen",
-            service=service,
-            action=f"/diensten/{service.id}/vragen",
-            back=f"/g/{service.team.municipality.slug}",
-            fields=journey.intake_fields(service, locale, values, errors),
-            error_count=len(errors),
-        )
+        return STEPS.questions(request, await _service_or_404(db_session, service_id))
 
     @post("/diensten/{service_id:uuid}/vragen")
     async def answer(
@@ -114,16 +90,7 @@ class BookingPages(Controller):
         service_id: UUID,
         data: dict[str, str] = Form,
     ) -> Template | Redirect:
-        service = await _service_or_404(db_session, service_id)
-        questions = parse_questions(service.intake)
-        raw = {q.key: data[q.key] for q in questions if q.key in data}
-        checked = check_answers(questions, raw, journey.today())
-        if not checked.ok:
-            return self._questions(request, service, raw, checked.errors, status_code=422)
-        journey.remember_answers(request, service.id, checked.answers)
-        return see_other(f"/diensten/{service.id}")
-
-    # -- free times ----------------------------------------------------------------------------------
+        return STEPS.answer(request, await _service_or_404(db_session, service_id), data)
 
     @get("/diensten/{service_id:uuid}")
     async def slots(
@@ -133,31 +100,7 @@ class BookingPages(Controller):
         service_id: UUID,
         vanaf: str = "",
     ) -> Template | Redirect:
-        service = await _service_or_404(db_session, service_id)
-        answers = journey.remembered_answers(request, service)
-        if journey.needs_intake(service) and answers is None:
-            return see_other(f"/diensten/{service.id}/vragen")
-        listing = await journey.slot_listing(
-            db_session,
-            service,
-            request_locale(request),
-            first_day=parse_date(vanaf) if vanaf else None,
-            answers=answers or {},
-            now=utcnow(),
-        )
-        return page(
-            request,
-            "pages/slots.html",
-            service=service,
-            listing=listing,
-            slots_url=f"/diensten/{service.id}",
-            book_url=f"/diensten/{service.id}/boeken",
-            back=(
-                f"/diensten/{service.id}/vragen"
-                if journey.needs_intake(service)
-                else f"/g/{service.team.municipality.slug}"
-            ),
-        )
+        return await STEPS.slots(request, db_session, await _service_or_404(db_session, service_id), vanaf)
 
     # -- details and booking ------------------------------------------------------------------------------
 
@@ -167,9 +110,9 @@ class BookingPages(Controller):
     ) -> Template | Redirect:
         service = await _service_or_404(db_session, service_id)
         moment = parse_moment(start)
+        if (back := STEPS.unanswered(request, service)) is not None:
+            return back
         answers = journey.remembered_answers(request, service)
-        if journey.needs_intake(service) and answers is None:
-            return see_other(f"/diensten/{service.id}/vragen")
         if moment is None:
             return see_other(f"/diensten/{service.id}")
         return self._form(request, service, moment, answers or {}, values={}, errors={})
@@ -210,9 +153,9 @@ class BookingPages(Controller):
     ) -> Template | Redirect:
         service = await _service_or_404(db_session, service_id)
         start = parse_moment(str(data.get("start", "")))
+        if (back := STEPS.unanswered(request, service)) is not None:
+            return back
         answers = journey.remembered_answers(request, service)
-        if journey.needs_intake(service) and answers is None:
-            return see_other(f"/diensten/{service.id}/vragen")
         if start is None:
             return see_other(f"/diensten/{service.id}")
         values, errors = check_contact(data)

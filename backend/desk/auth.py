@@ -6,13 +6,14 @@ Every staff query goes through :func:`team_ids` so officials never see another t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from litestar import Request
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import audit
 from backend.db.models import Official
 
 SESSION_KEY = "official_id"
@@ -42,3 +43,27 @@ def team_ids(official: Official) -> set[UUID]:
 
 def admin_team_ids(official: Official) -> set[UUID]:
     return {membership.team_id for membership in official.memberships if membership.role == "admin"}
+
+
+class TeamOwned(Protocol):
+    @property
+    def team_id(self) -> UUID: ...
+
+
+T = TypeVar("T", bound=TeamOwned)
+
+
+async def of_own_team(
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    official: Official,
+    model: type[T],
+    object_id: UUID,
+) -> T:
+    """The object if it belongs to one of the official's teams; 404 otherwise, and the attempt is
+    audited (another team's object and no object at all look the same)."""
+    found = await db_session.get(model, object_id)
+    if found is None or found.team_id not in team_ids(official):
+        await audit.access_denied(db_session, official, model.__name__.lower(), object_id, request)
+        raise NotFoundException()
+    return found

@@ -9,7 +9,6 @@ from uuid import UUID, uuid4
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit, calls
 from backend.db.models import Appointment, Official
-from backend.desk.auth import admin_team_ids, current_official, team_ids
+from backend.desk.auth import admin_team_ids, current_official, of_own_team, team_ids
 from backend.documents.retention import wake_purger
 from backend.errors import problem
 from backend.i18n import N_, translator
@@ -34,11 +33,7 @@ async def appointment_for_official(
     request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, appointment_id: UUID
 ) -> Appointment:
     """The appointment if the official may act for its team; 404 (and an audit event) otherwise."""
-    appointment = await db_session.get(Appointment, appointment_id)
-    if appointment is None or appointment.team_id not in team_ids(official):
-        await audit.access_denied(db_session, official, "appointment", appointment_id, request)
-        raise NotFoundException()
-    return appointment
+    return await of_own_team(request, db_session, official, Appointment, appointment_id)
 
 
 class DeskPages(Controller):

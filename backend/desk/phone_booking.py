@@ -23,29 +23,25 @@ from backend import audit
 from backend.booking import journey
 from backend.booking import service as booking
 from backend.booking.explain import explain
-from backend.booking.flow import book_and_confirm, utcnow
-from backend.booking.intake import check_answers, parse_date, parse_questions
+from backend.booking.flow import book_and_confirm
 from backend.booking.pages import check_contact
+from backend.booking.steps import BookingSteps
 from backend.booking.validation import parse_moment
 from backend.db.models import Appointment, Official, Service
-from backend.desk.auth import current_official, team_ids
+from backend.desk.auth import current_official, of_own_team, team_ids
 from backend.i18n import LOCALES
 from backend.timefmt import long_datetime
 from backend.web import NO_STORE, page, request_locale, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 BASE = "/balie/afspraak-maken"
+STEPS = BookingSteps(base=BASE, start_of=lambda _service: BASE, by_official=True)
 
 
 async def _service_for(
     request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, service_id: UUID
 ) -> Service:
-    """The service if it belongs to one of the official's teams; 404 (audited) otherwise."""
-    service = await db_session.get(Service, service_id)
-    if service is None or service.team_id not in team_ids(official):
-        await audit.access_denied(db_session, official, "service", service_id, request)
-        raise NotFoundException()
-    return service
+    return await of_own_team(request, db_session, official, Service, service_id)
 
 
 class PhoneBooking(Controller):
@@ -69,29 +65,7 @@ class PhoneBooking(Controller):
     async def questions(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, service_id: UUID
     ) -> Template | Redirect:
-        service = await _service_for(request, db_session, official, service_id)
-        if not journey.needs_intake(service):
-            return see_other(f"{BASE}/{service.id}")
-        return self._questions(request, service, journey.remembered_answers(request, service) or {}, {})
-
-    def _questions(
-        self,
-        request: Request[Any, Any, Any],
-        service: Service,
-        values: dict[str, Any],
-        errors: dict[str, str],
-        status_code: int = 200,
-    ) -> Template:
-        return page(
-            request,
-            "pages/intake.html",
-            status_code=status_code,
-            service=service,
-            action=f"{BASE}/{service.id}/vragen",
-            back=BASE,
-            fields=journey.intake_fields(service, request_locale(request), values, errors),
-            error_count=len(errors),
-        )
+        return STEPS.questions(request, await _service_for(request, db_session, official, service_id))
 
     @post("/{service_id:uuid}/vragen")
     async def answer(
@@ -102,14 +76,7 @@ class PhoneBooking(Controller):
         service_id: UUID,
         data: dict[str, str] = Form,
     ) -> Template | Redirect:
-        service = await _service_for(request, db_session, official, service_id)
-        questions = parse_questions(service.intake)
-        raw = {q.key: data[q.key] for q in questions if q.key in data}
-        checked = check_answers(questions, raw, journey.today())
-        if not checked.ok:
-            return self._questions(request, service, raw, checked.errors, status_code=422)
-        journey.remember_answers(request, service.id, checked.answers)
-        return see_other(f"{BASE}/{service.id}")
+        return STEPS.answer(request, await _service_for(request, db_session, official, service_id), data)
 
     @get("/{service_id:uuid}")
     async def slots(
@@ -121,27 +88,7 @@ class PhoneBooking(Controller):
         vanaf: str = "",
     ) -> Template | Redirect:
         service = await _service_for(request, db_session, official, service_id)
-        answers = journey.remembered_answers(request, service)
-        if journey.needs_intake(service) and answers is None:
-            return see_other(f"{BASE}/{service.id}/vragen")
-        listing = await journey.slot_listing(
-            db_session,
-            service,
-            request_locale(request),
-            first_day=parse_date(vanaf) if vanaf else None,
-            answers=answers or {},
-            now=utcnow(),
-            by_official=True,
-        )
-        return page(
-            request,
-            "pages/slots.html",
-            service=service,
-            listing=listing,
-            slots_url=f"{BASE}/{service.id}",
-            book_url=f"{BASE}/{service.id}/boeken",
-            back=f"{BASE}/{service.id}/vragen" if journey.needs_intake(service) else BASE,
-        )
+        return await STEPS.slots(request, db_session, service, vanaf)
 
     @get("/{service_id:uuid}/boeken")
     async def form(
@@ -195,9 +142,9 @@ class PhoneBooking(Controller):
     ) -> Template | Redirect:
         service = await _service_for(request, db_session, official, service_id)
         start = parse_moment(str(data.get("start", "")))
+        if (back := STEPS.unanswered(request, service)) is not None:
+            return back
         answers = journey.remembered_answers(request, service)
-        if journey.needs_intake(service) and answers is None:
-            return see_other(f"{BASE}/{service.id}/vragen")
         if start is None:
             return see_other(f"{BASE}/{service.id}")
         values, errors = check_contact(data)

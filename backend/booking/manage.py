@@ -19,6 +19,7 @@ from backend.booking import service as booking
 from backend.booking.explain import explain
 from backend.booking.flow import cancel_and_notify, move_and_notify, utcnow
 from backend.booking.intake import parse_date
+from backend.booking.steps import refused
 from backend.booking.tokens import appointment_for_manage_token, join_window
 from backend.booking.validation import clean_text, parse_moment
 from backend.db.models import Appointment
@@ -148,15 +149,7 @@ class ManagePages(Controller):
         try:
             await move_and_notify(db_session, request.app.state, appointment, start, manage_token=token)
         except booking.BookingError as exc:
-            return page(
-                request,
-                "pages/slot_gone.html",
-                status_code=409 if isinstance(exc, booking.SlotTaken) else 422,
-                service=appointment.service,
-                message=explain(exc, request_locale(request)),
-                taken=isinstance(exc, booking.SlotTaken),
-                retry_url=f"/afspraak/{token}/verzetten",
-            )
+            return refused(request, appointment.service, exc, f"/afspraak/{token}/verzetten")
         return see_other(f"/afspraak/{token}?gewijzigd=verzet")
 
     @get("/annuleren")

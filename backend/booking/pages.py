@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.booking import journey
 from backend.booking import service as booking
-from backend.booking.explain import explain
 from backend.booking.flow import book_and_confirm
-from backend.booking.steps import BookingSteps
+from backend.booking.steps import BookingSteps, refused
 from backend.booking.validation import clean_text, email_error, name_error, parse_moment
 from backend.db.models import Municipality, Service
 from backend.i18n import N_
@@ -176,13 +175,6 @@ class BookingPages(Controller):
                 origin=_origin(request),
             )
         except booking.BookingError as exc:
-            return page(
-                request,
-                "pages/slot_gone.html",
-                status_code=409 if isinstance(exc, booking.SlotTaken) else 422,
-                service=service,
-                message=explain(exc, locale),
-                taken=isinstance(exc, booking.SlotTaken),
-            )
+            return refused(request, service, exc, STEPS.slots_url(service))
         journey.forget_answers(request)
         return see_other(f"/afspraak/{result.manage_token}?nieuw=1")

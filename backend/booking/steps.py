@@ -13,8 +13,10 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.booking import journey
+from backend.booking.explain import explain
 from backend.booking.flow import utcnow
 from backend.booking.intake import check_answers, parse_date, parse_questions
+from backend.booking.service import BookingError, SlotTaken
 from backend.db.models import Service
 from backend.web import page, request_locale, see_other
 
@@ -102,3 +104,20 @@ class BookingSteps:
             book_url=self.book_url(service),
             back=self.questions_url(service) if journey.needs_intake(service) else self.start_of(service),
         )
+
+
+def refused(
+    request: Request[Any, Any, Any], service: Service, error: BookingError, retry_url: str
+) -> Template:
+    """The page for a booking or a move that could not be made: why, in the visitor's language, and
+    the way to another time (409 when someone else was faster, 422 when the time is not possible)."""
+    taken = isinstance(error, SlotTaken)
+    return page(
+        request,
+        "pages/slot_gone.html",
+        status_code=409 if taken else 422,
+        service=service,
+        message=explain(error, request_locale(request)),
+        taken=taken,
+        retry_url=retry_url,
+    )

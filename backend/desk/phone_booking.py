@@ -13,19 +13,16 @@ from uuid import UUID
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
 from backend.booking import journey
 from backend.booking import service as booking
-from backend.booking.explain import explain
 from backend.booking.flow import book_and_confirm
 from backend.booking.pages import check_contact
-from backend.booking.steps import BookingSteps
+from backend.booking.steps import BookingSteps, refused
 from backend.booking.validation import parse_moment
 from backend.db.models import Appointment, Official, Service
 from backend.desk.auth import current_official, of_own_team, team_ids
@@ -165,15 +162,7 @@ class PhoneBooking(Controller):
                 origin=request.client.host if request.client else "",
             )
         except booking.BookingError as exc:
-            return page(
-                request,
-                "pages/slot_gone.html",
-                status_code=409 if isinstance(exc, booking.SlotTaken) else 422,
-                service=service,
-                message=explain(exc, request_locale(request)),
-                taken=isinstance(exc, booking.SlotTaken),
-                retry_url=f"{BASE}/{service.id}",
-            )
+            return refused(request, service, exc, STEPS.slots_url(service))
         journey.forget_answers(request)
         return see_other(f"{BASE}/gemaakt/{result.appointment.id}")
 
@@ -185,10 +174,7 @@ class PhoneBooking(Controller):
         official: Official,
         appointment_id: UUID,
     ) -> Template:
-        appointment = await db_session.get(Appointment, appointment_id)
-        if appointment is None or appointment.team_id not in team_ids(official):
-            await audit.access_denied(db_session, official, "appointment", appointment_id, request)
-            raise NotFoundException()
+        appointment = await of_own_team(request, db_session, official, Appointment, appointment_id)
         return page(
             request,
             "pages/desk/phone_done.html",

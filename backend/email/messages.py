@@ -9,6 +9,7 @@ one event; a cancellation sends ``METHOD:CANCEL``.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, Literal
@@ -18,7 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Appointment, Municipality, OutboxMessage, OutboxStatus, Participant, Service
-from backend.email.outbox import enqueue, enqueue_request, outbox_keyring
+from backend.email.outbox import enqueue, enqueue_request, freeze, message_context, outbox_keyring
 from backend.email.render import (
     Attachment,
     Invitation,
@@ -189,6 +190,48 @@ async def queue_appointment_email(
     )
 
 
+DEFERRED_KINDS: tuple[Kind, ...] = ("confirmation", "invitation", "reminder")
+"""Emails written when they are sent, from the appointment as it is then (see :func:`render_request`)."""
+
+
+async def queue_deferred(
+    session: AsyncSession,
+    kind: Kind,
+    appointment: Appointment,
+    participant: Participant,
+    *,
+    tokens: Tokens,
+    settings: Settings,
+    key: str,
+    send_at: dt.datetime | None = None,
+    locale: str | None = None,
+) -> None:
+    """Queue an email that the worker writes when it sends it: only a sealed request (who, which
+    links, which version of the appointment) waits in the outbox. The booking's transaction stays
+    short, and a reminder days ahead shows the appointment as it is by then."""
+    await _flushed(session, appointment, participant)
+    shown_locale = locale or appointment.locale
+    when = long_datetime(appointment.start_at, shown_locale if shown_locale in ("nl", "en") else "nl")
+    await enqueue_request(
+        session,
+        key=key,
+        recipient=participant.email,
+        subject=_subject(kind, shown_locale, when, appointment.reference),
+        request={
+            "kind": kind,
+            "participant_id": str(participant.id),
+            "join": tokens.join,
+            "manage": tokens.manage or "",
+            "locale": locale or "",
+            "sequence": str(appointment.sequence),
+        },
+        keyring=outbox_keyring(settings),
+        kind=kind,
+        appointment_id=appointment.id,
+        send_at=send_at or dt.datetime.now(dt.UTC),
+    )
+
+
 async def queue_booking_confirmation(
     session: AsyncSession,
     appointment: Appointment,
@@ -199,7 +242,7 @@ async def queue_booking_confirmation(
 ) -> None:
     """The confirmation and the reminders for ``participant``, with the tokens just handed out."""
     await _flushed(session, appointment, participant)
-    await queue_appointment_email(
+    await queue_deferred(
         session,
         "confirmation",
         appointment,
@@ -223,7 +266,7 @@ async def queue_invitation(
     """The invitation for a partner or interpreter (their own link, no manage link) and their
     reminders, in ``locale``, in the caller's transaction."""
     tokens = Tokens(join=join_token)
-    await queue_appointment_email(
+    await queue_deferred(
         session,
         "invitation",
         appointment,
@@ -248,9 +291,8 @@ async def queue_reminders(
 ) -> None:
     """One reminder per ``Service.reminder_minutes`` still in the future, each due at its moment.
 
-    Reminders are rendered when they are sent (:func:`render_request`), from the appointment as it
-    is then; the key holds the appointment's sequence, so after a move the new reminders are new
-    rows, and :func:`cancel_reminders` stops the old ones.
+    The key holds the appointment's sequence, so after a move the new reminders are new rows, and
+    :func:`cancel_reminders` stops the old ones.
     """
     await _flushed(session, appointment, participant)
     service = await session.get(Service, appointment.service_id)
@@ -260,52 +302,61 @@ async def queue_reminders(
         due = appointment.start_at - dt.timedelta(minutes=minutes)
         if due <= now:
             continue  # booked later than this reminder would have gone out
-        await enqueue_request(
+        await queue_deferred(
             session,
+            "reminder",
+            appointment,
+            participant,
+            tokens=tokens,
+            settings=settings,
             key=f"reminder:{participant.id}:{minutes}:{appointment.sequence}",
-            recipient=participant.email,
-            subject=f"reminder {appointment.reference}",
-            request={
-                "kind": "reminder",
-                "participant_id": str(participant.id),
-                "join": tokens.join,
-                "manage": tokens.manage or "",
-                "locale": locale or "",
-            },
-            keyring=outbox_keyring(settings),
-            kind="reminder",
-            appointment_id=appointment.id,
             send_at=due,
+            locale=locale,
         )
 
 
 async def render_request(
     session: AsyncSession, request: dict[str, str], settings: Settings
 ) -> EmailMessage | None:
-    """The email a queued render request stands for, or None when it should no longer go out
-    (the appointment stopped running, the participant's link was revoked)."""
+    """The email a queued request stands for, or None when it should no longer go out: the
+    appointment stopped running or changed since (a moved appointment has its own email with new
+    links), or the participant's link was withdrawn."""
     participant = await session.get(Participant, UUID(request["participant_id"]))
     if participant is None or participant.revoked_at is not None:
         return None
     appointment = await session.get(Appointment, participant.appointment_id, populate_existing=True)
     if appointment is None or not appointment.is_active:
         return None
+    if request.get("sequence", str(appointment.sequence)) != str(appointment.sequence):
+        return None
     service = await session.get(Service, appointment.service_id)
     municipality = await session.get(Municipality, appointment.municipality_id)
-    if service is None or municipality is None:
+    kind = request.get("kind")
+    if service is None or municipality is None or kind not in DEFERRED_KINDS:
         return None
-    tokens = Tokens(join=request["join"], manage=request.get("manage") or None)
-    kind: Kind = "reminder" if request.get("kind") == "reminder" else "confirmation"
     return build_appointment_email(
         kind,
         appointment,
         participant,
         service,
         municipality,
-        tokens=tokens,
+        tokens=Tokens(join=request["join"], manage=request.get("manage") or None),
         settings=settings,
         locale=request.get("locale") or None,
     )
+
+
+async def outgoing_bytes(
+    session: AsyncSession, *, key: str, sealed: bytes, deferred: bool, settings: Settings, now: dt.datetime
+) -> bytes | None:
+    """The bytes to send for one outbox row (written now when it was queued as a request), or None
+    when a request should no longer go out. Raises :class:`backend.crypto.SealError` when the row
+    cannot be opened (the secret key changed)."""
+    opened = outbox_keyring(settings).open(sealed, context=message_context(key))
+    if not deferred:
+        return opened
+    message = await render_request(session, json.loads(opened), settings)
+    return None if message is None else freeze(message, key, now)
 
 
 async def _flushed(session: AsyncSession, appointment: Appointment, participant: Participant) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import logging
 import random
 import time
@@ -33,8 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.crypto import SealError
 from backend.db.models import OutboxMessage, OutboxStatus
-from backend.email.messages import render_request
-from backend.email.outbox import freeze, message_context, outbox_keyring
+from backend.email.messages import outgoing_bytes
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -84,7 +82,6 @@ class OutboxWorker:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._clock = clock
-        self._keyring = outbox_keyring(settings)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
@@ -209,16 +206,13 @@ class OutboxWorker:
             if not await self._still_pending(item):
                 continue  # cancelled since the claim (a reminder of a cancelled appointment)
             try:
-                mime = self._keyring.open(item.sealed, context=message_context(item.key))
+                mime = await self._outgoing(item)
             except SealError as exc:
                 await self._record_failure(item, exc)  # the secret key changed: it never will open
                 continue
-            if item.deferred:
-                rendered = await self._render(item, mime)
-                if rendered is None:
-                    await self._mark_cancelled(item)  # the appointment no longer runs
-                    continue
-                mime = rendered
+            if mime is None:
+                await self._mark_cancelled(item)  # the appointment no longer runs, or changed
+                continue
             try:
                 await smtp.sendmail(envelope_from, [item.recipient], mime)
             except (aiosmtplib.SMTPException, OSError) as exc:
@@ -240,11 +234,18 @@ class OutboxWorker:
             await session.commit()
         return status == OutboxStatus.PENDING
 
-    async def _render(self, item: Claimed, request: bytes) -> bytes | None:
+    async def _outgoing(self, item: Claimed) -> bytes | None:
         async with self._sessionmaker() as session:
-            message = await render_request(session, json.loads(request), self._settings)
+            mime = await outgoing_bytes(
+                session,
+                key=item.key,
+                sealed=item.sealed,
+                deferred=item.deferred,
+                settings=self._settings,
+                now=self._clock(),
+            )
             await session.commit()
-        return None if message is None else freeze(message, item.key, self._clock())
+        return mime
 
     async def _mark_cancelled(self, item: Claimed) -> None:
         async with self._sessionmaker() as session, session.begin():

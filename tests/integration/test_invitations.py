@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.booking.tokens import hash_token, new_token
 from backend.db.models import Appointment, AuditEvent, OutboxMessage, Participant, Service
-from backend.email.outbox import message_context, outbox_keyring
+from backend.email.messages import outgoing_bytes
 from backend.participants import HARD_LIMIT, capacity
 from tests.live import CSRF_FIELD, sign_in_official
 from tests.oidc import served_balie
@@ -79,8 +79,17 @@ async def csrf_of(client: Any, path: str) -> str:
     return found.group(1)
 
 
-def opened(row: OutboxMessage, settings: Any) -> EmailMessage:
-    raw = outbox_keyring(settings).open(row.mime, context=message_context(row.idempotency_key))
+async def opened(row: OutboxMessage, settings: Any, session: AsyncSession) -> EmailMessage:
+    """The email this outbox row sends (written now, as the worker would)."""
+    raw = await outgoing_bytes(
+        session,
+        key=row.idempotency_key,
+        sealed=row.mime,
+        deferred=row.deferred,
+        settings=settings,
+        now=dt.datetime.now(dt.UTC),
+    )
+    assert raw is not None, "the worker would not send this row"
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
@@ -128,7 +137,7 @@ async def test_an_interpreter_gets_an_own_link_by_email(
     assert row is not None and row.recipient == "tolk@example.nl"
     assert b"/j/" not in row.mime  # sealed while it waits
 
-    message = opened(row, settings)
+    message = await opened(row, settings, session)
     text, html = parts(message)
     assert appointment.reference in str(message["Subject"]) and "Uitnodiging" in str(message["Subject"])
     link = JOIN_LINK.search(text)
@@ -158,7 +167,7 @@ async def test_an_english_invitation(
         select(OutboxMessage).where(OutboxMessage.idempotency_key.like("invitation:%"))
     )
     assert row is not None
-    text, html = parts(opened(row, settings))
+    text, html = parts(await opened(row, settings, session))
     assert "You take part as a partner." in text and "Go to the waiting room" in html
     await session.commit()
 
@@ -256,7 +265,7 @@ async def test_revoking_stops_the_link_and_frees_the_seat(
     interpreter = await session.scalar(select(Participant).where(Participant.role == "interpreter"))
     row = await session.scalar(select(OutboxMessage))
     assert interpreter is not None and row is not None
-    token = JOIN_LINK.search(parts(opened(row, settings))[0])
+    token = JOIN_LINK.search(parts(await opened(row, settings, session))[0])
     assert token
     await session.commit()
 

@@ -421,8 +421,8 @@ async def test_booking_confirmation_is_queued_once_and_delivered(
             )
     (row,) = await rows(sessions)  # the appointment lies in the past: no reminder is queued
     assert row.idempotency_key == f"confirmation:{participant.id}:0"
-    assert (row.kind, row.appointment_id) == ("confirmation", appointment.id)
-    assert row.meta == {"participant_id": str(participant.id)}
+    assert (row.kind, row.appointment_id, row.deferred) == ("confirmation", appointment.id, True)
+    assert b"J" * 43 not in row.mime  # a sealed request: written when the worker sends it
     assert await OutboxWorker(sessions, settings).run_once() == 1
     (received,) = smtp.messages()
     assert received.subject == f"Uw video-afspraak op dinsdag 3 maart 2026, 10:30 ({appointment.reference})"

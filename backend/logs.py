@@ -33,6 +33,22 @@ def drop_personal_fields(
 _TOKEN_PATH: Final = re.compile(r"/(j|afspraak)/[A-Za-z0-9_-]{20,}")
 
 
+def redact_token_paths(text: str) -> str:
+    """``/j/<token>/documenten`` becomes ``/j/[token]/documenten``: a link's token is its key."""
+    return _TOKEN_PATH.sub(r"/\1/[token]", text)
+
+
+def redact_token_values(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The structlog side of :class:`RedactTokenPaths`: any text field (a path, an event) loses
+    the tokens of join and manage links."""
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = redact_token_paths(value)
+    return event
+
+
 class RedactTokenPaths(logging.Filter):
     """Join and manage links carry their token in the path (as the emails do); the access log
     writes paths, so the token is replaced before the line is written: ``/j/[token]/documenten``."""
@@ -40,10 +56,10 @@ class RedactTokenPaths(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
             record.args = tuple(
-                _TOKEN_PATH.sub(r"/\1/[token]", arg) if isinstance(arg, str) else arg for arg in record.args
+                redact_token_paths(arg) if isinstance(arg, str) else arg for arg in record.args
             )
         elif isinstance(record.msg, str):
-            record.msg = _TOKEN_PATH.sub(r"/\1/[token]", record.msg)
+            record.msg = redact_token_paths(record.msg)
         return True
 
 
@@ -59,6 +75,7 @@ def configure_logging(*, json_lines: bool, level: int = logging.INFO) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         drop_personal_fields,
+        redact_token_values,
     ]
     if json_lines:
         without_locals = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)

@@ -70,3 +70,20 @@ def test_the_access_log_never_shows_a_token() -> None:
     manage = logging.LogRecord("x", logging.INFO, __file__, 1, f"GET /afspraak/{token}", None, None)
     RedactTokenPaths().filter(manage)
     assert token not in manage.getMessage() and "/afspraak/[token]" in manage.getMessage()
+
+
+@pytest.mark.parametrize("json_lines", [False, True])
+def test_an_error_on_a_link_page_logs_the_path_without_its_token(
+    json_lines: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = "lOW_HxqzJdkHaLSf47vNwuJ_RcNrJbvmfK4gU8HDKBE"
+    configure_logging(json_lines=json_lines)
+    try:
+        structlog.get_logger().error("unhandled error", path=f"/j/{token}/wachtkamer")
+        structlog.get_logger().error(f"while moving /afspraak/{token}")
+    finally:
+        structlog.reset_defaults()
+        logging.getLogger().handlers.clear()
+    err = capsys.readouterr().err
+    assert token not in err
+    assert "/j/[token]/wachtkamer" in err and "/afspraak/[token]" in err

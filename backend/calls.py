@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.crypto import Keyring
-from backend.db.models import Appointment, Participant
+from backend.db.models import Appointment, AppointmentStatus, Participant
 from backend.identity import binding
 from backend.participants import capacity
 from backend.timefmt import AMSTERDAM, iso_local
@@ -33,6 +33,8 @@ __all__ = [
     "enter_waiting_room",
     "join_call",
     "leave",
+    "led_by_colleague",
+    "take_over",
 ]
 
 
@@ -72,7 +74,13 @@ def _member(appointment: Appointment, participant_id: UUID, event: str) -> Parti
 
 
 def _audit(
-    session: AsyncSession, actor: str, action: str, appointment: Appointment, client: str = "", **details: Any
+    session: AsyncSession,
+    actor: str,
+    action: str,
+    appointment: Appointment,
+    client: str = "",
+    result: str = "success",
+    **details: Any,
 ) -> None:
     # Ids and outcomes only: no names, e-mail addresses, SDP or chat in the audit trail.
     audit.record(
@@ -82,6 +90,7 @@ def _audit(
         object_type="appointment",
         object_id=appointment.id,
         municipality_id=appointment.municipality_id,
+        result=result,
         origin=client,
         details=details,
     )
@@ -133,11 +142,19 @@ async def admit(
         for p in appointment.participants
         if p.state == rooms.WAITING and (participant_id is None or p.id == participant_id)
     ]
-    if not waiting:
-        raise NotAllowed(appointment.status, "admit", "nobody is waiting")
+    refusal: NotAllowed | None = None
     present = [p for p in appointment.participants if p.state in (rooms.ADMITTED, rooms.IN_CALL)]
-    if len(present) + len(waiting) > capacity(appointment.service) - 1:  # - 1: the official's seat
-        raise CallFull(appointment.status, "admit", "the call is full")
+    if not waiting:
+        refusal = NotAllowed(appointment.status, "admit", "nobody is waiting")
+    elif len(present) + len(waiting) > capacity(appointment.service) - 1:  # - 1: the official's seat
+        refusal = CallFull(appointment.status, "admit", "the call is full")
+    if refusal is not None:
+        reason = "call_full" if isinstance(refusal, CallFull) else "nobody_waiting"
+        _audit(
+            session, f"official:{official_id}", "call.admit", appointment, client, "refused", reason=reason
+        )
+        await session.commit()
+        raise refusal
     now = _now()
     for participant in waiting:
         participant.state, participant.admitted_at = rooms.transition(participant.state, "admit"), now
@@ -230,6 +247,36 @@ async def end_call(
     await session.commit()
     await hub.emit(appointment_channel(appointment.id), protocol.ended(outcome), origin=origin)
     await _tell_team(hub, appointment, origin)
+
+
+def led_by_colleague(appointment: Appointment, official_id: UUID) -> bool:
+    """Whether another official leads this running call (the one who admitted first, or took it
+    over): a call has one official, so a colleague's page offers to take it over instead."""
+    return (
+        appointment.status in (AppointmentStatus.WAITING, AppointmentStatus.IN_CALL)
+        and appointment.call_started_at is not None
+        and appointment.assigned_official_id not in (None, official_id)
+    )
+
+
+async def take_over(
+    session: AsyncSession,
+    hub: Hub,
+    appointment: Appointment,
+    official_id: UUID,
+    *,
+    origin: str = SERVER_ORIGIN,
+    client: str = "",
+) -> None:
+    """``official_id`` leads the call from now on; the page of the official before them closes."""
+    appointment = await _locked_appointment(session, appointment.id, "take-over")
+    before = appointment.assigned_official_id
+    appointment.assigned_official_id = official_id
+    if before != official_id:
+        _audit(session, f"official:{official_id}", "call.take_over", appointment, client, before=str(before))
+    await session.commit()
+    if before not in (None, official_id):
+        await hub.emit(appointment_channel(appointment.id), protocol.taken_over(official_id), origin=origin)
 
 
 async def desk_queue(

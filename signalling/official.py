@@ -14,7 +14,7 @@ from litestar.exceptions import ImproperlyConfiguredException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend import audit
+from backend import audit, calls
 from backend.db.models import Appointment, Membership, Official, Participant
 from backend.participants import capacity
 from backend.settings import Settings
@@ -23,6 +23,7 @@ from signalling.connection import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
     CLOSE_SERVER_ERROR,
+    CLOSE_TAKEN,
     CLOSE_UNAUTHORIZED,
     Connection,
     unbroken,
@@ -106,11 +107,17 @@ async def check_appointment(
     access: OfficialAccess,
     appointment_id: uuid.UUID,
 ) -> bool:
-    """Whether the appointment belongs to one of the official's teams; audits and refuses (4404) if not."""
+    """Whether the official may open this call: it belongs to one of their teams (else audited and
+    refused with 4404) and no colleague leads it (else refused with 4409: the page offers to take
+    it over). A call has one official; the others in the mesh are citizens."""
     async with sessionmaker() as db:
-        if await appointment_of_team(conn, db, access, appointment_id, "ws/call") is not None:
+        appointment = await appointment_of_team(conn, db, access, appointment_id, "ws/call")
+        if appointment is not None and not calls.led_by_colleague(appointment, access.official_id):
             return True
-    await conn.refuse("not_found", "no such appointment", CLOSE_NOT_FOUND)
+    if appointment is None:
+        await conn.refuse("not_found", "no such appointment", CLOSE_NOT_FOUND)
+    else:
+        await conn.refuse("taken", "a colleague leads this call", CLOSE_TAKEN)
     return False
 
 
@@ -165,7 +172,9 @@ class CallSocket:
                 for task in tasks:
                     task.cancel()
                 if announced:
-                    event = protocol.peer_left(self.peer_id, "disconnected")
+                    # Taken over: this official is gone for good (their page hangs up), not away.
+                    reason = "hangup" if self.conn.close_code == CLOSE_TAKEN else "disconnected"
+                    event = protocol.peer_left(self.peer_id, reason)
                     await self.hub.emit(channel, event, origin=self.conn.id)
 
     async def refresh_credentials(self) -> None:
@@ -281,5 +290,8 @@ class CallSocket:
             message = protocol.identity(str(event.get("peer_id", "")), str(event.get("level", "")))
         elif kind == "document":
             message = event
+        elif kind == "taken-over" and event.get("official_id") != str(self.access.official_id):
+            await self.conn.error("taken", "a colleague took over this call")
+            self.conn.finish(CLOSE_TAKEN)
         if message is not None:
             await self.conn.send(message)

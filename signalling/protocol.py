@@ -44,6 +44,7 @@ ErrorCode = Literal[
     "timeout",
     "rate_limited",
     "busy",
+    "taken",
 ]
 
 
@@ -312,6 +313,12 @@ def check_ended(reason: str) -> dict[str, Any]:
 
 def ended(outcome: str) -> dict[str, Any]:
     return {"type": "ended", "outcome": outcome}
+
+
+def taken_over(official_id: uuid.UUID) -> dict[str, Any]:
+    """Internal (between sockets): another official leads the call now; the call socket of the
+    official before them closes with 4409."""
+    return {"type": "taken-over", "official_id": str(official_id)}
 
 
 def identify(level: str) -> dict[str, Any]:

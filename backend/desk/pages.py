@@ -130,6 +130,14 @@ class DeskPages(Controller):
         appointment_id: UUID,
     ) -> Template:
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
+        if calls.led_by_colleague(appointment, official.id):
+            colleague = await db_session.get(Official, appointment.assigned_official_id)
+            return page(
+                request,
+                "pages/desk/call_taken.html",
+                appointment=appointment,
+                colleague=colleague.name if colleague else "",
+            )
         keyring = identity_keyring(request.app.state.settings)
         return page(
             request,
@@ -138,6 +146,30 @@ class DeskPages(Controller):
             official=official,
             identities=panel_rows(keyring, appointment),
         )
+
+    @post("/afspraken/{appointment_id:uuid}/overnemen")
+    async def take_over(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        official: Official,
+        appointment_id: UUID,
+    ) -> Redirect | Template:
+        """Lead the call from now on (a colleague went home, or their browser broke down)."""
+        appointment = await appointment_for_official(request, db_session, official, appointment_id)
+        try:
+            await calls.take_over(
+                db_session, request.app.state.hub, appointment, official.id, client=audit.origin_of(request)
+            )
+        except calls.NotAllowed:
+            return page(
+                request,
+                "pages/error.html",
+                status_code=409,
+                title=N_("Al afgesloten"),
+                message=N_("Deze afspraak is al afgesloten."),
+            )
+        return see_other(f"/balie/afspraken/{appointment.id}/gesprek")
 
     @post("/afspraken/{appointment_id:uuid}/afronden")
     async def finish(

@@ -213,3 +213,49 @@ async def test_desk_requires_sign_in_and_scopes_to_team(
     actions = list(await session.scalars(select(AuditEvent.action)))
     await session.commit()
     assert "access.denied" in actions and "session.sign_in" in actions
+
+
+async def test_a_colleague_sees_who_leads_the_call_and_can_take_it_over(
+    settings: Any, engine: Any, seeded_service: Any, session: AsyncSession
+) -> None:
+    import httpx
+    from sqlalchemy import select
+
+    from backend.booking.service import Citizen, book, free_slots
+    from backend.db.models import AuditEvent, Membership, Official
+    from tests.live import sign_in_official
+    from tests.oidc import served_balie
+
+    now = dt.datetime.now(dt.UTC)
+    start = (await free_slots(session, seeded_service, now.date(), now.date() + dt.timedelta(days=3), now))[0]
+    booked = await book(session, seeded_service, start, Citizen("Piet", "p@example.nl"), now=now)
+    first = await session.scalar(select(Official).where(Official.subject == "official-testgemeente"))
+    assert first is not None
+    colleague = Official(issuer=first.issuer, subject="collega", name="Kees Collega")
+    session.add(Membership(official=colleague, team_id=seeded_service.team_id))
+    appointment = booked.appointment
+    appointment.status, appointment.call_started_at = "in_call", now
+    appointment.assigned_official_id = first.id
+    await session.commit()
+    call_path = f"/balie/afspraken/{appointment.id}/gesprek"
+
+    async with served_balie(settings) as (_, client):
+        await sign_in_official(client, "collega")
+        offered = await client.get(call_path)
+        assert offered.status_code == 200
+        assert "Een collega voert dit gesprek" in offered.text and first.name in offered.text
+        found = CSRF_FIELD.search(offered.text)
+        assert found
+        taken = await client.post(
+            f"/balie/afspraken/{appointment.id}/overnemen", data={"_csrf_token": found.group(1)}
+        )
+        assert taken.status_code == 303 and taken.headers["location"] == call_path
+        assert "data-desk-call" in (await client.get(call_path)).text
+        async with httpx.AsyncClient(base_url=str(client.base_url)) as outsider:
+            forged = await outsider.post(f"/balie/afspraken/{appointment.id}/overnemen")
+            assert forged.status_code in (401, 403) or forged.headers.get("location") == "/balie/inloggen"
+    await session.refresh(appointment)
+    assert appointment.assigned_official_id == colleague.id
+    actions = list(await session.scalars(select(AuditEvent.action)))
+    await session.commit()
+    assert "call.take_over" in actions

@@ -478,6 +478,48 @@ async def test_waiting_room_desk_admission_and_call(balie: Balie) -> None:
     assert "Fatima" not in repr(actions) and "example.org" not in repr(actions)
 
 
+async def test_a_call_has_one_official_and_a_colleague_can_take_it_over(balie: Balie) -> None:
+    world = balie.world
+    async with balie.app.state.sessionmaker() as db:
+        appointment = await db.get(Appointment, world.appointment_id)
+        assert appointment is not None
+        colleague = Official(issuer="test", subject="colleague", name="Collega Testgemeente")
+        db.add(Membership(official=colleague, team_id=appointment.team_id))
+        await db.commit()
+        colleague_id = colleague.id
+    citizen, call = await balie.citizen(), await balie.call()
+    await call.receive("welcome")
+    await citizen.enter()
+    await balie.admit()
+    assert await citizen.receive() == {"type": "state", "state": "admitted"}
+    await citizen.join()
+    await call.receive("peer-joined")
+
+    # Before anyone takes over, a colleague's call page is refused: the mesh has one official.
+    second = await balie.official(f"/ws/call/{world.appointment_id}", colleague_id)
+    assert (await second.receive("error"))["code"] == "taken"
+    assert await second.closed_with() == 4409
+
+    async with balie.app.state.sessionmaker() as db:
+        appointment = await db.get(Appointment, world.appointment_id)
+        await calls.take_over(db, balie.app.state.hub, appointment, colleague_id)
+    assert (await call.receive("error"))["code"] == "taken"
+    assert await call.closed_with() == 4409
+    assert await citizen.receive("peer-left") == {
+        "type": "peer-left",
+        "peer_id": f"official:{world.official_id}",
+        "reason": "hangup",
+    }
+
+    taker = await balie.official(f"/ws/call/{world.appointment_id}", colleague_id)
+    assert [p["id"] for p in (await taker.receive("welcome"))["peers"]] == [str(world.citizen_id)]
+    assert (await citizen.receive("peer-joined"))["peer"]["id"] == f"official:{colleague_id}"
+    first_again = await balie.official(f"/ws/call/{world.appointment_id}")
+    assert await first_again.closed_with() == 4409
+    (taken,) = await balie.rows(select(AuditEvent.actor).where(AuditEvent.action == "call.take_over"))
+    assert taken.actor == f"official:{colleague_id}"
+
+
 async def test_partner_still_admitted_gets_no_call_traffic(balie: Balie) -> None:
     world = balie.world
     citizen, partner, call = await balie.citizen(), await balie.citizen("partner"), await balie.call()
@@ -580,6 +622,10 @@ async def test_end_call_tells_everyone_and_closes_citizen_sockets(balie: Balie) 
 async def test_admit_refuses_when_nobody_waits(balie: Balie) -> None:
     with pytest.raises(calls.NotAllowed, match="nobody is waiting"):
         await balie.admit()
+    ((result, details),) = await balie.rows(
+        select(AuditEvent.result, AuditEvent.details).where(AuditEvent.action == "call.admit")
+    )
+    assert (result, details) == ("refused", {"reason": "nobody_waiting"})
 
 
 async def test_lifecycle_in_the_database(sessionmaker: async_sessionmaker[AsyncSession]) -> None:

@@ -9,8 +9,10 @@ Several workers (threads of one process, or processes on several nodes) can run 
 - A worker only sends while its lease is comfortably valid, and marks each row sent in its own
   commit right after the SMTP server accepted it. If the process dies between those two steps, the
   row is sent again after the lease; the Message-ID is the same, so mail clients show it once.
-- A failure counts an attempt and sets the next one with exponential backoff and jitter; after
-  ``max_attempts`` (or at once for a permanent 5xx answer) the row is ``failed`` and logged by id.
+- A failure of one message counts an attempt and sets the next one with exponential backoff and
+  jitter; after ``max_attempts`` (or at once for a permanent 5xx answer) the row is ``failed`` and
+  logged by id. A mail server that cannot be reached counts no attempt: the batch waits, with a
+  backoff that grows with the outage, and nothing is given up because of it.
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ class OutboxWorker:
         self._backoff_cap = backoff_cap
         self._clock = clock
         self._wake = asyncio.Event()
+        self._outages = 0
+        """Connection failures in a row (see :meth:`_postpone`)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
 
@@ -138,9 +142,9 @@ class OutboxWorker:
         try:
             await smtp.connect()
         except (aiosmtplib.SMTPException, OSError) as exc:
-            for item in batch:
-                await self._record_failure(item, exc)
+            await self._postpone(batch, exc)
             return 0
+        self._outages = 0
         try:
             return await self._send_batch(smtp, batch, deadline)
         finally:
@@ -267,6 +271,31 @@ class OutboxWorker:
                     attempts=item.attempts + 1,
                     locked_until=None,
                     last_error="",
+                )
+            )
+
+    async def _postpone(self, batch: Sequence[Claimed], exc: BaseException) -> None:
+        """The mail server cannot be reached (or refuses our login): that says nothing about the
+        messages, so none is charged an attempt and none gives up, however long it lasts. The batch
+        waits with a backoff that grows with the outage; a confirmation goes out once the server
+        is back (a reminder whose appointment passed meanwhile is cancelled when its turn comes)."""
+        self._outages += 1
+        wait = dt.timedelta(seconds=self.backoff(self._outages))
+        log.warning(
+            "mail server unreachable (%s, %d time(s) in a row); %d message(s) wait %.0f s",
+            type(exc).__name__,
+            self._outages,
+            len(batch),
+            wait.total_seconds(),
+        )
+        async with self._sessionmaker() as session, session.begin():
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([item.id for item in batch]))
+                .values(
+                    locked_until=None,
+                    next_attempt_at=self._clock() + wait,
+                    last_error=_describe(exc)[:2000],
                 )
             )
 

@@ -253,7 +253,8 @@ async def test_smtp_down_is_retried_with_backoff_and_delivered_once(sessions: Se
     await queue(sessions, "test:down")
     assert await worker.run_once() == 0
     (row,) = await rows(sessions)
-    assert (row.status, row.attempts, row.locked_until) == (OutboxStatus.PENDING, 1, None)
+    # An unreachable server is not the message's fault: no attempt is charged, the batch waits.
+    assert (row.status, row.attempts, row.locked_until) == (OutboxStatus.PENDING, 0, None)
     assert clock.now + dt.timedelta(seconds=30) <= row.next_attempt_at <= clock.now + dt.timedelta(seconds=60)
     assert "SMTPConnect" in row.last_error
 
@@ -268,17 +269,51 @@ async def test_smtp_down_is_retried_with_backoff_and_delivered_once(sessions: Se
     finally:
         sink.stop()
     (row,) = await rows(sessions)
-    assert (row.status, row.attempts) == (OutboxStatus.SENT, 2)
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, 1)
+
+
+async def test_a_long_outage_gives_nothing_up(sessions: Sessions) -> None:
+    port = free_port()
+    clock = FakeClock()
+    worker = OutboxWorker(sessions, settings_for(port, max_attempts=2), clock=clock, backoff_base=1)
+    await queue(sessions, "test:outage")
+    waits = []
+    for _ in range(6):
+        assert await worker.run_once() == 0
+        (row,) = await rows(sessions)
+        assert (row.status, row.attempts) == (OutboxStatus.PENDING, 0)
+        waits.append(row.next_attempt_at - clock.now)
+        clock.now += dt.timedelta(hours=1)
+    assert waits[-1] > waits[0]  # the worker backs off as the outage goes on
+    sink = DevMailbox(port=port, server_hostname="sink.test")
+    sink.start()
+    try:
+        assert await worker.run_once() == 1
+    finally:
+        sink.stop()
+    assert [m.subject for m in sink.messages()] == ["test:outage"]
+
+
+class GreylistingMailbox(DevMailbox):
+    """Answers every recipient with a temporary 451, as a greylisting server does."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        return "451 4.7.1 try again later"
 
 
 async def test_gives_up_after_max_attempts(sessions: Sessions, caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
-    worker = OutboxWorker(sessions, settings_for(free_port(), max_attempts=2), clock=clock, backoff_base=1)
+    sink = GreylistingMailbox(port=free_port(), server_hostname="sink.test")
+    worker = OutboxWorker(sessions, settings_for(sink.port, max_attempts=2), clock=clock, backoff_base=1)
     await queue(sessions, "test:never", to="geheim@example.nl")
-    with caplog.at_level(logging.WARNING, logger="backend.email.worker"):
-        for _ in range(3):
-            await worker.run_once()
-            clock.now += dt.timedelta(hours=1)
+    sink.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="backend.email.worker"):
+            for _ in range(3):
+                await worker.run_once()
+                clock.now += dt.timedelta(hours=1)
+    finally:
+        sink.stop()
     (row,) = await rows(sessions)
     assert (row.status, row.attempts) == (OutboxStatus.FAILED, 2)
     assert any(str(row.id) in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)

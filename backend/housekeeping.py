@@ -1,9 +1,15 @@
-"""Periodic jobs beside the outbox: today, marking appointments nobody came to as ``no_show``.
+"""Periodic jobs beside the outbox: appointments that nobody closes are closed.
 
-An appointment still ``booked`` when its join window has closed (its end plus the grace window) had
-no one in the waiting room: it becomes ``no_show``, audited as done by the system. The job runs in the
-web process by default and in ``balie worker`` in deployments; running it on several nodes at once
-is harmless (the update is conditional on the status).
+- An appointment still ``booked`` when its join window has closed (its end plus the grace window)
+  had no one in the waiting room: it becomes ``no_show``.
+- A call left open (the official closed the tab without ending it) is ended
+  ``BALIE_CALL_CLOSE_AFTER_MINUTES`` after its planned end: ``completed`` when someone was admitted,
+  ``no_show`` when the citizen waited but was never let in. Its documents then go (retention) and
+  its pages hear ``ended``.
+
+Both are audited as done by the system. The jobs run in the web process by default and in ``balie
+worker`` in deployments; running them on several nodes at once is harmless (rows are locked with
+``SKIP LOCKED`` and the updates depend on the status).
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend import audit
 from backend.db.models import Appointment, AppointmentStatus
 from backend.settings import Settings
+from signalling import rooms
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
-Notify = Callable[[Appointment], Awaitable[None]]
+Notify = Callable[[Appointment, str | None], Awaitable[None]]
+"""Tell the live pages: the appointment, and the outcome when a running call was ended."""
 
 
 def utc_now() -> dt.datetime:
@@ -61,6 +69,44 @@ async def mark_no_shows(
     return due
 
 
+async def close_forgotten_calls(
+    session: AsyncSession, *, now: dt.datetime, after: dt.timedelta, limit: int = 200
+) -> list[tuple[Appointment, str]]:
+    """End calls still open ``after`` past their planned end; commits, returns them with the outcome."""
+    due = list(
+        await session.scalars(
+            select(Appointment)
+            .where(
+                Appointment.status.in_((AppointmentStatus.WAITING, AppointmentStatus.IN_CALL)),
+                Appointment.end_at < now - after,
+            )
+            .order_by(Appointment.end_at)
+            .limit(limit)
+            .with_for_update(of=Appointment, skip_locked=True)
+        )
+    )
+    closed = []
+    for appointment in due:
+        admitted = appointment.status == AppointmentStatus.IN_CALL
+        outcome = AppointmentStatus.COMPLETED if admitted else AppointmentStatus.NO_SHOW
+        appointment.status = outcome
+        appointment.ended_at = now
+        for participant in appointment.participants:
+            participant.state = rooms.transition(participant.state, "end")
+        audit.record(
+            session,
+            actor="system",
+            action="call.end",
+            object_type="appointment",
+            object_id=appointment.id,
+            municipality_id=appointment.municipality_id,
+            details={"automatic": True, "outcome": str(outcome), "left_open": True},
+        )
+        closed.append((appointment, str(outcome)))
+    await session.commit()
+    return closed
+
+
 class Housekeeper:
     def __init__(
         self,
@@ -77,13 +123,22 @@ class Housekeeper:
         self._stop = asyncio.Event()
 
     async def run_once(self) -> int:
-        grace = dt.timedelta(minutes=self._settings.join.grace_minutes_after)
+        """One round; returns how many appointments it closed."""
+        join = self._settings.join
+        grace, after = (
+            dt.timedelta(minutes=join.grace_minutes_after),
+            dt.timedelta(minutes=join.close_after_minutes),
+        )
         async with self._sessionmaker() as session:
             marked = await mark_no_shows(session, now=self._clock(), grace=grace)
-        for appointment in marked:
-            if self._notify is not None:
-                await self._notify(appointment)
-        return len(marked)
+        async with self._sessionmaker() as session:
+            ended = await close_forgotten_calls(session, now=self._clock(), after=after)
+        if self._notify is not None:
+            for appointment in marked:
+                await self._notify(appointment, None)
+            for appointment, outcome in ended:
+                await self._notify(appointment, outcome)
+        return len(marked) + len(ended)
 
     async def run_forever(self) -> None:
         while not self._stop.is_set():
@@ -107,14 +162,19 @@ async def housekeeping_lifespan(app: Litestar) -> AsyncIterator[None]:
         return
     hub = app.state.hub
 
-    async def tell_desk(appointment: Appointment) -> None:
-        from signalling.hub import team_channel
+    async def tell_pages(appointment: Appointment, outcome: str | None) -> None:
+        from backend.documents.retention import wake_purger
+        from signalling import protocol
+        from signalling.hub import appointment_channel, team_channel
 
         await hub.emit(
             team_channel(appointment.team_id), {"type": "refresh", "appointment_id": str(appointment.id)}
         )
+        if outcome is not None:
+            await hub.emit(appointment_channel(appointment.id), protocol.ended(outcome))
+            wake_purger(app)  # the call's unmarked documents go now
 
-    keeper = Housekeeper(app.state.sessionmaker, settings, notify=tell_desk)
+    keeper = Housekeeper(app.state.sessionmaker, settings, notify=tell_pages)
     task = asyncio.create_task(keeper.run_forever(), name="housekeeping")
     try:
         yield

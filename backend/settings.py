@@ -117,6 +117,9 @@ class JoinSettings:
     """How long before the start a join link starts to work."""
     grace_minutes_after: int = 30
     """How long after the planned end a join link keeps working (coming late still works)."""
+    close_after_minutes: int = 240
+    """A call still open this long after its planned end was left open (the official closed the
+    tab without ending it): housekeeping ends it, so its documents go and its pages stop."""
 
 
 @dataclass(frozen=True)
@@ -490,6 +493,7 @@ def _read(env: Mapping[str, str]) -> Settings:
         join=JoinSettings(
             opens_minutes_before=_int(env, "JOIN_OPENS_MINUTES_BEFORE", 30),
             grace_minutes_after=_int(env, "JOIN_GRACE_MINUTES_AFTER", 30),
+            close_after_minutes=_int(env, "CALL_CLOSE_AFTER_MINUTES", 240),
         ),
         signalling=_signalling(env),
         check=CheckSettings(

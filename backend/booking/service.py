@@ -372,6 +372,27 @@ async def release_slot(session: AsyncSession, appointment: Appointment) -> None:
     await session.execute(delete(SlotClaim).where(SlotClaim.appointment_id == appointment.id))
 
 
+async def _locked(session: AsyncSession, appointment: Appointment) -> Appointment:
+    """The appointment read again under a row lock (PostgreSQL ``FOR UPDATE``; on SQLite the
+    transaction already holds the write lock): a cancel and a move at the same moment, or two
+    moves, take turns and the second sees what the first did."""
+    locked = await session.scalar(
+        select(Appointment)
+        .where(Appointment.id == appointment.id)
+        .with_for_update(of=Appointment)
+        .execution_options(populate_existing=True)
+    )
+    if locked is None:
+        raise NotChangeable(N_("Deze afspraak kunt u niet meer wijzigen."))
+    return locked
+
+
+async def _changeable(session: AsyncSession, appointment: Appointment, now: dt.datetime) -> Appointment:
+    appointment = await _locked(session, appointment)
+    check_changeable(appointment, now)  # a refusal's lock ends with the request's transaction
+    return appointment
+
+
 def check_changeable(appointment: Appointment, now: dt.datetime) -> None:
     """Only a booked appointment that has not started can be moved or cancelled by the citizen."""
     if appointment.status != AppointmentStatus.BOOKED:
@@ -390,7 +411,7 @@ async def reschedule(
     attempts: int = 4,
 ) -> Appointment:
     """Move ``appointment`` to ``start`` and commit; on any refusal it keeps its old time."""
-    check_changeable(appointment, now)
+    appointment = await _changeable(session, appointment, now)
     service = appointment.service
     rules = await load_rules(session, service)
     candidate = check_offered(rules, service, start, now, appointment.intake)
@@ -428,7 +449,7 @@ async def cancel(
     on_cancelled: Callable[[AsyncSession, Appointment], Awaitable[None]] | None = None,
 ) -> Appointment:
     """Cancel ``appointment`` and free its seats at once, then commit."""
-    check_changeable(appointment, now)
+    appointment = await _changeable(session, appointment, now)
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancelled_at = now
     appointment.cancel_reason = reason[:500]

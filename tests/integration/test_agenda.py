@@ -380,6 +380,64 @@ async def test_reminders_are_due_at_their_moment_and_sent_once(
         sink.stop()
 
 
+async def test_moves_and_cancellations_at_the_same_moment_take_turns(
+    client: Any, seeded_service: Any, session: AsyncSession
+) -> None:
+    booked = await _book_via_api(client, seeded_service.id)
+    offered = [s["start"] for s in await slots(client, seeded_service.id) if s["start"] != booked["start"]]
+    auth = {"Authorization": f"Bearer {booked['manage_token']}"}
+    base = f"/api/v1/appointments/{booked['reference']}"
+    answers = await asyncio.gather(
+        client.post(f"{base}/reschedule", json={"start": offered[2]}, headers=auth),
+        client.post(f"{base}/cancel", json={}, headers=auth),
+        client.post(f"{base}/reschedule", json={"start": offered[6]}, headers=auth),
+        client.post(f"{base}/cancel", json={}, headers=auth),
+        client.post(f"{base}/reschedule", json={"start": offered[9]}, headers=auth),
+    )
+    codes = [a.status_code for a in answers]
+    assert set(codes) <= {200, 409}, [a.text for a in answers]
+    moves, cancels = codes[0::2].count(200), codes[1::2].count(200)
+    assert cancels <= 1
+    appointment = (await session.scalars(select(Appointment))).one()
+    await session.refresh(appointment)
+    assert appointment.sequence == moves + cancels  # every change counted once, none lost
+    claims = await count_rows(session, SlotClaim)
+    cancelled_mails = len(await outbox(session, kind="cancelled"))
+    if cancels:
+        assert (appointment.status, claims, cancelled_mails) == ("cancelled", 0, 1)
+    else:
+        assert (appointment.status, claims, cancelled_mails) == ("booked", 4, 0)
+    await session.commit()
+
+
+async def test_a_move_made_from_a_stale_page_does_not_undo_a_cancellation(
+    seeded_service: Any, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Two requests read the appointment; the first cancels it; the second, still holding the
+    appointment as it was, tries to move it: the move reads it again under a lock and is refused."""
+    from backend.booking import service as booking
+
+    now = dt.datetime.now(dt.UTC)
+    async with sessionmaker() as setup:
+        service = await setup.get(type(seeded_service), seeded_service.id)
+        free = await booking.free_slots(setup, service, now.date(), now.date() + dt.timedelta(days=14), now)
+        booked = await booking.book(setup, service, free[0], booking.Citizen("Piet", "p@example.nl"), now=now)
+        appointment_id = booked.appointment.id
+    async with sessionmaker() as stale_session, sessionmaker() as other:
+        stale = await stale_session.get(Appointment, appointment_id)
+        await stale_session.commit()  # the request read it and moved on (the object stays loaded)
+        fresh = await other.get(Appointment, appointment_id)
+        assert stale is not None and fresh is not None
+        await booking.cancel(other, fresh, now=now)
+        with pytest.raises(booking.NotChangeable):
+            await booking.reschedule(stale_session, stale, free[5], now=now)
+        await stale_session.rollback()
+    async with sessionmaker() as check:
+        appointment = await check.get(Appointment, appointment_id)
+        assert appointment is not None and appointment.status == "cancelled" and appointment.sequence == 1
+        assert await count_rows(check, SlotClaim) == 0
+
+
 # -- Idempotency-Key ----------------------------------------------------------------
 
 
@@ -447,6 +505,43 @@ async def test_nobody_came_becomes_no_show_after_the_grace_window(
     )
     await session.commit()
     assert statuses == {first.id: "no_show", second.id: "waiting"} and audited == 1
+
+
+async def test_calls_left_open_are_ended_by_housekeeping(
+    client: Any,
+    seeded_service: Any,
+    session: AsyncSession,
+    settings: Any,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    from backend.housekeeping import Housekeeper
+
+    for index in (0, 3):
+        await _book_via_api(client, seeded_service.id, index)
+    talked, waited = (await session.scalars(select(Appointment).order_by(Appointment.start_at))).all()
+    talked.status, talked.participants[0].state = "in_call", "in_call"
+    waited.status, waited.participants[0].state = "waiting", "waiting"
+    await session.commit()
+    told: list[tuple[Any, str | None]] = []
+
+    async def notify(appointment: Appointment, outcome: str | None) -> None:
+        told.append((appointment.id, outcome))
+
+    after = dt.timedelta(minutes=settings.join.close_after_minutes)
+    clock = [talked.end_at + after - dt.timedelta(minutes=1)]
+    keeper = Housekeeper(sessionmaker, settings, notify=notify, clock=lambda: clock[0])
+    assert await keeper.run_once() == 0  # a call that runs late is left alone
+    clock[0] = waited.end_at + after + dt.timedelta(minutes=1)
+    assert await keeper.run_once() == 2
+    assert sorted(told, key=str) == sorted([(talked.id, "completed"), (waited.id, "no_show")], key=str)
+    rows = (await session.execute(select(Appointment.id, Appointment.status, Appointment.ended_at))).all()
+    states = set(await session.scalars(select(Participant.state)))
+    ends = list(await session.scalars(select(AuditEvent.details).where(AuditEvent.action == "call.end")))
+    await session.commit()
+    assert {(i, s) for i, s, _ in rows} == {(talked.id, "completed"), (waited.id, "no_show")}
+    assert all(ended is not None for _, _, ended in rows) and states == {"ended"}
+    assert sorted(d["outcome"] for d in ends) == ["completed", "no_show"]
+    assert all(d["automatic"] for d in ends)
 
 
 async def test_a_reminder_for_an_appointment_that_no_longer_runs_is_not_sent(

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
@@ -279,6 +279,15 @@ async def take_over(
         await hub.emit(appointment_channel(appointment.id), protocol.taken_over(official_id), origin=origin)
 
 
+def on_the_desk(start: dt.datetime, end: dt.datetime) -> ColumnElement[bool]:
+    """The day's appointments, and whoever waits or talks now whatever the day (a citizen who
+    joins at 23:45 for an appointment at midnight is on the desk before the day turns)."""
+    return or_(
+        and_(Appointment.start_at >= start, Appointment.start_at < end),
+        Appointment.status.in_((AppointmentStatus.WAITING, AppointmentStatus.IN_CALL)),
+    )
+
+
 async def desk_queue(
     session: AsyncSession, team_ids: list[UUID], day_local: dt.date, keyring: Keyring | None = None
 ) -> list[dict[str, Any]]:
@@ -292,7 +301,7 @@ async def desk_queue(
     end = dt.datetime.combine(day_local + dt.timedelta(days=1), dt.time(), AMSTERDAM).astimezone(dt.UTC)
     appointments = await session.scalars(
         select(Appointment)
-        .where(Appointment.team_id.in_(team_ids), Appointment.start_at >= start, Appointment.start_at < end)
+        .where(Appointment.team_id.in_(team_ids), on_the_desk(start, end))
         .order_by(Appointment.start_at, Appointment.reference)
     )
     return [_queue_entry(a, keyring) for a in appointments.unique()]

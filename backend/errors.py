@@ -10,6 +10,8 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from backend.i18n import N_
 from backend.web import page
@@ -31,7 +33,21 @@ _PAGE_TEXT = {
         N_("U heeft te veel verzoeken gedaan. Wacht een minuut en probeer het opnieuw."),
     ),
     500: (N_("Er ging iets mis"), N_("Er ging bij ons iets mis. Probeer het over een paar minuten opnieuw.")),
+    503: (
+        N_("Het is even erg druk"),
+        N_("Er is nu veel tegelijk te doen. Probeer het over een minuut opnieuw."),
+    ),
 }
+
+BUSY_RETRY_SECONDS = 30
+
+
+def is_busy(exc: Exception) -> bool:
+    """The database could not be had in time (the connection queue, or a lock held elsewhere):
+    nothing was changed, and trying again shortly will work."""
+    if isinstance(exc, SQLAlchemyTimeoutError):
+        return True
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
 def is_api(request: Request[Any, Any, Any]) -> bool:
@@ -70,6 +86,15 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any] | Template:
+    if is_busy(exc):
+        log.warning("database busy", path=request.url.path, error=type(exc).__name__)
+        retry = {"Retry-After": str(BUSY_RETRY_SECONDS)}
+        title, message = _PAGE_TEXT[503]
+        if is_api(request):
+            response = problem(503, "Even te druk", "Probeer het over een minuut opnieuw.")
+            response.headers.update(retry)
+            return response
+        return page(request, "pages/error.html", status_code=503, headers=retry, title=title, message=message)
     log.exception("unhandled error", path=request.url.path, error=type(exc).__name__)
     if is_api(request):
         return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Interne fout", "Probeer het later opnieuw.")

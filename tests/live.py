@@ -56,6 +56,10 @@ def server_env(
             "BALIE_SMTP_PORT": str(smtp_port),
             "BALIE_WORKER_POLL_SECONDS": "0.2",
             "BALIE_RATE_LIMIT_PER_MINUTE": "0",
+            # The test agenda is open all day, but its last slot ends at 23:40 (closing 23:55): near
+            # midnight the first free slot is up to 40 minutes away. Links open an hour ahead, so
+            # a test that books the first slot can join at any hour.
+            "BALIE_JOIN_OPENS_MINUTES_BEFORE": "60",
         }
     )
     env.update(extra or {})

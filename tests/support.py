@@ -17,6 +17,7 @@ from backend.db.models import Membership, Municipality, Official, OpeningHours, 
 from backend.settings import (
     DatabaseSettings,
     EmailSettings,
+    JoinSettings,
     Secret,
     Settings,
     WorkerSettings,
@@ -41,6 +42,7 @@ def make_settings(tmp_path: Path, database_url: str | None = None, **overrides: 
         database=DatabaseSettings(url=database_url or f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"),
         email=EmailSettings(dev_sink=False, smtp_port=free_port()),
         worker=WorkerSettings(in_process=False, poll_seconds=0.2),
+        join=JoinSettings(opens_minutes_before=60),  # the first slot may be 40 min away (tests.live)
     )
     return Settings(**{**base.__dict__, **overrides})  # type: ignore[arg-type]
 

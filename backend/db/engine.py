@@ -8,9 +8,12 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 from backend.settings import DatabaseSettings
+
+SQLITE_QUEUE_SECONDS = 120.0
+"""How long a request waits for the SQLite connection before it gives up (a 503 for the visitor)."""
 
 
 def create_engine(settings: DatabaseSettings) -> AsyncEngine:
@@ -30,9 +33,20 @@ def _sqlite_engine(settings: DatabaseSettings) -> AsyncEngine:
     url = make_url(settings.url)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    # One connection per checkout: SQLite serialises writers itself, and a pool would only hand
-    # out connections that then wait on the same file lock.
-    engine = create_async_engine(url, echo=settings.echo, poolclass=NullPool)
+    # One connection for the whole process, handed out in turn: every transaction takes SQLite's
+    # write lock anyway (BEGIN IMMEDIATE, below), and requests that wait in the pool's queue are
+    # served in order the moment the one before commits. With a connection each, they would all
+    # wait on the file lock instead, polling it with sleeps, and under a burst some would wait
+    # out the busy timeout. Other processes on the same file (``balie worker``) still take turns
+    # through the file lock.
+    engine = create_async_engine(
+        url,
+        echo=settings.echo,
+        poolclass=AsyncAdaptedQueuePool,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=SQLITE_QUEUE_SECONDS,
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -52,8 +52,7 @@ class DeskPages(Controller):
             select(Appointment)
             .where(
                 Appointment.team_id.in_(team_ids(official)),
-                Appointment.start_at >= start,
-                Appointment.start_at < start + dt.timedelta(days=1),
+                calls.on_the_desk(start, start + dt.timedelta(days=1)),
             )
             .order_by(Appointment.start_at)
         )

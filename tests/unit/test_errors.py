@@ -1,0 +1,56 @@
+"""A database that cannot be had in time is a clear 503 with Retry-After, never a 500."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from litestar import Litestar, get
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+from litestar.testing import TestClient
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from backend.errors import exception_handlers
+from backend.settings import WEB_DIR
+
+
+def failing(exc: Exception) -> Litestar:
+    @get("/api/v1/boom", sync_to_thread=False)
+    def api_boom() -> None:
+        raise exc
+
+    @get("/boom", sync_to_thread=False)
+    def page_boom() -> None:
+        raise exc
+
+    return Litestar(
+        [api_boom, page_boom],
+        exception_handlers=exception_handlers,
+        template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
+        csrf_config=CSRFConfig(secret="x" * 32),
+    )
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        PoolTimeout("QueuePool limit of size 1 overflow 0 reached"),
+        OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked")),
+    ],
+)
+def test_a_busy_database_answers_503_in_both_forms(exc: Exception) -> None:
+    with TestClient(failing(exc)) as client:
+        api = client.get("/api/v1/boom")
+        assert api.status_code == 503 and api.headers["retry-after"] == "30"
+        assert api.headers["content-type"].startswith("application/problem+json")
+        html = client.get("/boom")
+        assert html.status_code == 503 and html.headers["retry-after"] == "30"
+        assert "Het is even erg druk" in html.text
+
+
+def test_other_failures_stay_500() -> None:
+    with TestClient(failing(RuntimeError("kapot"))) as client:
+        assert client.get("/api/v1/boom").status_code == 500

@@ -6,9 +6,9 @@ outbox worker, in the web process by default and in ``balie worker``; the desk w
 official ends a call, so the documents go at once rather than at the next poll. Several workers may
 run: on PostgreSQL each claims its rows with ``FOR UPDATE SKIP LOCKED``.
 
-Each purge deletes the file, then the row with an audit event (name and hash, never content) in
-one transaction. Files that have no row (a crash between storing and committing) are swept after
-an hour.
+Each purge deletes the row with an audit event (name and hash, never content) in one transaction,
+then the file. Files that have no row (a crash between storing and committing, or between that
+commit and the file's deletion) are swept after an hour.
 """
 
 from __future__ import annotations
@@ -108,6 +108,10 @@ class DocumentPurger:
         return purged
 
     async def _purge_due(self, now: dt.datetime) -> list[Purged]:
+        """Rows and audit events go in one commit, the files right after: a failed commit leaves
+        everything as it was, and a file left behind by a crash has no row, so the orphan sweep
+        takes it."""
+        keys: list[str] = []
         async with self._sessionmaker() as session, session.begin():
             query = (
                 select(Document, Appointment.municipality_id, Appointment.status)
@@ -128,11 +132,13 @@ class DocumentPurger:
             for document, municipality_id, status in rows:
                 call_ended = status not in ACTIVE_STATUSES and not document.kept_for_case
                 reason = "call_ended" if call_ended else "expired"
-                await self._vault.delete(document.storage_key)
                 audit.document_deleted(session, "system", document, municipality_id, reason=reason)
                 purged.append(Purged(document.id, document.appointment_id, reason))
+                keys.append(document.storage_key)
                 await session.delete(document)
-            return purged
+        for key in keys:
+            await self._vault.delete(key)
+        return purged
 
     async def _sweep_orphans(self, before: dt.datetime) -> int:
         keys = await self._vault.store.stored_before(before)

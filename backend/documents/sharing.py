@@ -232,12 +232,12 @@ class Documents:
         only their own (else :class:`Rejected` ``not_yours``)."""
         if not sharer.is_official and document.shared_by_participant_id != sharer.participant_id:
             raise Rejected("not_yours", status=403)
-        await self.vault.delete(document.storage_key)
         audit.document_deleted(
             session, sharer.actor, document, appointment.municipality_id, reason="removed", origin=origin
         )
         await session.delete(document)
         await session.commit()
+        await self.vault.delete(document.storage_key)  # after the commit: a leftover is an orphan
         await self._tell(appointment.id, "removed", {"id": str(document.id)})
 
     async def _tell(self, appointment_id: UUID, action: str, info: dict[str, Any]) -> None:

@@ -162,6 +162,18 @@ async def _scenario(
     status = citizen.locator("[data-documents-status]")
     assert "Nieuw document: Concept akte.pdf" in await status.inner_text()
 
+    # The citizen sends a wrong photo and takes it back: two clicks (no modal dialog mid-call),
+    # and it disappears at the desk too.
+    wrong = await choose_and_list(citizen, "Verkeerde foto.png", samples.png_with_text())
+    await listed(official, "Verkeerde foto.png")
+    remove = wrong.locator("button[data-document-action=remove]")
+    await remove.click()
+    assert "Klik nog een keer" in await remove.inner_text()
+    await remove.click()
+    gone = "li:has(a[data-document-download]:text-is('Verkeerde foto.png'))"
+    await official.locator(f"[data-documents-list] {gone}").wait_for(state="detached", timeout=10_000)
+    await citizen.locator(f"[data-documents-list] {gone}").wait_for(state="detached", timeout=10_000)
+
     # The official keeps the birth statement for the case; the citizen sees that too.
     keep = official.locator(
         "[data-documents-list] li:has-text('Geboorteverklaring.pdf') button[data-document-action=keep]"
@@ -213,6 +225,11 @@ async def choose(page: Page, name: str, mime: str, data: bytes) -> None:
     await page.set_input_files(
         "[data-documents-input]", files=[{"name": name, "mimeType": mime, "buffer": data}]
     )
+
+
+async def choose_and_list(page: Page, name: str, data: bytes) -> Locator:
+    await choose(page, name, "image/png", data)
+    return await listed(page, name)
 
 
 async def listed(page: Page, name: str) -> Locator:

@@ -136,9 +136,32 @@ export class DocumentsPanel {
     }
   }
 
+  /**
+   * Two clicks, not window.confirm(): a modal dialog would stop this page's JavaScript (its
+   * heartbeats and signalling) for as long as it stays open, in the middle of a call.
+   */
+  confirmRemove(id, button) {
+    const info = this.documents.get(id);
+    if (!info) return;
+    if (button.dataset.confirming !== "true") {
+      button.dataset.confirming = "true";
+      button.textContent = fill(this.msg.msgConfirmRemove, { name: info.name });
+      setTimeout(() => {
+        if (!button.isConnected) return;
+        button.dataset.confirming = "false";
+        button.textContent = this.msg.msgRemove;
+      }, 5000);
+      return;
+    }
+    button.disabled = true;
+    this.remove(id).finally(() => {
+      button.disabled = false;
+    });
+  }
+
   async remove(id) {
     const info = this.documents.get(id);
-    if (!info || !window.confirm(fill(this.msg.msgConfirmRemove, { name: info.name }))) return;
+    if (!info) return;
     this.showError("");
     try {
       const response = await this.post(`${this.base}/${id}/verwijderen`, null);
@@ -273,7 +296,7 @@ export class DocumentsPanel {
     if (!button) return;
     const id = button.closest("[data-document-id]").dataset.documentId;
     if (button.dataset.documentAction === "keep") this.keep(id, !this.documents.get(id)?.kept_for_case);
-    if (button.dataset.documentAction === "remove") this.remove(id);
+    if (button.dataset.documentAction === "remove") this.confirmRemove(id, button);
   }
 
   typeLabel(type) {

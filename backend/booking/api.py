@@ -138,6 +138,8 @@ class BookingApi(Controller):
         if (last - first).days > MAX_RANGE_DAYS:
             raise ValidationException(f"Vraag hoogstens {MAX_RANGE_DAYS} dagen tegelijk op.")
         days = None
+        if birth_date is not None and not (plausible_day(birth_date) and birth_date <= today):
+            raise ValidationException("'birth_date' moet een datum tussen 2000 en vandaag zijn.")
         if birth_date is not None:
             days = booking.deadline_days(service, {"birth_date": birth_date.isoformat()})
         starts = await booking.free_slots(db_session, service, first, last, utcnow(), days=days)

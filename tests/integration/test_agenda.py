@@ -141,6 +141,11 @@ async def test_the_api_checks_intake_and_the_deadline(
 ) -> None:
     born = today() - dt.timedelta(days=1)
     inside = await slots(client, birth_service.id, birth_date=born.isoformat())
+    for wrong in ((today() + dt.timedelta(days=1)).isoformat(), "2026-02-31", "1850-01-01"):
+        refused = await client.get(f"/api/v1/services/{birth_service.id}/slots", params={"birth_date": wrong})
+        assert refused.status_code in (400, 422) and refused.headers["content-type"].startswith(
+            "application/problem+json"
+        ), (wrong, refused.text)
     last = birth_registration_deadline(born)
     assert inside and all(
         dt.datetime.fromisoformat(s["start"]).astimezone(AMSTERDAM).date() <= last for s in inside

@@ -13,7 +13,6 @@ when every seat has a link; admission checks the seats again (backend.calls.admi
 from __future__ import annotations
 
 import datetime as dt
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.booking.tokens import hash_token, join_window, new_token
+from backend.booking.validation import is_email_address
 from backend.db.models import Appointment, Participant, ParticipantRole, Service
 from backend.email.messages import queue_invitation
 from backend.i18n import N_
@@ -34,7 +34,6 @@ from signalling.hub import Hub, appointment_channel
 HARD_LIMIT: Final = 4
 """People in one call, the official included: each browser sends a stream to every other one."""
 INVITABLE_ROLES: Final = (ParticipantRole.PARTNER.value, ParticipantRole.INTERPRETER.value)
-_EMAIL: Final = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[A-Za-z]{2,}$")
 _MAX_NAME: Final = 200
 
 
@@ -102,7 +101,7 @@ def check_invite(data: dict[str, Any], default_locale: str = "nl") -> InviteRequ
         errors["name"] = N_("De naam is te lang (hoogstens 200 tekens).")
     if not email:
         errors["email"] = N_("Vul het e-mailadres in. Daarheen sturen we de link naar het gesprek.")
-    elif len(email) > 254 or not _EMAIL.match(email):
+    elif not is_email_address(email):
         errors["email"] = N_("Dit e-mailadres klopt niet. Een e-mailadres ziet eruit als naam@voorbeeld.nl.")
     if role not in INVITABLE_ROLES:
         errors["role"] = N_("Kies of u een partner of een tolk uitnodigt.")

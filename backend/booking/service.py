@@ -461,9 +461,5 @@ async def cancel(
     return appointment
 
 
-async def appointment_by_reference(session: AsyncSession, reference: str) -> Appointment | None:
-    return await session.scalar(select(Appointment).where(Appointment.reference == reference))
-
-
 def is_active(appointment: Appointment) -> bool:
     return appointment.status in ACTIVE_STATUSES

@@ -26,10 +26,15 @@ def name_error(name: str) -> str | None:
     return None
 
 
+def is_email_address(email: str) -> bool:
+    """A plausible address: one ``@``, a dot in the domain, nothing that breaks a mail header."""
+    return len(email) <= 254 and _EMAIL.match(email) is not None
+
+
 def email_error(email: str) -> str | None:
     if not email:
         return N_("Vul uw e-mailadres in.")
-    if len(email) > 254 or not _EMAIL.match(email):
+    if not is_email_address(email):
         return N_("Dit e-mailadres klopt niet. Een e-mailadres ziet eruit als naam@voorbeeld.nl.")
     return None
 

@@ -85,16 +85,25 @@ def bind(keyring: Keyring, participant: Participant, *, bsn: str, level: str, no
     need = requested_level(participant) if participant.identity_requested_at else required_level(participant)
     if not levels.satisfies(level, need) or level == levels.NONE:
         raise Refused("level_too_low")
-    known = bsn_of(keyring, participant)
+    # Fail closed: a stored BSN that cannot be read (its key is gone) cannot be compared, so
+    # nobody can take the link over with another BSN; the citizen is asked to call.
+    try:
+        known = (
+            keyring.open(participant.bsn_sealed, context=_participant_context(participant.id)).decode()
+            if participant.bsn_sealed is not None
+            else None
+        )
+        expected = (
+            _appointment_bsn(keyring, participant.appointment)
+            if participant.role == ParticipantRole.CITIZEN
+            else None
+        )
+    except SealError:
+        raise Refused("bsn_unreadable") from None
     if known is not None and known != bsn:
         raise Refused("bsn_changed")  # someone else is trying to take this link over
-    if participant.role == ParticipantRole.CITIZEN:
-        try:
-            expected = _appointment_bsn(keyring, participant.appointment)
-        except SealError:
-            expected = None
-        if expected is not None and expected != bsn:
-            raise Refused("bsn_mismatch")
+    if expected is not None and expected != bsn:
+        raise Refused("bsn_mismatch")
     participant.bsn_sealed = keyring.seal(bsn.encode(), context=_participant_context(participant.id))
     participant.identity_level = levels.stricter(level, participant.identity_level or levels.NONE)
     participant.identity_verified_at = now

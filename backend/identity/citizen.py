@@ -208,6 +208,17 @@ class DigidSignIn(Controller):
                     "Probeer het opnieuw of bel uw gemeente."
                 ),
             )
+        if reason == "bsn_unreadable":
+            return self._problem(
+                request,
+                None,
+                title=N_("Dit lukt nu niet"),
+                message=N_(
+                    "Wij kunnen uw eerdere inlog met DigiD nu niet controleren. "
+                    "Bel uw gemeente, dan helpen wij u verder."
+                ),
+                status_code=409,
+            )
         return self._problem(
             request,
             None,

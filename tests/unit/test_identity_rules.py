@@ -136,3 +136,23 @@ def test_identity_settings_are_read_and_checked() -> None:
             Settings.from_env({"BALIE_SECRET_KEY": "s", **bad})
     with pytest.raises(SettingsError, match="IDENTITY_KEYS"):
         Settings.from_env({"BALIE_ENV": "production", "BALIE_SECRET_KEY": "s"})
+
+
+def test_a_stored_bsn_that_cannot_be_read_refuses_every_bsn() -> None:
+    """Fail closed: after a lost key the link cannot be taken over with another BSN."""
+    import datetime as dt
+    import uuid
+
+    from backend.crypto import Keyring
+    from backend.db.models import Appointment, Participant, Service
+    from backend.identity import binding
+
+    before = Keyring.derived("the key before it was lost", "bsn")
+    now = Keyring.derived("a new key", "bsn")
+    appointment = Appointment(id=uuid.uuid4(), service=Service(required_loa="midden"), bsn_sealed=None)
+    citizen = Participant(id=uuid.uuid4(), role="citizen", appointment=appointment, identity_level=None)
+    binding.bind(before, citizen, bsn="999993653", level="midden", now=dt.datetime.now(dt.UTC))
+    binding.bind(before, citizen, bsn="999993653", level="midden", now=dt.datetime.now(dt.UTC))  # same: fine
+    with pytest.raises(binding.Refused) as refused:
+        binding.bind(now, citizen, bsn="999990019", level="midden", now=dt.datetime.now(dt.UTC))
+    assert refused.value.reason == "bsn_unreadable"

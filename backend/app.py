@@ -21,6 +21,7 @@ from backend.booking.api import BookingApi
 from backend.booking.manage import ManagePages
 from backend.booking.pages import BookingPages
 from backend.db.engine import create_engine, create_sessionmaker
+from backend.desk.agenda import AgendaPages
 from backend.desk.audit_log import AuditLog
 from backend.desk.auth import SignInRequired
 from backend.desk.identity import DeskIdentity
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         PhoneBooking,
         DeskIdentity,
         AuditLog,
+        AgendaPages,
         OfficialSignIn,
         DigidSignIn,
         CitizenDocuments,

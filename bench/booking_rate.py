@@ -2,7 +2,8 @@
 
 The product path is what a citizen's POST does below HTTP: load the rules, check the slot, count the
 email's bookings, insert the appointment, its participant and its seat claims under the unique key,
-seal the confirmation and reminder requests into the outbox (written when sent), write the audit event, commit.
+seal the confirmation and reminder requests into the outbox (written when sent), write the audit
+event, commit.
 Baseline, measured in the same run with the same number of concurrent connections: one INSERT of a
 row with a unique key per transaction, committed, with raw asyncpg.
 

@@ -161,6 +161,21 @@ class AgendaPages(Controller):
             saved=request.query_params.get("opgeslagen"),
         )
 
+    async def _refused(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        official: Official,
+        exc: agenda_form.FormErrors,
+        *,
+        form: str,
+        form_id: str,
+        data: dict[str, str],
+    ) -> Template:
+        """The page again with the form as typed and its messages (422); nothing was stored."""
+        failed = {"form": form, "id": form_id, "errors": exc.errors, "values": data}
+        return await self._page(request, db, official, status_code=422, failed=failed)
+
     @get("/")
     async def show(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official
@@ -180,8 +195,9 @@ class AgendaPages(Controller):
         try:
             rules = agenda_form.team_rules(data)
         except agenda_form.FormErrors as exc:
-            failed = {"form": "team", "id": str(team.id), "errors": exc.errors, "values": data}
-            return await self._page(request, db_session, official, status_code=422, failed=failed)
+            return await self._refused(
+                request, db_session, official, exc, form="team", form_id=str(team.id), data=data
+            )
         team.desks, team.lead_minutes, team.horizon_days = rules.desks, rules.lead_minutes, rules.horizon_days
         team.closed_on_public_holidays = rules.closed_on_public_holidays
         await db_session.execute(delete(OpeningHours).where(OpeningHours.team_id == team.id))
@@ -207,8 +223,15 @@ class AgendaPages(Controller):
         try:
             exception = agenda_form.schedule_exception(data, _today())
         except agenda_form.FormErrors as exc:
-            failed = {"form": "exception", "id": f"{team.id}-exception", "errors": exc.errors, "values": data}
-            return await self._page(request, db_session, official, status_code=422, failed=failed)
+            return await self._refused(
+                request,
+                db_session,
+                official,
+                exc,
+                form="exception",
+                form_id=f"{team.id}-exception",
+                data=data,
+            )
         blocks = [{"opens": f"{o:%H:%M}", "closes": f"{c:%H:%M}"} for o, c in exception.blocks]
         existing = await db_session.scalar(
             select(ScheduleException).where(
@@ -260,8 +283,9 @@ class AgendaPages(Controller):
         try:
             rules = agenda_form.service_rules(data)
         except agenda_form.FormErrors as exc:
-            failed = {"form": "service", "id": str(service.id), "errors": exc.errors, "values": data}
-            return await self._page(request, db_session, official, status_code=422, failed=failed)
+            return await self._refused(
+                request, db_session, official, exc, form="service", form_id=str(service.id), data=data
+            )
         service.duration_minutes, service.step_minutes = rules.duration_minutes, rules.step_minutes
         service.buffer_minutes, service.lead_minutes = rules.buffer_minutes, rules.lead_minutes
         service.horizon_days, service.capacity = rules.horizon_days, rules.capacity

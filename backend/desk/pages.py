@@ -36,6 +36,16 @@ async def appointment_for_official(
     return await of_own_team(request, db_session, official, Appointment, appointment_id)
 
 
+def _already_closed(request: Request[Any, Any, Any]) -> Template:
+    return page(
+        request,
+        "pages/error.html",
+        status_code=409,
+        title=N_("Al afgesloten"),
+        message=N_("Deze afspraak is al afgesloten."),
+    )
+
+
 class DeskPages(Controller):
     path = "/balie"
     include_in_schema = False
@@ -161,13 +171,7 @@ class DeskPages(Controller):
                 db_session, request.app.state.hub, appointment, official.id, client=audit.origin_of(request)
             )
         except calls.NotAllowed:
-            return page(
-                request,
-                "pages/error.html",
-                status_code=409,
-                title=N_("Al afgesloten"),
-                message=N_("Deze afspraak is al afgesloten."),
-            )
+            return _already_closed(request)
         return see_other(f"/balie/afspraken/{appointment.id}/gesprek")
 
     @post("/afspraken/{appointment_id:uuid}/afronden")
@@ -199,12 +203,6 @@ class DeskPages(Controller):
                 client=audit.origin_of(request),
             )
         except calls.NotAllowed:
-            return page(
-                request,
-                "pages/error.html",
-                status_code=409,
-                title=N_("Al afgesloten"),
-                message=N_("Deze afspraak is al afgesloten."),
-            )
+            return _already_closed(request)
         wake_purger(request.app)  # the call's unmarked documents go now, not at the next poll
         return see_other("/balie")

@@ -1,7 +1,8 @@
 """What a team admin types on the agenda page, checked and turned into agenda rules.
 
 Opening hours are typed the way a team writes them on its door: ``09:00-12:30, 13:30-17:00``
-(an empty field: closed). Every message is plain Dutch (marked with ``N_``); nothing is stored
+(an empty field: closed); a block that has another number of desks than the team says so in
+brackets: ``13:30-17:00 (2)``. Every message is plain Dutch (marked with ``N_``); nothing is stored
 unless the whole form is right.
 """
 
@@ -26,11 +27,14 @@ WEEKDAYS: Final = (
     N_("zaterdag"),
     N_("zondag"),
 )
-_BLOCK: Final = re.compile(r"(\d{1,2})[:.](\d{2})\s*(?:-|–|tot)\s*(\d{1,2})[:.](\d{2})")
+_BLOCK: Final = re.compile(
+    r"(\d{1,2})[:.](\d{2})\s*(?:-|–|tot)\s*(\d{1,2})[:.](\d{2})(?:\s*\(\s*(\d{1,2})\s*(?:balies?)?\s*\))?"
+)
 _SEPARATORS: Final = re.compile(r"\s*[,;]\s*|\s+en\s+")
 _MAX_BLOCKS: Final = 6
 
-Block = tuple[dt.time, dt.time]
+Block = tuple[dt.time, dt.time, int | None]
+"""Opens, closes, and the desks in that block (None: the team's number)."""
 
 
 Message = tuple[str, dict[str, object]]
@@ -46,8 +50,11 @@ class FormErrors(Exception):
 
 
 def blocks_text(blocks: list[Block]) -> str:
-    """``09:00-12:30, 13:30-17:00``: how the page shows the blocks it stored."""
-    return ", ".join(f"{opens:%H:%M}-{closes:%H:%M}" for opens, closes in blocks)
+    """``09:00-12:30, 13:30-17:00 (2)``: how the page shows the blocks it stored."""
+    return ", ".join(
+        f"{opens:%H:%M}-{closes:%H:%M}" + (f" ({desks})" if desks is not None else "")
+        for opens, closes, desks in blocks
+    )
 
 
 def parse_blocks(text: str) -> tuple[list[Block] | None, str | None]:
@@ -65,7 +72,10 @@ def parse_blocks(text: str) -> tuple[list[Block] | None, str | None]:
             return None, N_(
                 "Schrijf de tijden zo: 09:00-12:30, 13:30-17:00. Laat het veld leeg als u dicht bent."
             )
-        h1, m1, h2, m2 = (int(n) for n in found.groups())
+        h1, m1, h2, m2 = (int(n) for n in found.groups()[:4])
+        desks = int(found.group(5)) if found.group(5) else None
+        if desks is not None and not 1 <= desks <= 50:
+            return None, N_("Het aantal balies tussen haakjes is 1 tot en met 50.")
         if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
             return None, N_("Een tijd loopt van 00:00 tot 23:55.")
         opens, closes = dt.time(h1, m1), dt.time(h2, m2)
@@ -73,9 +83,9 @@ def parse_blocks(text: str) -> tuple[list[Block] | None, str | None]:
             return None, N_("Gebruik tijden in stappen van 5 minuten, zoals 09:00 of 12:35.")
         if closes <= opens:
             return None, N_("Een blok moet later sluiten dan het opengaat.")
-        blocks.append((opens, closes))
-    blocks.sort()
-    for (_, closes), (opens, _) in itertools.pairwise(blocks):
+        blocks.append((opens, closes, desks))
+    blocks.sort(key=lambda block: block[0])
+    for (_, closes, _), (opens, _, _) in itertools.pairwise(blocks):
         if opens < closes:
             return None, N_("De blokken overlappen elkaar.")
     return blocks, None

@@ -52,12 +52,14 @@ async def _week(db: AsyncSession, team: Team) -> dict[int, list[agenda_form.Bloc
     )
     week: dict[int, list[agenda_form.Block]] = {day: [] for day in range(7)}
     for row in rows:
-        week[row.weekday].append((row.opens, row.closes))
+        week[row.weekday].append((row.opens, row.closes, row.desks))
     return week
 
 
 def _exception_blocks(raw: list[dict[str, Any]]) -> list[agenda_form.Block]:
-    return [(dt.time.fromisoformat(b["opens"]), dt.time.fromisoformat(b["closes"])) for b in raw]
+    return [
+        (dt.time.fromisoformat(b["opens"]), dt.time.fromisoformat(b["closes"]), b.get("desks")) for b in raw
+    ]
 
 
 async def _team_view(db: AsyncSession, team: Team, locale: str) -> dict[str, Any]:
@@ -202,9 +204,9 @@ class AgendaPages(Controller):
         team.closed_on_public_holidays = rules.closed_on_public_holidays
         await db_session.execute(delete(OpeningHours).where(OpeningHours.team_id == team.id))
         db_session.add_all(
-            OpeningHours(team_id=team.id, weekday=day, opens=opens, closes=closes)
+            OpeningHours(team_id=team.id, weekday=day, opens=opens, closes=closes, desks=desks)
             for day, blocks in rules.week.items()
-            for opens, closes in blocks
+            for opens, closes, desks in blocks
         )
         _changed(db_session, request, official, team, "team")
         await db_session.commit()
@@ -232,7 +234,10 @@ class AgendaPages(Controller):
                 form_id=f"{team.id}-exception",
                 data=data,
             )
-        blocks = [{"opens": f"{o:%H:%M}", "closes": f"{c:%H:%M}"} for o, c in exception.blocks]
+        blocks = [
+            {"opens": f"{o:%H:%M}", "closes": f"{c:%H:%M}", **({"desks": d} if d is not None else {})}
+            for o, c, d in exception.blocks
+        ]
         existing = await db_session.scalar(
             select(ScheduleException).where(
                 ScheduleException.team_id == team.id, ScheduleException.day == exception.day

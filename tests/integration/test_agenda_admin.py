@@ -49,7 +49,7 @@ async def test_the_team_admin_changes_hours_dates_and_service_rules(
         assert agenda.status_code == 200 and "Openingstijden per week" in agenda.text
         assert "Geboorteaangifte" in agenda.text
 
-        week = {f"day_{day}": "10:00-11:00, 14:00 - 15:00" for day in range(7)}
+        week = {f"day_{day}": "10:00-11:00, 14:00 - 15:00 (1)" for day in range(7)}
         saved = await post_form(
             client,
             "/balie/agenda/",
@@ -62,6 +62,7 @@ async def test_the_team_admin_changes_hours_dates_and_service_rules(
         }
         assert times and times <= {(10, 0), (10, 20), (10, 40), (14, 0), (14, 20), (14, 40)}
 
+        assert 'value="10:00-11:00, 14:00-15:00 (1)"' in (await client.get("/balie/agenda/")).text
         closed = await post_form(
             client,
             "/balie/agenda/",
@@ -95,6 +96,8 @@ async def test_the_team_admin_changes_hours_dates_and_service_rules(
         slot = (await free(client, seeded_service.id))[0]
         assert local(slot["end"]) - local(slot["start"]) == dt.timedelta(minutes=30)
 
+    desks = {(row.opens.hour, row.desks) for row in await session.scalars(select(OpeningHours))}
+    assert desks == {(10, None), (14, 1)}
     service = await session.get(Service, seeded_service.id, populate_existing=True)
     assert (
         service is not None and service.reminder_minutes == [2880, 120] and service.max_active_per_email == 3

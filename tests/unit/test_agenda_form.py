@@ -19,9 +19,10 @@ def t(text: str) -> dt.time:
     ("typed", "blocks"),
     [
         ("", []),
-        ("09:00-12:30", [(t("09:00"), t("12:30"))]),
-        ("13:30 - 17:00, 9.00-12.30", [(t("09:00"), t("12:30")), (t("13:30"), t("17:00"))]),
-        ("9:00 tot 12:00 en 13:00–14:00", [(t("09:00"), t("12:00")), (t("13:00"), t("14:00"))]),
+        ("09:00-12:30", [(t("09:00"), t("12:30"), None)]),
+        ("13:30 - 17:00, 9.00-12.30", [(t("09:00"), t("12:30"), None), (t("13:30"), t("17:00"), None)]),
+        ("9:00 tot 12:00 en 13:00–14:00 (2)", [(t("09:00"), t("12:00"), None), (t("13:00"), t("14:00"), 2)]),
+        ("13:00-14:00 (3 balies)", [(t("13:00"), t("14:00"), 3)]),
     ],
 )
 def test_opening_hours_are_read_as_written_on_the_door(typed: str, blocks: list[agenda_form.Block]) -> None:
@@ -29,21 +30,29 @@ def test_opening_hours_are_read_as_written_on_the_door(typed: str, blocks: list[
 
 
 @pytest.mark.parametrize(
-    "typed", ["9 tot 5", "25:00-26:00", "12:00-09:00", "09:00-12:00,11:00-13:00", "09:02-10:00"]
+    "typed",
+    ["9 tot 5", "25:00-26:00", "12:00-09:00", "09:00-12:00,11:00-13:00", "09:02-10:00", "09:00-10:00 (0)"],
 )
 def test_wrong_opening_hours_get_a_message(typed: str) -> None:
     blocks, message = agenda_form.parse_blocks(typed)
     assert blocks is None and message
 
 
-@given(st.lists(st.tuples(st.integers(0, 23 * 12), st.integers(1, 12)), max_size=6))
-def test_what_the_page_shows_reads_back_the_same(raw: list[tuple[int, int]]) -> None:
-    blocks, position = [], 0
-    for gap, length in raw:  # non-overlapping blocks in 5-minute units within one day
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 23 * 12), st.integers(1, 12), st.none() | st.integers(1, 50)), max_size=6
+    )
+)
+def test_what_the_page_shows_reads_back_the_same(raw: list[tuple[int, int, int | None]]) -> None:
+    blocks: list[agenda_form.Block] = []
+    position = 0
+    for gap, length, desks in raw:  # non-overlapping blocks in 5-minute units within one day
         opens, closes = position + gap % 12, position + gap % 12 + length
         if closes > 287:
             break
-        blocks.append((dt.time(opens * 5 // 60, opens * 5 % 60), dt.time(closes * 5 // 60, closes * 5 % 60)))
+        blocks.append(
+            (dt.time(opens * 5 // 60, opens * 5 % 60), dt.time(closes * 5 // 60, closes * 5 % 60), desks)
+        )
         position = closes
     assert agenda_form.parse_blocks(agenda_form.blocks_text(blocks)) == (blocks, None)
 

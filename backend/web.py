@@ -72,9 +72,14 @@ def page(
     )
 
 
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    """A desk page's script asked (``Accept: application/json``); a plain form post gets a page."""
+    return "application/json" in request.headers.get("accept", "")
+
+
 def see_other(path: str) -> Redirect:
     """The answer to a successful form POST (Post/Redirect/Get)."""
     return Redirect(path=path, status_code=303)
 
 
-__all__ = ["DEFAULT_LOCALE", "page", "request_locale", "see_other"]
+__all__ = ["DEFAULT_LOCALE", "page", "request_locale", "see_other", "wants_json"]

@@ -18,7 +18,7 @@ from backend.db.models import Official
 from backend.desk.auth import current_official
 from backend.desk.pages import appointment_for_official
 from backend.identity import binding
-from backend.web import NO_STORE, page, see_other
+from backend.web import NO_STORE, page, see_other, wants_json
 from signalling import protocol
 from signalling.hub import appointment_channel
 
@@ -67,6 +67,6 @@ class DeskIdentity(Controller):
         await request.app.state.hub.emit(
             appointment_channel(appointment.id), protocol.identify(level), to=str(participant.id)
         )
-        if request.headers.get("accept", "").startswith("application/json"):
+        if wants_json(request):
             return Response(content=None, status_code=204)
         return see_other(f"/balie/afspraken/{appointment.id}/gesprek")

@@ -23,7 +23,7 @@ from backend.i18n import N_, translator
 from backend.identity import levels
 from backend.identity.binding import badge, identity_keyring, panel_rows
 from backend.timefmt import AMSTERDAM, clock
-from backend.web import NO_STORE, page, request_locale, see_other
+from backend.web import NO_STORE, page, request_locale, see_other, wants_json
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 OUTCOMES = {"completed", "no_show"}
@@ -122,11 +122,11 @@ class DeskPages(Controller):
                 if isinstance(exc, calls.CallFull)
                 else (N_("Er wacht niemand"), N_("Voor deze afspraak wacht niemand in de wachtkamer."))
             )
-            if "application/json" in request.headers.get("accept", ""):
+            if wants_json(request):
                 _ = translator(request_locale(request))
                 return problem(409, _(title), _(message))
             return page(request, "pages/error.html", status_code=409, title=title, message=message)
-        if "application/json" in request.headers.get("accept", ""):
+        if wants_json(request):
             return Response(content={"admitted": [str(p.id) for p in admitted]}, status_code=200)
         return see_other(f"/balie/afspraken/{appointment.id}/gesprek")
 

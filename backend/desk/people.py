@@ -25,7 +25,7 @@ from backend.i18n import N_, translator
 from backend.participants import InviteError
 from backend.settings import Settings
 from backend.timefmt import long_datetime
-from backend.web import NO_STORE, page, request_locale, see_other
+from backend.web import NO_STORE, page, request_locale, see_other, wants_json
 
 ROLE_LABELS = {"citizen": N_("Inwoner"), "partner": N_("Partner"), "interpreter": N_("Tolk")}
 STATE_LABELS = {
@@ -36,10 +36,6 @@ STATE_LABELS = {
     "left": N_("Vertrokken"),
     "ended": N_("Afgelopen"),
 }
-
-
-def wants_json(request: Request[Any, Any, Any]) -> bool:
-    return "application/json" in request.headers.get("accept", "")
 
 
 def people_of(appointment: Appointment) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import audit
+from backend.background import stop_gracefully
 from backend.db.models import Appointment, AppointmentStatus
 from backend.settings import Settings
 from signalling import rooms
@@ -179,6 +180,4 @@ async def housekeeping_lifespan(app: Litestar) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        keeper.stop()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_gracefully(keeper.stop, task)

@@ -28,6 +28,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import audit
+from backend.background import stop_gracefully
 from backend.db.models import Appointment, Document
 from backend.db.models.appointment import ACTIVE_STATUSES
 from backend.documents.vault import Vault
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 BATCH: Final = 100
-_STOP_TIMEOUT: Final = 10.0
 ORPHAN_AGE: Final = dt.timedelta(hours=1)
 """An upload is stored a moment before its row commits; a file this old without a row is an orphan."""
 
@@ -160,16 +160,6 @@ def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-async def stop_purger(purger: DocumentPurger, task: asyncio.Task[None]) -> None:
-    purger.stop()
-    try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=_STOP_TIMEOUT)
-    except TimeoutError:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 def wake_purger(app: Litestar) -> None:
     """After a call ended: purge its unmarked documents now (when this process runs the purger)."""
     purger: DocumentPurger | None = app.state.get("document_purger")
@@ -197,5 +187,5 @@ async def documents_lifespan(app: Litestar) -> AsyncIterator[None]:
         yield
     finally:
         if purger is not None and task is not None:
-            await stop_purger(purger, task)
+            await stop_gracefully(purger.stop, task)
         app.state.document_purger = None

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
 
+from backend.background import stop_gracefully
 from backend.email.dev_sink import DevMailbox
 from backend.email.worker import OutboxWorker
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
-
-_STOP_TIMEOUT = 10.0
 
 
 async def _start_sink(settings: Settings) -> DevMailbox | None:
@@ -40,16 +38,6 @@ async def _start_sink(settings: Settings) -> DevMailbox | None:
     return sink
 
 
-async def _stop_worker(worker: OutboxWorker, task: asyncio.Task[None]) -> None:
-    worker.stop()
-    try:
-        await asyncio.wait_for(asyncio.shield(task), timeout=_STOP_TIMEOUT)
-    except TimeoutError:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-
 @asynccontextmanager
 async def email_lifespan(app: Litestar) -> AsyncIterator[None]:
     """Needs ``app.state.settings`` and ``app.state.sessionmaker``.
@@ -71,7 +59,7 @@ async def email_lifespan(app: Litestar) -> AsyncIterator[None]:
         yield
     finally:
         if worker is not None and task is not None:
-            await _stop_worker(worker, task)
+            await stop_gracefully(worker.stop, task)
         app.state.outbox_worker = None
         if sink is not None:
             await sink.astop()

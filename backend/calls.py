@@ -8,10 +8,11 @@ commits, and only then publishes: the database is the truth, the events only tel
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
@@ -279,13 +280,28 @@ async def take_over(
         await hub.emit(appointment_channel(appointment.id), protocol.taken_over(official_id), origin=origin)
 
 
-def on_the_desk(start: dt.datetime, end: dt.datetime) -> ColumnElement[bool]:
-    """The day's appointments, and whoever waits or talks now whatever the day (a citizen who
-    joins at 23:45 for an appointment at midnight is on the desk before the day turns)."""
-    return or_(
-        and_(Appointment.start_at >= start, Appointment.start_at < end),
-        Appointment.status.in_((AppointmentStatus.WAITING, AppointmentStatus.IN_CALL)),
+async def desk_appointments(
+    session: AsyncSession, team_ids: Collection[UUID], day_local: dt.date
+) -> list[Appointment]:
+    """What the desk lists: the appointments of ``team_ids`` on ``day_local`` (Europe/Amsterdam),
+    and whoever waits or talks now whatever the day (a citizen who joins at 23:45 for an
+    appointment at midnight is on the desk before the day turns)."""
+    if not team_ids:
+        return []
+    start = dt.datetime.combine(day_local, dt.time(), AMSTERDAM).astimezone(dt.UTC)
+    end = dt.datetime.combine(day_local + dt.timedelta(days=1), dt.time(), AMSTERDAM).astimezone(dt.UTC)
+    rows = await session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.team_id.in_(team_ids),
+            or_(
+                and_(Appointment.start_at >= start, Appointment.start_at < end),
+                Appointment.status.in_((AppointmentStatus.WAITING, AppointmentStatus.IN_CALL)),
+            ),
+        )
+        .order_by(Appointment.start_at, Appointment.reference)
     )
+    return list(rows.unique())
 
 
 async def desk_queue(
@@ -295,16 +311,7 @@ async def desk_queue(
 
     With ``keyring``, each participant carries ``identity``: the DigiD badge (masked BSN, level, time).
     """
-    if not team_ids:
-        return []
-    start = dt.datetime.combine(day_local, dt.time(), AMSTERDAM).astimezone(dt.UTC)
-    end = dt.datetime.combine(day_local + dt.timedelta(days=1), dt.time(), AMSTERDAM).astimezone(dt.UTC)
-    appointments = await session.scalars(
-        select(Appointment)
-        .where(Appointment.team_id.in_(team_ids), on_the_desk(start, end))
-        .order_by(Appointment.start_at, Appointment.reference)
-    )
-    return [_queue_entry(a, keyring) for a in appointments.unique()]
+    return [_queue_entry(a, keyring) for a in await desk_appointments(session, team_ids, day_local)]
 
 
 def _queue_entry(appointment: Appointment, keyring: Keyring | None = None) -> dict[str, Any]:

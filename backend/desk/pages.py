@@ -11,7 +11,6 @@ from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit, calls
@@ -57,15 +56,7 @@ class DeskPages(Controller):
         self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official
     ) -> Template:
         today = dt.datetime.now(AMSTERDAM).date()
-        start = dt.datetime.combine(today, dt.time(), tzinfo=AMSTERDAM).astimezone(dt.UTC)
-        rows = await db_session.scalars(
-            select(Appointment)
-            .where(
-                Appointment.team_id.in_(team_ids(official)),
-                calls.on_the_desk(start, start + dt.timedelta(days=1)),
-            )
-            .order_by(Appointment.start_at)
-        )
+        rows = await calls.desk_appointments(db_session, team_ids(official), today)
         keyring = identity_keyring(request.app.state.settings)
         appointments = [
             {

@@ -1,7 +1,7 @@
 // The official's call page /balie/afspraken/{id}/gesprek. The official is the impolite peer and
 // offers to every citizen already in the call (welcome.peers) and to each one that joins later.
 
-import { SignallingClient, bindConnectionStatus } from "./signalling.js";
+import { SignallingClient, bindConnectionStatus, followPage } from "./signalling.js";
 import { Call, bindControls, installDebug } from "./call.js";
 import { getLocalMedia, stopStream } from "./device-check.js";
 import { mountDocuments } from "./documents.js";
@@ -171,19 +171,8 @@ client.on("ended", () => {
 });
 client.on("welcome", (m) => chat.setEnabled(m.state !== "ended"));
 
-window.addEventListener("pagehide", (event) => {
-  if (!event.persisted) client.close();
-});
-window.addEventListener("pageshow", (event) => {
-  if (event.persisted) window.location.reload();
-});
 
-// Server `error` messages, kept for tests and support (never shown: the state tells the page what to do).
-const errors = [];
-client.on("error", (m) => {
-  errors.push({ code: m.code, message: m.message });
-  if (errors.length > 50) errors.shift();
-});
+const errors = followPage(client);
 
 installDebug({
   role: "official",

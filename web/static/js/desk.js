@@ -1,7 +1,7 @@
 // The official's desk /balie: today's appointments and the live waiting room, re-rendered from
 // every `queue` message on /ws/desk. "Toelaten" stays a real form POST (CSRF field included).
 
-import { SignallingClient, bindConnectionStatus } from "./signalling.js";
+import { SignallingClient, bindConnectionStatus, followPage } from "./signalling.js";
 import { bindDeskMessages } from "./desk-messages.js";
 
 const root = document.querySelector("[data-desk]");
@@ -256,20 +256,10 @@ bindConnectionStatus(client, $("[data-connection-status]"), {
   fatal4401: msg.msgFatal4401,
   fatal: msg.msgFatal,
 });
-window.addEventListener("pagehide", (event) => {
-  if (!event.persisted) client.close();
-});
-window.addEventListener("pageshow", (event) => {
-  if (event.persisted) window.location.reload();
-});
 setInterval(tick, 30000);
 updateTitle(root.querySelectorAll("[data-waiting-list] [data-appointment-id]").length);
 
-const errors = [];
-client.on("error", (m) => {
-  errors.push({ code: m.code, message: m.message });
-  if (errors.length > 50) errors.shift();
-});
+const errors = followPage(client);
 
 window.__balie = Object.freeze({
   role: "desk",

@@ -2,7 +2,7 @@
 // The server owns the participant's state (docs/signalling.md); this page only shows it, so a
 // reload or a dropped network always lands in the right step.
 
-import { SignallingClient, bindConnectionStatus } from "./signalling.js";
+import { SignallingClient, bindConnectionStatus, followPage } from "./signalling.js";
 import { Call, bindControls, installDebug } from "./call.js";
 import { DeviceCheck } from "./device-check.js";
 import { mountDocuments } from "./documents.js";
@@ -261,19 +261,8 @@ client.on("peer-reconnected", (m) => call?.peerReconnected(m.peer, m.page));
 client.on("peer-left", (m) => call?.peerLeft(m.peer_id, m.reason));
 client.on("signal", (m) => call?.handleSignal(m.from, m.data, undefined, m.page));
 
-window.addEventListener("pagehide", (event) => {
-  if (!event.persisted) client.close();
-});
-window.addEventListener("pageshow", (event) => {
-  if (event.persisted) window.location.reload();
-});
 
-// Server `error` messages, kept for tests and support (never shown: the state tells the page what to do).
-const errors = [];
-client.on("error", (m) => {
-  errors.push({ code: m.code, message: m.message });
-  if (errors.length > 50) errors.shift();
-});
+const errors = followPage(client);
 
 installDebug({
   role: "citizen",

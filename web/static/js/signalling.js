@@ -244,6 +244,27 @@ export class SignallingClient {
  * Show the connection status in an element (usually role="status"). `strings` holds the page's
  * translated texts: reconnecting, connecting, fatal4401, fatal4404.
  */
+/**
+ * Tie a page's socket to the page's life: closed when the page goes away for good, and a page
+ * restored from the back/forward cache reloads (its socket and peer connections are gone).
+ * Returns the server's last `error` messages, kept for tests and support (never shown: the state
+ * tells the page what to do).
+ */
+export function followPage(client, keep = 50) {
+  window.addEventListener("pagehide", (event) => {
+    if (!event.persisted) client.close();
+  });
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) window.location.reload();
+  });
+  const errors = [];
+  client.on("error", (m) => {
+    errors.push({ code: m.code, message: m.message });
+    if (errors.length > keep) errors.shift();
+  });
+  return errors;
+}
+
 export function bindConnectionStatus(client, element, strings) {
   const update = (status, detail = {}) => {
     element.dataset.connection = status;

@@ -857,3 +857,26 @@ async def test_two_nodes_share_postgres(tmp_path: Path) -> None:
     incompressible = base64.b64encode(os.urandom(15_000)).decode()  # needs numbered NOTIFY parts
     async with postgres_database() as database_url:
         await two_nodes_one_call(tmp_path, database_url, "postgres", [sdp_like(6500), incompressible])
+
+
+async def test_the_desk_lists_whoever_waits_whatever_the_day(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A citizen who joins at 23:45 for an appointment at midnight is on the desk before the day
+    turns: waiting and running calls are listed whatever their date; other days' bookings are not."""
+    async with sessionmaker() as db:
+        world = await seed_world(db)
+        today = dt.datetime.now(AMSTERDAM).date()
+        appointment = await db.get(Appointment, world.appointment_id)
+        assert appointment is not None
+        listed = await calls.desk_appointments(db, [appointment.team_id], today)
+        assert [a.id for a in listed] == [world.appointment_id]  # the one of two days ago is not
+        other_day = await calls.desk_appointments(db, [appointment.team_id], today - dt.timedelta(days=1))
+        assert other_day == []
+        appointment.status = "waiting"
+        await db.commit()
+        assert [
+            a.id
+            for a in await calls.desk_appointments(db, [appointment.team_id], today + dt.timedelta(days=1))
+        ] == [world.appointment_id]
+        assert await calls.desk_appointments(db, [], today) == []

@@ -48,6 +48,7 @@ from backend.settings import WEB_DIR, Settings
 from backend.web import see_other
 from signalling.handlers import websocket_handlers
 from signalling.hub import Hub, channels_plugin
+from signalling.live import HubPages
 from signalling.peers.echo import echo_lifespan
 
 
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     sessionmaker = create_sessionmaker(engine)
     store = sessions.session_store(settings, sessionmaker)
     hub = Hub(channels)
+    live = HubPages(hub)
 
     route_handlers: list[Any] = [
         healthz,
@@ -210,7 +212,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 # advanced-alchemy gives every config after the first in a process a key of its own.
                 "db_session_scope_key": database.session_scope_key,
                 "hub": hub,
-                "documents": Documents(settings, vault_for(settings), hub),
+                "live": live,
+                "documents": Documents(settings, vault_for(settings), live),
                 "relying_parties": relying_parties(settings),
                 "dev_idp": dev_provider,
             }

@@ -15,15 +15,14 @@ from uuid import UUID
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
+from backend import audit, rooms
 from backend.crypto import Keyring
 from backend.db.models import Appointment, AppointmentStatus, Participant
 from backend.identity import binding
+from backend.live import LivePages, Origin
 from backend.participants import capacity
+from backend.rooms import NotAllowed
 from backend.timefmt import AMSTERDAM, iso_local
-from signalling import protocol, rooms
-from signalling.hub import SERVER_ORIGIN, Hub, appointment_channel
-from signalling.rooms import NotAllowed
 
 __all__ = [
     "CallFull",
@@ -97,12 +96,12 @@ def _audit(
     )
 
 
-async def _tell_team(hub: Hub, appointment: Appointment, origin: str) -> None:
-    await hub.refresh_desks(appointment.team_id, appointment.id, origin=origin)
+async def _tell_team(live: LivePages, appointment: Appointment, origin: Origin) -> None:
+    await live.desks_changed(appointment.team_id, appointment.id, origin=origin)
 
 
 async def enter_waiting_room(
-    session: AsyncSession, hub: Hub, participant: Participant, *, origin: str = SERVER_ORIGIN
+    session: AsyncSession, live: LivePages, participant: Participant, *, origin: Origin = None
 ) -> None:
     """``invited``/``left`` -> ``waiting`` (idempotent in ``waiting``); the appointment -> ``waiting``."""
     appointment = await _locked_appointment(session, participant.appointment_id, "enter")
@@ -120,20 +119,18 @@ async def enter_waiting_room(
     appointment.waiting_since = appointment.waiting_since or now
     _audit(session, f"participant:{participant.id}", "call.enter", appointment)
     await session.commit()
-    await hub.emit(
-        appointment_channel(appointment.id), protocol.state(new_state), to=str(participant.id), origin=origin
-    )
-    await _tell_team(hub, appointment, origin)
+    await live.participant_state(appointment.id, participant.id, new_state, origin=origin)
+    await _tell_team(live, appointment, origin)
 
 
 async def admit(
     session: AsyncSession,
-    hub: Hub,
+    live: LivePages,
     appointment: Appointment,
     official_id: UUID,
     participant_id: UUID | None = None,
     *,
-    origin: str = SERVER_ORIGIN,
+    origin: Origin = None,
     client: str = "",
 ) -> list[Participant]:
     """Admit one waiting participant, or all of them when ``participant_id`` is None."""
@@ -171,19 +168,18 @@ async def admit(
         participants=[str(p.id) for p in waiting],
     )
     await session.commit()
-    channel = appointment_channel(appointment.id)
     for participant in waiting:
-        await hub.emit(channel, protocol.state(rooms.ADMITTED), to=str(participant.id), origin=origin)
-    await _tell_team(hub, appointment, origin)
+        await live.participant_state(appointment.id, participant.id, rooms.ADMITTED, origin=origin)
+    await _tell_team(live, appointment, origin)
     return waiting
 
 
 async def join_call(
     session: AsyncSession,
-    hub: Hub,
+    live: LivePages,
     participant: Participant,
     *,
-    origin: str = SERVER_ORIGIN,
+    origin: Origin = None,
     session_id: str | None = None,
 ) -> None:
     """``admitted`` -> ``in_call``; again in ``in_call`` (a reconnected page) it only announces the peer.
@@ -198,16 +194,14 @@ async def join_call(
     if participant.state != old_state:
         _audit(session, f"participant:{participant.id}", "call.join", appointment)
     await session.commit()
-    channel = appointment_channel(appointment.id)
     if participant.state != old_state:
-        await hub.emit(channel, protocol.state(participant.state), to=str(participant.id), origin=origin)
-        await _tell_team(hub, appointment, origin)
-    announce = protocol.announcement(peer_of(participant), session_id)
-    await hub.emit(channel, announce, origin=origin)
+        await live.participant_state(appointment.id, participant.id, participant.state, origin=origin)
+        await _tell_team(live, appointment, origin)
+    await live.peer_joined(appointment.id, peer_of(participant), session_id, origin=origin)
 
 
 async def leave(
-    session: AsyncSession, hub: Hub, participant: Participant, *, origin: str = SERVER_ORIGIN
+    session: AsyncSession, live: LivePages, participant: Participant, *, origin: Origin = None
 ) -> None:
     """``waiting``/``admitted``/``in_call`` -> ``left`` (idempotent in ``left``)."""
     appointment = await _locked_appointment(session, participant.appointment_id, "leave")
@@ -219,24 +213,23 @@ async def leave(
     participant.state, participant.waiting_since = new_state, None
     _audit(session, f"participant:{participant.id}", "call.leave", appointment)
     await session.commit()
-    channel = appointment_channel(appointment.id)
-    await hub.emit(channel, protocol.state(new_state), to=str(participant.id), origin=origin)
-    await hub.emit(channel, protocol.peer_left(str(participant.id)), origin=origin)
-    await _tell_team(hub, appointment, origin)
+    await live.participant_state(appointment.id, participant.id, new_state, origin=origin)
+    await live.peer_left(appointment.id, participant.id, origin=origin)
+    await _tell_team(live, appointment, origin)
 
 
 async def end_call(
     session: AsyncSession,
-    hub: Hub,
+    live: LivePages,
     appointment: Appointment,
     official_id: UUID,
     outcome: str,
     *,
-    origin: str = SERVER_ORIGIN,
+    origin: Origin = None,
     client: str = "",
 ) -> None:
     """End the appointment with ``outcome`` (``completed`` or ``no_show``); everyone -> ``ended``."""
-    if outcome not in protocol.OUTCOMES:
+    if outcome not in rooms.OUTCOMES:
         raise ValueError(f"outcome must be completed or no_show, not {outcome!r}")
     appointment = await _locked_appointment(session, appointment.id, "end")
     appointment.status = rooms.appointment_status_after(appointment.status, "end", outcome)
@@ -246,8 +239,8 @@ async def end_call(
         participant.state = rooms.transition(participant.state, "end")
     _audit(session, f"official:{official_id}", "call.end", appointment, client, outcome=outcome)
     await session.commit()
-    await hub.emit(appointment_channel(appointment.id), protocol.ended(outcome), origin=origin)
-    await _tell_team(hub, appointment, origin)
+    await live.call_ended(appointment.id, outcome, origin=origin)
+    await _tell_team(live, appointment, origin)
 
 
 def led_by_colleague(appointment: Appointment, official_id: UUID) -> bool:
@@ -262,11 +255,11 @@ def led_by_colleague(appointment: Appointment, official_id: UUID) -> bool:
 
 async def take_over(
     session: AsyncSession,
-    hub: Hub,
+    live: LivePages,
     appointment: Appointment,
     official_id: UUID,
     *,
-    origin: str = SERVER_ORIGIN,
+    origin: Origin = None,
     client: str = "",
 ) -> None:
     """``official_id`` leads the call from now on; the page of the official before them closes."""
@@ -277,7 +270,7 @@ async def take_over(
         _audit(session, f"official:{official_id}", "call.take_over", appointment, client, before=str(before))
     await session.commit()
     if before not in (None, official_id):
-        await hub.emit(appointment_channel(appointment.id), protocol.taken_over(official_id), origin=origin)
+        await live.taken_over(appointment.id, official_id, origin=origin)
 
 
 async def desk_appointments(

@@ -25,11 +25,11 @@ from litestar import Litestar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend import audit
+from backend import audit, rooms
 from backend.background import stop_gracefully
 from backend.db.models import Appointment, AppointmentStatus
+from backend.live import LivePages
 from backend.settings import Settings
-from signalling import rooms
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
@@ -161,18 +161,14 @@ async def housekeeping_lifespan(app: Litestar) -> AsyncIterator[None]:
     if not settings.worker.in_process:
         yield
         return
-    hub = app.state.hub
+    live: LivePages = app.state.live
 
     async def tell_pages(appointment: Appointment, outcome: str | None) -> None:
         from backend.documents.retention import wake_purger
-        from signalling import protocol
-        from signalling.hub import appointment_channel, team_channel
 
-        await hub.emit(
-            team_channel(appointment.team_id), {"type": "refresh", "appointment_id": str(appointment.id)}
-        )
+        await live.desks_changed(appointment.team_id, appointment.id)
         if outcome is not None:
-            await hub.emit(appointment_channel(appointment.id), protocol.ended(outcome))
+            await live.call_ended(appointment.id, outcome)
             wake_purger(app)  # the call's unmarked documents go now
 
     keeper = Housekeeper(app.state.sessionmaker, settings, notify=tell_pages)

@@ -2,7 +2,7 @@
 
 :func:`invite` is the one way to add someone: the official's desk and call pages use it, and the
 booking can use it for an ondertrouw partner. It works inside the caller's transaction (the caller
-commits, then tells the live pages with :meth:`signalling.hub.Hub.refresh_desks`), so the participant and
+commits, then tells the live pages with :meth:`backend.live.LivePages.desks_changed`), so the participant and
 the invitation email exist together or not at all.
 
 A call is a mesh of at most four people, the official included (docs/adr/0001): the service's
@@ -21,15 +21,14 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
+from backend import audit, rooms
 from backend.booking.tokens import hash_token, join_window, new_token
 from backend.booking.validation import is_email_address
 from backend.db.models import Appointment, Participant, ParticipantRole, Service
 from backend.email.messages import queue_invitation
 from backend.i18n import N_
+from backend.live import LivePages
 from backend.settings import Settings
-from signalling import protocol, rooms
-from signalling.hub import Hub, appointment_channel
 
 HARD_LIMIT: Final = 4
 """People in one call, the official included: each browser sends a stream to every other one."""
@@ -149,7 +148,7 @@ async def invite(
     """Add a participant with their own join link and queue the invitation email (HTML + text).
 
     Runs in the caller's transaction; the caller commits (and then tells the live pages with
-    ``hub.refresh_desks``). ``locale`` is the email's language (default: the appointment's).
+    ``live.desks_changed``). ``locale`` is the email's language (default: the appointment's).
     Raises :class:`InvalidInvite` (a message per field), :class:`CallFull` when every seat of the
     call already has a link, and :class:`AppointmentOver` when the appointment no longer runs or
     its join window has closed.
@@ -200,7 +199,7 @@ async def invite(
 
 async def revoke(
     session: AsyncSession,
-    hub: Hub,
+    live: LivePages,
     appointment: Appointment,
     participant_id: UUID,
     official_id: UUID,
@@ -232,9 +231,8 @@ async def revoke(
         details={"participant": str(participant.id), "role": participant.role},
     )
     await session.commit()
-    channel = appointment_channel(locked.id)
-    await hub.emit(channel, {"type": "revoked"}, to=str(participant.id))
+    await live.revoked(locked.id, participant.id)
     if was_in_call:
-        await hub.emit(channel, protocol.peer_left(str(participant.id)))
-    await hub.refresh_desks(locked.team_id, locked.id)
+        await live.peer_left(locked.id, participant.id)
+    await live.desks_changed(locked.team_id, locked.id)
     return participant

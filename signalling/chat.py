@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from backend import rooms
 from backend.timefmt import iso_local
-from signalling import protocol, rooms
+from signalling import protocol
 
 BURST: Final = 10
 """Lines a socket may send in a row; after that one per second (a flood never reaches the others)."""

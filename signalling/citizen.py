@@ -13,14 +13,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend import calls
+from backend import calls, rooms
 from backend.booking.tokens import join_window, participant_for_join_token
 from backend.db.models import Appointment, Participant
 from backend.identity.binding import requested_level
 from backend.settings import Settings
-from signalling import chat, ice, protocol, rooms
+from signalling import chat, ice, protocol
 from signalling.connection import CLOSE_NORMAL, CLOSE_UNAUTHORIZED, Connection
 from signalling.hub import Envelope, Hub, appointment_channel
+from signalling.live import HubPages
 from signalling.presence import PeerBook
 from signalling.protocol import Chat, ClientMessage, Enter, Hello, JoinCall, Leave, Signal
 from signalling.snapshot import appointment_info, is_official_peer, room_peers
@@ -137,7 +138,7 @@ class CitizenSocket:
                 await self.conn.error("not_allowed", "this participant no longer exists")
                 return False
             try:
-                await operation(db, self.hub, participant, origin=self.conn.id, **options)
+                await operation(db, HubPages(self.hub), participant, origin=self.conn.id, **options)
             except rooms.NotAllowed as exc:
                 await self.conn.error("not_allowed", str(exc))
                 return False

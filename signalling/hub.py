@@ -153,13 +153,6 @@ class Hub:
     ) -> bool:
         return await self.publish(channel, Envelope(origin=origin, to=to, event=event))
 
-    async def refresh_desks(
-        self, team_id: UUID, appointment_id: UUID, *, origin: str = SERVER_ORIGIN
-    ) -> bool:
-        """Tell the team's desk and call pages that an appointment or its participants changed."""
-        event = {"type": "refresh", "appointment_id": str(appointment_id)}
-        return await self.emit(team_channel(team_id), event, origin=origin)
-
     @asynccontextmanager
     async def listen(
         self, channels: Sequence[str], deliver: Deliver, *, origin: str, peer_id: str | None = None

@@ -14,11 +14,11 @@ from litestar.exceptions import ImproperlyConfiguredException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend import audit, calls
+from backend import audit, calls, rooms
 from backend.db.models import Appointment, Membership, Official, Participant
 from backend.participants import capacity
 from backend.settings import Settings
-from signalling import chat, ice, protocol, rooms
+from signalling import chat, ice, protocol
 from signalling.connection import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,

@@ -21,7 +21,6 @@ MAX_TOKEN_LENGTH: Final = 128
 MAX_CHAT_CHARS: Final = 1000
 CHAT_SCOPES: Final = frozenset({"call", "desk"})
 DESCRIPTION_TYPES: Final = frozenset({"offer", "answer", "pranswer", "rollback"})
-OUTCOMES: Final = frozenset({"completed", "no_show"})
 _SESSION_RE: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _CANDIDATE_FIELDS: Final[Mapping[str, tuple[type, ...]]] = {
     "candidate": (str,),
@@ -309,6 +308,16 @@ def participants(people: Sequence[Mapping[str, Any]], capacity: int) -> dict[str
 def check_ended(reason: str) -> dict[str, Any]:
     """Check socket only: ``time_limit`` or ``shutdown``."""
     return {"type": "check-ended", "reason": reason}
+
+
+def refresh(appointment_id: uuid.UUID) -> dict[str, Any]:
+    """To the team's desks and call pages: the appointment or its participants changed; read again."""
+    return {"type": "refresh", "appointment_id": str(appointment_id)}
+
+
+def revoked() -> dict[str, Any]:
+    """To a participant's pages: their link was withdrawn; the socket closes."""
+    return {"type": "revoked"}
 
 
 def ended(outcome: str) -> dict[str, Any]:

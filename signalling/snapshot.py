@@ -6,10 +6,10 @@ import re
 import uuid
 from typing import Any, Final
 
+from backend import rooms
 from backend.calls import peer_of
 from backend.db.models import Appointment, Official
 from backend.timefmt import iso_local
-from signalling import rooms
 
 _OFFICIAL_PEER: Final = re.compile(r"official:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

@@ -27,9 +27,9 @@ from backend.email.messages import (
     queue_booking_confirmation,
     queue_reminders,
 )
+from backend.live import LivePages
 from backend.participants import invite
 from backend.settings import Settings
-from signalling.hub import Hub, team_channel
 
 
 def utcnow() -> dt.datetime:
@@ -44,10 +44,9 @@ async def _after_commit(state: State, appointment: Appointment) -> None:
     worker = state.get("outbox_worker")
     if worker is not None:
         worker.wake()
-    hub: Hub | None = state.get("hub")
-    if hub is not None:
-        refresh = {"type": "refresh", "appointment_id": str(appointment.id)}
-        await hub.emit(team_channel(appointment.team_id), refresh)
+    live: LivePages | None = state.get("live")
+    if live is not None:
+        await live.desks_changed(appointment.team_id, appointment.id)
 
 
 async def book_and_confirm(

@@ -19,8 +19,6 @@ from backend.desk.auth import current_official
 from backend.desk.pages import appointment_for_official
 from backend.identity import binding
 from backend.web import NO_STORE, page, see_other, wants_json
-from signalling import protocol
-from signalling.hub import appointment_channel
 
 
 class DeskIdentity(Controller):
@@ -64,9 +62,7 @@ class DeskIdentity(Controller):
         audit.identity_requested(db_session, official.id, participant, request)
         level = binding.requested_level(participant)
         await db_session.commit()
-        await request.app.state.hub.emit(
-            appointment_channel(appointment.id), protocol.identify(level), to=str(participant.id)
-        )
+        await request.app.state.live.identify_requested(appointment.id, participant.id, level)
         if wants_json(request):
             return Response(content=None, status_code=204)
         return see_other(f"/balie/afspraken/{appointment.id}/gesprek")

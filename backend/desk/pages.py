@@ -100,7 +100,7 @@ class DeskPages(Controller):
         try:
             admitted = await calls.admit(
                 db_session,
-                request.app.state.hub,
+                request.app.state.live,
                 appointment,
                 official.id,
                 participant_id,
@@ -159,7 +159,7 @@ class DeskPages(Controller):
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
         try:
             await calls.take_over(
-                db_session, request.app.state.hub, appointment, official.id, client=audit.origin_of(request)
+                db_session, request.app.state.live, appointment, official.id, client=audit.origin_of(request)
             )
         except calls.NotAllowed:
             return _already_closed(request)
@@ -187,7 +187,7 @@ class DeskPages(Controller):
         try:
             await calls.end_call(
                 db_session,
-                request.app.state.hub,
+                request.app.state.live,
                 appointment,
                 official.id,
                 outcome,

@@ -150,7 +150,7 @@ class DeskPeople(Controller):
             fresh = await _reloaded(db_session, appointment_id)
             return self._render(request, fresh, status_code=status, values=values, error=exc)
         await db_session.commit()
-        await request.app.state.hub.refresh_desks(appointment.team_id, appointment.id)
+        await request.app.state.live.desks_changed(appointment.team_id, appointment.id)
         worker = request.app.state.get("outbox_worker")
         if worker is not None:
             worker.wake()
@@ -176,7 +176,7 @@ class DeskPeople(Controller):
         try:
             await participants.revoke(
                 db_session,
-                request.app.state.hub,
+                request.app.state.live,
                 appointment,
                 participant_id,
                 official.id,

@@ -32,8 +32,7 @@ from backend.background import stop_gracefully
 from backend.db.models import Appointment, Document
 from backend.db.models.appointment import ACTIVE_STATUSES
 from backend.documents.vault import Vault
-from signalling import protocol
-from signalling.hub import Hub, appointment_channel
+from backend.live import LivePages, NoLivePages
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +61,13 @@ class DocumentPurger:
         vault: Vault,
         *,
         poll_seconds: float,
-        hub: Hub | None = None,
+        live: LivePages | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._vault = vault
         self._poll = poll_seconds
-        self._hub = hub
+        self._live: LivePages = live or NoLivePages()
         self._clock = clock
         self._wake = asyncio.Event()
         self._stopping = False
@@ -99,9 +98,7 @@ class DocumentPurger:
         now = self._clock()
         purged = await self._purge_due(now)
         for item in purged:
-            if self._hub is not None:
-                event = protocol.document("removed", {"id": str(item.document_id)})
-                await self._hub.emit(appointment_channel(item.appointment_id), event)
+            await self._live.document_changed(item.appointment_id, "removed", {"id": str(item.document_id)})
         swept = await self._sweep_orphans(now - ORPHAN_AGE)
         if purged or swept:
             log.info("purged %d document(s), swept %d orphaned file(s)", len(purged), swept)
@@ -179,7 +176,7 @@ async def documents_lifespan(app: Litestar) -> AsyncIterator[None]:
             app.state.sessionmaker,
             app.state.documents.vault,
             poll_seconds=settings.documents.purge_seconds,
-            hub=app.state.hub,
+            live=app.state.live,
         )
         task = asyncio.create_task(purger.run_forever(), name="document-purger")
     app.state.document_purger = purger

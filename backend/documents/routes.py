@@ -19,7 +19,7 @@ from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit
+from backend import audit, rooms
 from backend.booking.tokens import join_window, participant_for_join_token
 from backend.crypto import SealError
 from backend.db.models import Appointment, Document, Official, Participant
@@ -34,7 +34,6 @@ from backend.errors import problem
 from backend.i18n import translator
 from backend.settings import Settings
 from backend.web import NO_STORE, request_locale
-from signalling import rooms
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,9 @@ from backend.documents.inspection import inspect_upload
 from backend.documents.rejections import Rejected, too_large
 from backend.documents.upload import Upload
 from backend.documents.vault import Vault
+from backend.live import LivePages, NoLivePages
 from backend.settings import Settings
 from backend.timefmt import iso_local
-from signalling import protocol
-from signalling.hub import Hub, appointment_channel
 
 INSPECTIONS_AT_ONCE = 2
 """Decoding a 30-megapixel photo takes ~120 MB and a core: a few at a time, the rest wait."""
@@ -98,10 +97,10 @@ async def keep_days(session: AsyncSession, service_id: UUID, settings: Settings)
 class Documents:
     """The documents service of one app (or worker) process."""
 
-    def __init__(self, settings: Settings, vault: Vault, hub: Hub | None) -> None:
+    def __init__(self, settings: Settings, vault: Vault, live: LivePages | None = None) -> None:
         self.settings = settings
         self.vault = vault
-        self.hub = hub
+        self.live: LivePages = live or NoLivePages()
         self._inspections = asyncio.Semaphore(INSPECTIONS_AT_ONCE)
 
     # -- reading -----------------------------------------------------------------------------------
@@ -241,5 +240,4 @@ class Documents:
         await self._tell(appointment.id, "removed", {"id": str(document.id)})
 
     async def _tell(self, appointment_id: UUID, action: str, info: dict[str, Any]) -> None:
-        if self.hub is not None:
-            await self.hub.emit(appointment_channel(appointment_id), protocol.document(action, info))
+        await self.live.document_changed(appointment_id, action, info)

@@ -23,10 +23,9 @@ from backend.identity import binding, levels
 from backend.identity.errors import LoginFailed, ProviderUnavailable
 from backend.identity.official import unavailable
 from backend.identity.relying_party import RelyingParty
+from backend.live import LivePages
 from backend.settings import Settings
 from backend.web import NO_STORE, page, see_other
-from signalling import protocol
-from signalling.hub import Hub, appointment_channel, team_channel
 
 log = structlog.get_logger()
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -70,16 +69,11 @@ async def _joinable(db: AsyncSession, settings: Settings, token: str) -> Partici
     return participant
 
 
-async def publish_identity(hub: Hub, participant: Participant) -> None:
+async def publish_identity(live: LivePages, participant: Participant) -> None:
     """Tell the official's call page and desk (after the commit): they reload the badge."""
     appointment = participant.appointment
-    await hub.emit(
-        appointment_channel(appointment.id),
-        protocol.identity(str(participant.id), participant.identity_level or ""),
-    )
-    await hub.emit(
-        team_channel(appointment.team_id), {"type": "refresh", "appointment_id": str(appointment.id)}
-    )
+    await live.identified(appointment.id, participant.id, participant.identity_level or "")
+    await live.desks_changed(appointment.team_id, appointment.id)
 
 
 class DigidSignIn(Controller):
@@ -154,7 +148,7 @@ class DigidSignIn(Controller):
             return await self._refused(request, db_session, participant, token, refused.reason, level)
         audit.identity_verified(db_session, participant, participant.identity_level or level, request)
         await db_session.commit()
-        await publish_identity(request.app.state.hub, participant)
+        await publish_identity(request.app.state.live, participant)
         after = login.context.get("next")
         if after == "call" or participant.state in ("waiting", "admitted", "in_call"):
             return see_other(f"/j/{token}/wachtkamer")

@@ -175,7 +175,7 @@ async def test_the_call_page_hears_who_waits_and_a_withdrawn_link_closes(balie: 
         appointment = await db.get(Appointment, balie.world.appointment_id)
         assert appointment is not None
         await participants.revoke(
-            db, balie.app.state.hub, appointment, balie.world.partner_id, balie.world.official_id
+            db, balie.app.state.live, appointment, balie.world.partner_id, balie.world.official_id
         )
     error = await partner.receive("error")
     assert error["code"] == "unauthorized" and "withdrawn" in error["message"]

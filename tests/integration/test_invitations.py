@@ -305,7 +305,7 @@ async def test_admitting_one_person_from_the_call_page(
         await session.scalars(select(Participant).where(Participant.appointment_id == appointment.id))
     )
     await session.commit()
-    hub = client.app.state.hub
+    hub = client.app.state.live
     for person in people:
         await calls.enter_waiting_room(session, hub, person)
     partner = next(p for p in people if p.role == "partner")

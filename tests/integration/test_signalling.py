@@ -48,6 +48,7 @@ from backend.timefmt import AMSTERDAM
 from signalling import protocol
 from signalling.handlers import websocket_handlers
 from signalling.hub import Envelope, Hub, appointment_channel, channels_plugin, team_channel
+from signalling.live import HubPages
 from tests.support import free_port, make_settings, postgres_database, seed_agenda
 
 WAIT = 5.0
@@ -218,11 +219,19 @@ def tiny_app(settings: Settings) -> Litestar:
     """Only the signalling routes (and a sign-in), with app.state as create_app sets it."""
     plugin = channels_plugin(settings)
     engine = create_engine(settings.database)
+    hub = Hub(plugin)
     return Litestar(
         route_handlers=[*websocket_handlers, sign_in],
         plugins=[plugin],
         middleware=[SESSION.middleware],
-        state=State({"settings": settings, "hub": Hub(plugin), "sessionmaker": create_sessionmaker(engine)}),
+        state=State(
+            {
+                "settings": settings,
+                "hub": hub,
+                "live": HubPages(hub),
+                "sessionmaker": create_sessionmaker(engine),
+            }
+        ),
         on_shutdown=[lambda: engine.dispose()],
     )
 
@@ -273,12 +282,12 @@ class Balie:
         """What the desk's admit button does (backend.calls.admit), on this node."""
         async with self.app.state.sessionmaker() as db:
             appointment = await db.get(Appointment, self.world.appointment_id)
-            return await calls.admit(db, self.app.state.hub, appointment, self.world.official_id)
+            return await calls.admit(db, self.app.state.live, appointment, self.world.official_id)
 
     async def end(self, outcome: str) -> None:
         async with self.app.state.sessionmaker() as db:
             appointment = await db.get(Appointment, self.world.appointment_id)
-            await calls.end_call(db, self.app.state.hub, appointment, self.world.official_id, outcome)
+            await calls.end_call(db, self.app.state.live, appointment, self.world.official_id, outcome)
 
     async def rows(self, statement: Any) -> list[Any]:
         async with self.app.state.sessionmaker() as db:
@@ -502,7 +511,7 @@ async def test_a_call_has_one_official_and_a_colleague_can_take_it_over(balie: B
 
     async with balie.app.state.sessionmaker() as db:
         appointment = await db.get(Appointment, world.appointment_id)
-        await calls.take_over(db, balie.app.state.hub, appointment, colleague_id)
+        await calls.take_over(db, balie.app.state.live, appointment, colleague_id)
     assert (await call.receive("error"))["code"] == "taken"
     assert await call.closed_with() == 4409
     assert await citizen.receive("peer-left") == {
@@ -634,7 +643,7 @@ async def test_lifecycle_in_the_database(sessionmaker: async_sessionmaker[AsyncS
         world = await seed_world(db)
     plugin = ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
     async with plugin, sessionmaker() as db:
-        hub = Hub(plugin)
+        hub = HubPages(Hub(plugin))
         appointment = await db.get(Appointment, world.appointment_id)
         citizen = await db.get(Participant, world.citizen_id)
         assert appointment is not None and citizen is not None
@@ -775,7 +784,7 @@ async def two_nodes_one_call(tmp_path: Path, database_url: str, channels: str, e
         a, b = nodes
         cookie = await b.desk_cookie()
         async with plugin:
-            hub = Hub(plugin)
+            hub = HubPages(Hub(plugin))
             desk = await Peer.open(b.url, "/ws/desk", {"session": "desk-1"}, cookie)
             await desk.receive("welcome")
             await desk.receive("queue")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from signalling import chat, rooms
+from backend import rooms
+from signalling import chat
 
 
 def test_the_budget_allows_a_burst_then_one_per_second() -> None:

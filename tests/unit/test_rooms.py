@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from signalling import rooms
-from signalling.rooms import NotAllowed, appointment_status_after, transition
+from backend import rooms
+from backend.rooms import NotAllowed, appointment_status_after, transition
 
 
 def run(events: list[str], state: str = rooms.INVITED) -> list[tuple[str, str, str]]:

@@ -42,8 +42,9 @@ _TRANSITIONS: Final[dict[tuple[str, str], str]] = {
 
 # Appointment statuses (backend.db.models.AppointmentStatus values), kept as strings so this module
 # stays free of the database layer.
-_ACTIVE: Final = frozenset({"booked", "waiting", "in_call"})
-_OUTCOMES: Final = frozenset({"completed", "no_show"})
+ACTIVE_STATUSES: Final = frozenset({"booked", "waiting", "in_call"})
+OUTCOMES: Final = frozenset({"completed", "no_show"})
+"""How an official can end a call: the appointment's final status."""
 
 
 class NotAllowed(Exception):
@@ -68,7 +69,8 @@ def allows(state: str, event: str) -> bool:
 
 
 def is_active(status: str) -> bool:
-    return status in _ACTIVE
+    """Whether an appointment in ``status`` still runs (booked, waiting or in a call)."""
+    return status in ACTIVE_STATUSES
 
 
 def appointment_status_after(status: str, event: str, outcome: str | None = None) -> str:
@@ -78,7 +80,7 @@ def appointment_status_after(status: str, event: str, outcome: str | None = None
     ``-> completed | no_show`` on ``end`` (with ``outcome``) and ``-> cancelled`` on ``cancel``.
     Nothing happens to an appointment that no longer runs.
     """
-    if status not in _ACTIVE:
+    if status not in ACTIVE_STATUSES:
         raise NotAllowed(status, event, f"the appointment is {status}")
     if event == "enter":
         return "waiting" if status == "booked" else status
@@ -87,7 +89,7 @@ def appointment_status_after(status: str, event: str, outcome: str | None = None
     if event in ("join-call", "leave"):
         return status
     if event == "end":
-        if outcome not in _OUTCOMES:
+        if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be completed or no_show, not {outcome!r}")
         return outcome
     if event == "cancel":

@@ -47,7 +47,7 @@ from backend.security import security_headers_middleware
 from backend.settings import WEB_DIR, Settings
 from backend.web import see_other
 from signalling.handlers import websocket_handlers
-from signalling.hub import Hub, channels_plugin
+from signalling.hub import channels_plugin, hub_for
 from signalling.live import HubPages
 from signalling.peers.echo import echo_lifespan
 
@@ -117,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     channels = channels_plugin(settings)
     sessionmaker = create_sessionmaker(engine)
     store = sessions.session_store(settings, sessionmaker)
-    hub = Hub(channels)
+    hub = hub_for(settings, channels)
     live = HubPages(hub)
 
     route_handlers: list[Any] = [

@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final
 from uuid import UUID
 
-from litestar.channels import ChannelsPlugin
+from litestar.channels import ChannelsPlugin, Subscriber
 from litestar.channels.backends.base import ChannelsBackend
 
 from backend.settings import Settings
@@ -103,9 +103,27 @@ def _redis_backend(url: str) -> ChannelsBackend:
     return PubSubBackend(redis=Redis.from_url(url))
 
 
-def channels_plugin(settings: Settings) -> ChannelsPlugin:
+class LiveChannels(ChannelsPlugin):
+    """Litestar's channels plugin, forgetting a channel once its last subscriber has left.
+
+    The plugin keeps an (empty) subscriber set for every channel it ever saw; with one channel per
+    appointment that would grow without end on a long-running node.
+    """
+
+    async def unsubscribe(self, subscriber: Subscriber, channels: str | Iterable[str] | None = None) -> None:
+        await super().unsubscribe(subscriber, channels)
+        for channel in [name for name, subscribers in self._channels.items() if not subscribers]:
+            del self._channels[channel]
+
+
+def channels_plugin(settings: Settings) -> LiveChannels:
     """The channels plugin for ``BALIE_CHANNELS``: memory, Redis pub/sub or PostgreSQL LISTEN/NOTIFY."""
-    return ChannelsPlugin(backend=_backend(settings), arbitrary_channels_allowed=True)
+    return LiveChannels(backend=_backend(settings), arbitrary_channels_allowed=True)
+
+
+def hub_for(settings: Settings, plugin: ChannelsPlugin) -> Hub:
+    """The hub over ``plugin``: on PostgreSQL (``BALIE_CHANNELS=postgres``) it packs large envelopes."""
+    return Hub(plugin, frame_limit=FRAME_LIMIT if settings.channels.backend == "postgres" else None)
 
 
 def create_hub(settings: Settings, plugin: ChannelsPlugin | None = None) -> Hub:
@@ -113,24 +131,15 @@ def create_hub(settings: Settings, plugin: ChannelsPlugin | None = None) -> Hub:
     return Hub(plugin or channels_plugin(settings))
 
 
-def _needs_frames(plugin: ChannelsPlugin) -> bool:
-    """Whether the plugin's backend is PostgreSQL LISTEN/NOTIFY (payloads under 8000 bytes)."""
-    backend = getattr(plugin, "_backend", None)
-    return type(backend).__name__ in ("AsyncPgChannelsBackend", "PsycoPgChannelsBackend")
-
-
 class Hub:
     """Publishes envelopes and runs per-socket subscriptions on one :class:`ChannelsPlugin`.
 
-    ``frame_limit`` (bytes) turns on packing for PostgreSQL; by default it is chosen from the
-    plugin's backend (:data:`~signalling.chunking.FRAME_LIMIT` for PostgreSQL, none otherwise).
+    ``frame_limit`` (bytes) turns on packing (:func:`hub_for` sets it for PostgreSQL); None: none.
     """
 
-    def __init__(self, plugin: ChannelsPlugin, *, frame_limit: int | Literal["auto"] | None = "auto") -> None:
+    def __init__(self, plugin: ChannelsPlugin, *, frame_limit: int | None = None) -> None:
         self.plugin = plugin
-        if frame_limit == "auto":
-            frame_limit = FRAME_LIMIT if _needs_frames(plugin) else None
-        self.frame_limit: int | None = frame_limit
+        self.frame_limit = frame_limit
 
     async def publish(self, channel: str, envelope: Envelope) -> bool:
         """Send ``envelope`` to every listener of ``channel`` on every node.
@@ -190,14 +199,3 @@ class Hub:
             with suppress(asyncio.CancelledError):
                 await task
             await self.plugin.unsubscribe(subscriber, list(channels))
-            self._forget_empty(channels)
-
-    def _forget_empty(self, channels: Sequence[str]) -> None:
-        # The plugin keeps an empty subscriber set for every channel it ever saw; one per
-        # appointment would grow without end on a long-running node.
-        known: dict[str, set[Any]] | None = getattr(self.plugin, "_channels", None)
-        if known is None:
-            return
-        for channel in channels:
-            if channel in known and not known[channel]:
-                del known[channel]

@@ -47,7 +47,7 @@ from backend.settings import ROOT, Settings, SignallingSettings
 from backend.timefmt import AMSTERDAM
 from signalling import protocol
 from signalling.handlers import websocket_handlers
-from signalling.hub import Envelope, Hub, appointment_channel, channels_plugin, team_channel
+from signalling.hub import Envelope, Hub, appointment_channel, channels_plugin, hub_for, team_channel
 from signalling.live import HubPages
 from tests.support import free_port, make_settings, postgres_database, seed_agenda
 
@@ -219,7 +219,7 @@ def tiny_app(settings: Settings) -> Litestar:
     """Only the signalling routes (and a sign-in), with app.state as create_app sets it."""
     plugin = channels_plugin(settings)
     engine = create_engine(settings.database)
-    hub = Hub(plugin)
+    hub = hub_for(settings, plugin)
     return Litestar(
         route_handlers=[*websocket_handlers, sign_in],
         plugins=[plugin],
@@ -784,7 +784,7 @@ async def two_nodes_one_call(tmp_path: Path, database_url: str, channels: str, e
         a, b = nodes
         cookie = await b.desk_cookie()
         async with plugin:
-            hub = HubPages(Hub(plugin))
+            hub = HubPages(hub_for(settings, plugin))
             desk = await Peer.open(b.url, "/ws/desk", {"session": "desk-1"}, cookie)
             await desk.receive("welcome")
             await desk.receive("queue")

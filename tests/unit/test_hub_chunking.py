@@ -8,11 +8,11 @@ import os
 import random
 
 import pytest
-from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
+from backend.settings import ChannelsSettings, Settings
 from signalling.chunking import FRAME_LIMIT, NOTIFY_LIMIT, Reassembler, pack_frames
-from signalling.hub import Envelope, Hub, appointment_channel, team_channel
+from signalling.hub import Envelope, Hub, LiveChannels, appointment_channel, hub_for, team_channel
 
 
 def sdp_offer(size: int = 6500) -> str:
@@ -117,9 +117,12 @@ def test_channel_names_fit_postgres_identifiers() -> None:
 
 
 async def test_hub_round_trip_with_packing_and_origin_and_address_filters() -> None:
-    plugin = ChannelsPlugin(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
+    plugin = LiveChannels(backend=MemoryChannelsBackend(), arbitrary_channels_allowed=True)
     hub = Hub(plugin, frame_limit=FRAME_LIMIT)
-    assert Hub(plugin).frame_limit is None  # memory needs no packing
+    assert (
+        hub_for(Settings(channels=ChannelsSettings(backend="memory")), plugin).frame_limit is None
+    )  # memory needs no packing
+    assert hub_for(Settings(channels=ChannelsSettings(backend="postgres")), plugin).frame_limit == FRAME_LIMIT
     received: list[Envelope] = []
     big = base64.b64encode(os.urandom(20_000)).decode()
     async with plugin:

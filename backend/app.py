@@ -17,10 +17,12 @@ from litestar.stores.base import NamespacedStore
 from litestar.template.config import TemplateConfig
 
 from backend.api_reference import ApiReference
+from backend.background import loop_lifespan
 from backend.booking.api import BookingApi
 from backend.booking.manage import ManagePages
 from backend.booking.pages import BookingPages
 from backend.db.engine import create_engine, create_sessionmaker
+from backend.dependencies import provide
 from backend.desk.agenda import AgendaPages
 from backend.desk.audit_log import AuditLog
 from backend.desk.auth import SignInRequired
@@ -28,28 +30,30 @@ from backend.desk.identity import DeskIdentity
 from backend.desk.pages import DeskPages
 from backend.desk.people import DeskPeople
 from backend.desk.phone_booking import PhoneBooking
-from backend.documents.retention import documents_lifespan
+from backend.documents.retention import DocumentPurger
 from backend.documents.routes import CitizenDocuments, DeskDocuments
 from backend.documents.sharing import Documents
 from backend.documents.upload import UPLOAD_OVERHEAD
 from backend.documents.vault import vault_for
-from backend.email.lifecycle import email_lifespan
+from backend.email.lifecycle import dev_mailbox_for, dev_mailbox_lifespan
 from backend.email.mailbox import DevMailboxController
+from backend.email.worker import OutboxWorker
 from backend.errors import exception_handlers, problem
-from backend.housekeeping import housekeeping_lifespan
+from backend.housekeeping import Housekeeper, telling
 from backend.identity import sessions
 from backend.identity.citizen import DigidSignIn
 from backend.identity.clients import client_config
 from backend.identity.official import OfficialSignIn
 from backend.identity.relying_party import RelyingParty
 from backend.join.pages import JoinPages, device_check
+from backend.notify import Notify
 from backend.security import security_headers_middleware
 from backend.settings import WEB_DIR, Settings
 from backend.web import see_other
 from signalling.handlers import websocket_handlers
 from signalling.hub import channels_plugin, hub_for
 from signalling.live import HubPages
-from signalling.peers.echo import echo_lifespan
+from signalling.peers.echo import EchoRegistry, echo_lifespan
 
 
 @get("/healthz", include_in_schema=False)
@@ -119,6 +123,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     store = sessions.session_store(settings, sessionmaker)
     hub = hub_for(settings, channels)
     live = HubPages(hub)
+    documents = Documents(settings, vault_for(settings), live)
+    parties = relying_parties(settings)
+    in_process = settings.worker.in_process  # else `balie worker` runs the loops
+    outbox = OutboxWorker(sessionmaker, settings) if in_process else None
+    purger = (
+        DocumentPurger(
+            sessionmaker, documents.vault, poll_seconds=settings.documents.purge_seconds, live=live
+        )
+        if in_process
+        else None
+    )
+    keeper = Housekeeper(sessionmaker, settings, notify=telling(live, purger)) if in_process else None
+    dev_mailbox = dev_mailbox_for(settings)
+    echo = EchoRegistry(settings.check, settings.signalling.ice_host_addresses)
 
     route_handlers: list[Any] = [
         healthz,
@@ -198,7 +216,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[JsonRenderPlugin(), ApiReference()],
         ),
         exception_handlers={SignInRequired: _sign_in_redirect, **exception_handlers},
-        lifespan=[email_lifespan, housekeeping_lifespan, documents_lifespan, echo_lifespan],
+        lifespan=[
+            dev_mailbox_lifespan(dev_mailbox),
+            loop_lifespan("outbox-worker", outbox),
+            loop_lifespan("housekeeping", keeper),
+            loop_lifespan("document-purger", purger),
+            echo_lifespan(echo),
+        ],
+        # What handlers and sockets name in their signatures, one object each for this app.
+        dependencies={
+            "settings": provide(settings),
+            "sessionmaker": provide(sessionmaker),
+            "hub": provide(hub),
+            "live": provide(live),
+            "notify": provide(Notify(live, outbox)),
+            "documents": provide(documents),
+            "document_purger": provide(purger),
+            "citizen_party": provide(parties["citizen"]),
+            "official_party": provide(parties["official"]),
+            "dev_idp": provide(dev_provider),
+            "dev_mailbox": provide(dev_mailbox),
+            "echo": provide(echo),
+        },
         # The largest document plus its multipart framing (the default would cut off at 10 MB).
         request_max_body_size=max(10_000_000, settings.documents.max_bytes + UPLOAD_OVERHEAD),
         # advanced-alchemy disposes only the first engine of a process (its state keys get a suffix);
@@ -207,15 +246,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         stores={sessions.STORE_NAME: store},
         state=State(
             {
+                # advanced-alchemy gives every config after the first in a process a key of its own
+                # (the session middleware reads it). The rest is there for tests and scripts to look
+                # at; handlers get their parts injected (dependencies above).
+                "db_session_scope_key": database.session_scope_key,
                 "settings": settings,
                 "sessionmaker": sessionmaker,
-                # advanced-alchemy gives every config after the first in a process a key of its own.
-                "db_session_scope_key": database.session_scope_key,
-                "hub": hub,
                 "live": live,
-                "documents": Documents(settings, vault_for(settings), live),
-                "relying_parties": relying_parties(settings),
-                "dev_idp": dev_provider,
+                "documents": documents,
+                "outbox_worker": outbox,
+                "dev_mailbox": dev_mailbox,
+                "echo": echo,
             }
         ),
         debug=False,

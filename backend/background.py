@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
-from typing import Final
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Final, Protocol
+
+from litestar import Litestar
 
 STOP_TIMEOUT: Final = 10.0
 
@@ -20,3 +23,32 @@ async def stop_gracefully(stop: Callable[[], None], task: asyncio.Task[None]) ->
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+class Loop(Protocol):
+    """A background loop: runs until :meth:`stop` (outbox worker, housekeeper, document purger)."""
+
+    async def run_forever(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+
+
+def loop_lifespan(name: str, loop: Loop | None) -> Lifespan:
+    """Runs ``loop`` as a task while the app runs and stops it gracefully; None: nothing to run
+    (this process does not run that loop, ``balie worker`` does)."""
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        if loop is None:
+            yield
+            return
+        task = asyncio.create_task(loop.run_forever(), name=name)
+        try:
+            yield
+        finally:
+            await stop_gracefully(loop.stop, task)
+
+    return lifespan

@@ -18,17 +18,15 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 
-from litestar import Litestar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import audit, rooms
-from backend.background import stop_gracefully
 from backend.db.models import Appointment, AppointmentStatus
 from backend.live import LivePages
+from backend.notify import Wakeable
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -154,26 +152,15 @@ class Housekeeper:
         self._stop.set()
 
 
-@asynccontextmanager
-async def housekeeping_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Run the housekeeper in the web process when the worker runs there (the embedded default)."""
-    settings: Settings = app.state.settings
-    if not settings.worker.in_process:
-        yield
-        return
-    live: LivePages = app.state.live
+def telling(live: LivePages, purger: Wakeable | None) -> Notify:
+    """What the housekeeper tells: the desks read the appointment again, an ended call's pages hear
+    ``ended``, and its unmarked documents go now (``purger``: when this process runs it)."""
 
     async def tell_pages(appointment: Appointment, outcome: str | None) -> None:
-        from backend.documents.retention import wake_purger
-
         await live.desks_changed(appointment.team_id, appointment.id)
         if outcome is not None:
             await live.call_ended(appointment.id, outcome)
-            wake_purger(app)  # the call's unmarked documents go now
+            if purger is not None:
+                purger.wake()
 
-    keeper = Housekeeper(app.state.sessionmaker, settings, notify=tell_pages)
-    task = asyncio.create_task(keeper.run_forever(), name="housekeeping")
-    try:
-        yield
-    finally:
-        await stop_gracefully(keeper.stop, task)
+    return tell_pages

@@ -17,12 +17,13 @@ own event back. ``None``: the server caused it (an HTTP handler, the housekeeper
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
 Origin = str | None
 
 
+@runtime_checkable
 class LivePages(Protocol):
     async def participant_state(
         self, appointment_id: UUID, participant_id: UUID, state: str, *, origin: Origin = None

@@ -1,8 +1,9 @@
 """The signalling WebSocket routes (docs/signalling.md); register ``websocket_handlers`` on the app.
 
-They read ``settings`` (:class:`backend.settings.Settings`), ``sessionmaker`` and ``hub``
-(:class:`signalling.hub.Hub`) from ``socket.app.state``; the official's id comes from the cookie
-session (``official_id``). SDP, candidates and chat are never logged.
+They get ``settings`` (:class:`backend.settings.Settings`), ``sessionmaker``, ``hub``
+(:class:`signalling.hub.Hub`) and ``echo`` injected (the app's dependencies, backend/app.py); the
+official's id comes from the cookie session (``official_id``). SDP, candidates and chat are never
+logged.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import WebSocket, websocket
@@ -27,19 +29,19 @@ from signalling.peers.echo import EchoRegistry
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
 class _AppParts:
-    def __init__(self, socket: WebSocket[Any, Any, Any]) -> None:
-        state = socket.app.state
-        self.settings: Settings = state.settings
-        self.sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
-        self.hub: Hub = state.hub
-        self.echo: EchoRegistry | None = getattr(state, "echo", None)
+    settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession]
+    hub: Hub
+    echo: EchoRegistry | None = None
 
 
 async def _serve(
-    socket: WebSocket[Any, Any, Any], run: Callable[[Connection, _AppParts], Awaitable[None]]
+    socket: WebSocket[Any, Any, Any],
+    parts: _AppParts,
+    run: Callable[[Connection, _AppParts], Awaitable[None]],
 ) -> None:
-    parts = _AppParts(socket)
     conn = Connection(socket, parts.settings.signalling)
     await conn.accept()
     try:
@@ -88,17 +90,33 @@ async def _check(conn: Connection, parts: _AppParts) -> None:
 
 
 @websocket("/ws/citizen")
-async def citizen_socket(socket: WebSocket[Any, Any, Any]) -> None:
-    await _serve(socket, _citizen)
+async def citizen_socket(
+    socket: WebSocket[Any, Any, Any],
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    hub: Hub,
+) -> None:
+    await _serve(socket, _AppParts(settings, sessionmaker, hub), _citizen)
 
 
 @websocket("/ws/desk")
-async def desk_socket(socket: WebSocket[Any, Any, Any]) -> None:
-    await _serve(socket, _desk)
+async def desk_socket(
+    socket: WebSocket[Any, Any, Any],
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    hub: Hub,
+) -> None:
+    await _serve(socket, _AppParts(settings, sessionmaker, hub), _desk)
 
 
 @websocket("/ws/call/{appointment_id:uuid}")
-async def call_socket(socket: WebSocket[Any, Any, Any], appointment_id: uuid.UUID) -> None:
+async def call_socket(
+    socket: WebSocket[Any, Any, Any],
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    hub: Hub,
+    appointment_id: uuid.UUID,
+) -> None:
     async def run(conn: Connection, parts: _AppParts) -> None:
         access = await official.authenticate(conn, parts.sessionmaker, parts.settings)
         if access is None or not await official.check_appointment(
@@ -112,12 +130,18 @@ async def call_socket(socket: WebSocket[Any, Any, Any], appointment_id: uuid.UUI
             conn, parts.settings, parts.sessionmaker, parts.hub, access, appointment_id, hello.session
         ).run()
 
-    await _serve(socket, run)
+    await _serve(socket, _AppParts(settings, sessionmaker, hub), run)
 
 
 @websocket("/ws/check")
-async def check_socket(socket: WebSocket[Any, Any, Any]) -> None:
-    await _serve(socket, _check)
+async def check_socket(
+    socket: WebSocket[Any, Any, Any],
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    hub: Hub,
+    echo: EchoRegistry | None,
+) -> None:
+    await _serve(socket, _AppParts(settings, sessionmaker, hub, echo), _check)
 
 
 websocket_handlers: list[WebsocketRouteHandler] = [citizen_socket, desk_socket, call_socket, check_socket]

@@ -8,7 +8,6 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
@@ -35,6 +34,8 @@ from backend.booking.validation import as_utc, clean_text, email_error, name_err
 from backend.db.models import Appointment, Service
 from backend.errors import PROBLEM_JSON, problem
 from backend.i18n import translator
+from backend.notify import Notify
+from backend.settings import Settings
 from backend.timefmt import AMSTERDAM, iso_local
 
 MAX_RANGE_DAYS = 62
@@ -163,6 +164,8 @@ class BookingApi(Controller):
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
+        settings: Settings,
+        notify: Notify,
         data: AppointmentIn,
         idempotency_key: Annotated[
             str | None,
@@ -171,7 +174,6 @@ class BookingApi(Controller):
             ),
         ] = None,
     ) -> Response[Any]:
-        state: State = request.app.state
         fingerprint = ""
         if idempotency_key is not None:
             if not idempotency.valid_key(idempotency_key):
@@ -179,7 +181,7 @@ class BookingApi(Controller):
             fingerprint = idempotency.fingerprint(await request.body())
             earlier = await idempotency.find(db_session, idempotency_key)
             if earlier is not None:
-                return self._replay(earlier, fingerprint, state)
+                return self._replay(earlier, fingerprint, settings)
 
         name, email = clean_text(data.citizen.name), data.citizen.email.strip()
         errors = [
@@ -202,7 +204,8 @@ class BookingApi(Controller):
         try:
             result = await book_and_confirm(
                 db_session,
-                state,
+                settings,
+                notify,
                 service,
                 data.start,
                 booking.Citizen(name=name, email=email),
@@ -212,7 +215,7 @@ class BookingApi(Controller):
                 also=None
                 if idempotency_key is None
                 else lambda session, made: self._remember(
-                    session, idempotency_key, fingerprint, made, answer, state
+                    session, idempotency_key, fingerprint, made, answer, settings
                 ),
             )
         except booking.BookingError as exc:
@@ -223,7 +226,7 @@ class BookingApi(Controller):
             earlier = await idempotency.find(db_session, idempotency_key) if idempotency_key else None
             if earlier is None:
                 raise
-            return self._replay(earlier, fingerprint, state)
+            return self._replay(earlier, fingerprint, settings)
         return Response(
             msgspec.to_builtins(_appointment_out(result.appointment, result.manage_token)), status_code=201
         )
@@ -235,16 +238,16 @@ class BookingApi(Controller):
         fingerprint: str,
         made: booking.Booking,
         answer: dict[str, Any],
-        state: State,
+        settings: Settings,
     ) -> None:
         answer.update(msgspec.to_builtins(_appointment_out(made.appointment, made.manage_token)))
-        idempotency.remember(session, key, fingerprint, made.appointment.id, answer, state.settings)
+        idempotency.remember(session, key, fingerprint, made.appointment.id, answer, settings)
 
     @staticmethod
-    def _replay(earlier: Any, fingerprint: str, state: State) -> Response[Any]:
+    def _replay(earlier: Any, fingerprint: str, settings: Settings) -> Response[Any]:
         if earlier.fingerprint != fingerprint:
             return _invalid(("Idempotency-Key", "Deze sleutel is al gebruikt voor een andere aanvraag."))
-        return Response(idempotency.replay(earlier, state.settings), status_code=201)
+        return Response(idempotency.replay(earlier, settings), status_code=201)
 
     @get(
         "/appointments/{reference:str}",
@@ -264,7 +267,13 @@ class BookingApi(Controller):
         responses=problems({404: NOT_FOUND, 409: "Taken, started or no longer booked.", 422: INVALID}),
     )
     async def reschedule_appointment(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, reference: str, data: RescheduleIn
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        notify: Notify,
+        db_session: AsyncSession,
+        reference: str,
+        data: RescheduleIn,
     ) -> Response[Any] | AppointmentOut:
         """Move the appointment; everyone gets an email with a new join link (old links stop working)."""
         appointment = await _by_manage_token(request, db_session, reference)
@@ -274,7 +283,7 @@ class BookingApi(Controller):
             return _invalid(("start", START_FORMAT))
         token = request.headers["authorization"].removeprefix("Bearer ").strip()
         try:
-            await move_and_notify(db_session, request.app.state, appointment, data.start, manage_token=token)
+            await move_and_notify(db_session, settings, notify, appointment, data.start, manage_token=token)
         except booking.BookingError as exc:
             return _refused(exc)
         return _appointment_out(appointment)
@@ -285,16 +294,20 @@ class BookingApi(Controller):
         responses=problems({404: NOT_FOUND, 409: "Started or no longer booked."}),
     )
     async def cancel_appointment(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, reference: str, data: CancelIn
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        notify: Notify,
+        db_session: AsyncSession,
+        reference: str,
+        data: CancelIn,
     ) -> Response[Any] | AppointmentOut:
         """Cancel; the slot is free at once and everyone gets a cancellation."""
         appointment = await _by_manage_token(request, db_session, reference)
         if appointment is None:
             return problem(404, "Niet gevonden", NOT_FOUND)
         try:
-            await cancel_and_notify(
-                db_session, request.app.state, appointment, reason=clean_text(data.reason)
-            )
+            await cancel_and_notify(db_session, settings, notify, appointment, reason=clean_text(data.reason))
         except booking.BookingError as exc:
             return _refused(exc)
         return _appointment_out(appointment)

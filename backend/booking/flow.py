@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Any
 from uuid import UUID
 
-from litestar.datastructures import State
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
@@ -27,7 +26,7 @@ from backend.email.messages import (
     queue_booking_confirmation,
     queue_reminders,
 )
-from backend.live import LivePages
+from backend.notify import Notify
 from backend.participants import invite
 from backend.settings import Settings
 
@@ -40,18 +39,10 @@ def _actor(official_id: UUID | None, appointment: Appointment) -> str:
     return audit.official_actor(official_id) if official_id else f"citizen:{appointment.id}"
 
 
-async def _after_commit(state: State, appointment: Appointment) -> None:
-    worker = state.get("outbox_worker")
-    if worker is not None:
-        worker.wake()
-    live: LivePages | None = state.get("live")
-    if live is not None:
-        await live.desks_changed(appointment.team_id, appointment.id)
-
-
 async def book_and_confirm(
     session: AsyncSession,
-    state: State,
+    settings: Settings,
+    notify: Notify,
     service: Service,
     start: dt.datetime,
     citizen: Citizen,
@@ -63,7 +54,6 @@ async def book_and_confirm(
     also: OnBooked | None = None,
 ) -> Booking:
     """Book and queue the confirmation and reminders; ``also`` adds its own rows in the same commit."""
-    settings: Settings = state.settings
 
     async def confirm(session: AsyncSession, booking: Booking) -> None:
         tokens = Tokens(join=booking.join_token, manage=booking.manage_token)
@@ -106,13 +96,14 @@ async def book_and_confirm(
         created_by=created_by,
         on_booked=confirm,
     )
-    await _after_commit(state, booking.appointment)
+    await notify.appointment_changed(booking.appointment)
     return booking
 
 
 async def move_and_notify(
     session: AsyncSession,
-    state: State,
+    settings: Settings,
+    notify: Notify,
     appointment: Appointment,
     start: dt.datetime,
     *,
@@ -120,7 +111,6 @@ async def move_and_notify(
     origin: str = "",
 ) -> Appointment:
     """Move the appointment; everyone gets the new time with a new join link (the old ones stop)."""
-    settings: Settings = state.settings
     old_start = appointment.start_at
 
     async def moved(session: AsyncSession, appointment: Appointment) -> None:
@@ -153,13 +143,14 @@ async def move_and_notify(
         )
 
     await reschedule(session, appointment, start, now=utcnow(), on_moved=moved)
-    await _after_commit(state, appointment)
+    await notify.appointment_changed(appointment)
     return appointment
 
 
 async def cancel_and_notify(
     session: AsyncSession,
-    state: State,
+    settings: Settings,
+    notify: Notify,
     appointment: Appointment,
     *,
     reason: str = "",
@@ -167,7 +158,6 @@ async def cancel_and_notify(
     origin: str = "",
 ) -> Appointment:
     """Cancel; the slot is free at once and everyone gets a cancellation with ``METHOD:CANCEL``."""
-    settings: Settings = state.settings
 
     async def cancelled(session: AsyncSession, appointment: Appointment) -> None:
         await cancel_reminders(session, appointment)
@@ -195,5 +185,5 @@ async def cancel_and_notify(
         )
 
     await cancel(session, appointment, now=utcnow(), reason=reason, on_cancelled=cancelled)
-    await _after_commit(state, appointment)
+    await notify.appointment_changed(appointment)
     return appointment

@@ -24,6 +24,7 @@ from backend.booking.tokens import appointment_for_manage_token, join_window
 from backend.booking.validation import clean_text, parse_moment
 from backend.db.models import Appointment
 from backend.localized import localized_list
+from backend.notify import Notify
 from backend.settings import Settings
 from backend.timefmt import long_datetime
 from backend.web import NO_STORE, page, request_locale, see_other
@@ -32,11 +33,8 @@ Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 MAX_REASON = 500
 
 
-async def _appointment(
-    request: Request[Any, Any, Any], db_session: AsyncSession, token: str
-) -> Appointment | None:
+async def _appointment(settings: Settings, db_session: AsyncSession, token: str) -> Appointment | None:
     """The appointment of a manage token that still works, else None."""
-    settings: Settings = request.app.state.settings
     appointment = await appointment_for_manage_token(db_session, token)
     if appointment is None or utcnow() > join_window(appointment, settings.join).closes_at:
         return None
@@ -64,12 +62,13 @@ class ManagePages(Controller):
     async def show(
         self,
         request: Request[Any, Any, Any],
+        settings: Settings,
         db_session: AsyncSession,
         token: str,
         nieuw: str = "",
         gewijzigd: str = "",
     ) -> Template:
-        appointment = await _appointment(request, db_session, token)
+        appointment = await _appointment(settings, db_session, token)
         if appointment is None:
             return _invalid(request)
         locale = request_locale(request)
@@ -91,12 +90,13 @@ class ManagePages(Controller):
     async def choose_time(
         self,
         request: Request[Any, Any, Any],
+        settings: Settings,
         db_session: AsyncSession,
         token: str,
         start: str = "",
         vanaf: str = "",
     ) -> Template | Redirect:
-        appointment = await _appointment(request, db_session, token)
+        appointment = await _appointment(settings, db_session, token)
         if appointment is None:
             return _invalid(request)
         if not _changeable(appointment):
@@ -136,27 +136,29 @@ class ManagePages(Controller):
     async def move(
         self,
         request: Request[Any, Any, Any],
+        settings: Settings,
+        notify: Notify,
         db_session: AsyncSession,
         token: str,
         data: dict[str, str] = Form,
     ) -> Template | Redirect:
-        appointment = await _appointment(request, db_session, token)
+        appointment = await _appointment(settings, db_session, token)
         if appointment is None:
             return _invalid(request)
         start = parse_moment(str(data.get("start", "")))
         if start is None:
             return see_other(f"/afspraak/{token}/verzetten")
         try:
-            await move_and_notify(db_session, request.app.state, appointment, start, manage_token=token)
+            await move_and_notify(db_session, settings, notify, appointment, start, manage_token=token)
         except booking.BookingError as exc:
             return refused(request, appointment.service, exc, f"/afspraak/{token}/verzetten")
         return see_other(f"/afspraak/{token}?gewijzigd=verzet")
 
     @get("/annuleren")
     async def confirm_cancel(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str
+        self, request: Request[Any, Any, Any], settings: Settings, db_session: AsyncSession, token: str
     ) -> Template | Redirect:
-        appointment = await _appointment(request, db_session, token)
+        appointment = await _appointment(settings, db_session, token)
         if appointment is None:
             return _invalid(request)
         if not _changeable(appointment):
@@ -174,16 +176,18 @@ class ManagePages(Controller):
     async def cancel(
         self,
         request: Request[Any, Any, Any],
+        settings: Settings,
+        notify: Notify,
         db_session: AsyncSession,
         token: str,
         data: dict[str, str] = Form,
     ) -> Template | Redirect:
-        appointment = await _appointment(request, db_session, token)
+        appointment = await _appointment(settings, db_session, token)
         if appointment is None:
             return _invalid(request)
         reason = clean_text(str(data.get("reason", "")))[:MAX_REASON]
         try:
-            await cancel_and_notify(db_session, request.app.state, appointment, reason=reason)
+            await cancel_and_notify(db_session, settings, notify, appointment, reason=reason)
         except booking.BookingError as exc:
             return page(
                 request,

@@ -22,6 +22,8 @@ from backend.booking.steps import BookingSteps, refused
 from backend.booking.validation import clean_text, email_error, name_error, parse_moment
 from backend.db.models import Municipality, Service
 from backend.i18n import N_
+from backend.notify import Notify
+from backend.settings import Settings
 from backend.timefmt import long_datetime
 from backend.web import page, request_locale, see_other
 
@@ -146,6 +148,8 @@ class BookingPages(Controller):
     async def submit(
         self,
         request: Request[Any, Any, Any],
+        settings: Settings,
+        notify: Notify,
         db_session: AsyncSession,
         service_id: UUID,
         data: dict[str, str] = Form,
@@ -166,7 +170,8 @@ class BookingPages(Controller):
         try:
             result = await book_and_confirm(
                 db_session,
-                request.app.state,
+                settings,
+                notify,
                 service,
                 start,
                 booking.Citizen(name=values["name"], email=values["email"]),

@@ -18,6 +18,8 @@ from backend.db.models import Official
 from backend.desk.auth import current_official
 from backend.desk.pages import appointment_for_official
 from backend.identity import binding
+from backend.live import LivePages
+from backend.settings import Settings
 from backend.web import NO_STORE, page, see_other, wants_json
 
 
@@ -31,6 +33,7 @@ class DeskIdentity(Controller):
     async def panel(
         self,
         request: Request[Any, Any, Any],
+        settings: Settings,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
@@ -41,13 +44,14 @@ class DeskIdentity(Controller):
             request,
             "partials/identity_panel.html",
             appointment=appointment,
-            identities=binding.panel_rows(binding.identity_keyring(request.app.state.settings), appointment),
+            identities=binding.panel_rows(binding.identity_keyring(settings), appointment),
         )
 
     @post("/deelnemers/{participant_id:uuid}/digid")
     async def ask(
         self,
         request: Request[Any, Any, Any],
+        live: LivePages,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
@@ -62,7 +66,7 @@ class DeskIdentity(Controller):
         audit.identity_requested(db_session, official.id, participant, request)
         level = binding.requested_level(participant)
         await db_session.commit()
-        await request.app.state.live.identify_requested(appointment.id, participant.id, level)
+        await live.identify_requested(appointment.id, participant.id, level)
         if wants_json(request):
             return Response(content=None, status_code=204)
         return see_other(f"/balie/afspraken/{appointment.id}/gesprek")

@@ -16,11 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit, calls
 from backend.db.models import Appointment, Official
 from backend.desk.auth import admin_team_ids, current_official, of_own_team, team_ids
-from backend.documents.retention import wake_purger
 from backend.errors import problem
 from backend.i18n import N_, translator
 from backend.identity import levels
 from backend.identity.binding import badge, identity_keyring, panel_rows
+from backend.live import LivePages
+from backend.notify import Wakeable
+from backend.settings import Settings
 from backend.timefmt import AMSTERDAM, clock
 from backend.web import NO_STORE, page, request_locale, see_other, wants_json
 
@@ -53,11 +55,15 @@ class DeskPages(Controller):
 
     @get("/")
     async def desk(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        db_session: AsyncSession,
+        official: Official,
     ) -> Template:
         today = dt.datetime.now(AMSTERDAM).date()
         rows = await calls.desk_appointments(db_session, team_ids(official), today)
-        keyring = identity_keyring(request.app.state.settings)
+        keyring = identity_keyring(settings)
         appointments = [
             {
                 "id": str(a.id),
@@ -84,6 +90,7 @@ class DeskPages(Controller):
     async def admit(
         self,
         request: Request[Any, Any, Any],
+        live: LivePages,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
@@ -100,7 +107,7 @@ class DeskPages(Controller):
         try:
             admitted = await calls.admit(
                 db_session,
-                request.app.state.live,
+                live,
                 appointment,
                 official.id,
                 participant_id,
@@ -125,6 +132,7 @@ class DeskPages(Controller):
     async def call(
         self,
         request: Request[Any, Any, Any],
+        settings: Settings,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
@@ -138,7 +146,7 @@ class DeskPages(Controller):
                 appointment=appointment,
                 colleague=colleague.name if colleague else "",
             )
-        keyring = identity_keyring(request.app.state.settings)
+        keyring = identity_keyring(settings)
         return page(
             request,
             "pages/desk/call.html",
@@ -151,6 +159,7 @@ class DeskPages(Controller):
     async def take_over(
         self,
         request: Request[Any, Any, Any],
+        live: LivePages,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
@@ -158,9 +167,7 @@ class DeskPages(Controller):
         """Lead the call from now on (a colleague went home, or their browser broke down)."""
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
         try:
-            await calls.take_over(
-                db_session, request.app.state.live, appointment, official.id, client=audit.origin_of(request)
-            )
+            await calls.take_over(db_session, live, appointment, official.id, client=audit.origin_of(request))
         except calls.NotAllowed:
             return _already_closed(request)
         return see_other(f"/balie/afspraken/{appointment.id}/gesprek")
@@ -169,6 +176,8 @@ class DeskPages(Controller):
     async def finish(
         self,
         request: Request[Any, Any, Any],
+        live: LivePages,
+        document_purger: Wakeable | None,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
@@ -187,7 +196,7 @@ class DeskPages(Controller):
         try:
             await calls.end_call(
                 db_session,
-                request.app.state.live,
+                live,
                 appointment,
                 official.id,
                 outcome,
@@ -195,5 +204,6 @@ class DeskPages(Controller):
             )
         except calls.NotAllowed:
             return _already_closed(request)
-        wake_purger(request.app)  # the call's unmarked documents go now, not at the next poll
+        if document_purger is not None:
+            document_purger.wake()  # the call's unmarked documents go now, not at the next poll
         return see_other("/balie")

@@ -22,6 +22,8 @@ from backend.desk.auth import current_official
 from backend.desk.pages import Form, appointment_for_official
 from backend.errors import problem
 from backend.i18n import N_, translator
+from backend.live import LivePages
+from backend.notify import Notify
 from backend.participants import InviteError
 from backend.settings import Settings
 from backend.timefmt import long_datetime
@@ -122,12 +124,13 @@ class DeskPeople(Controller):
     async def invite(
         self,
         request: Request[Any, Any, Any],
+        notify: Notify,
+        settings: Settings,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
         data: dict[str, str] = Form,
     ) -> Template | Redirect | Response[Any]:
-        settings: Settings = request.app.state.settings
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
         values = {k: str(data.get(k, "")) for k in ("name", "email", "role", "locale")}
         try:
@@ -150,10 +153,7 @@ class DeskPeople(Controller):
             fresh = await _reloaded(db_session, appointment_id)
             return self._render(request, fresh, status_code=status, values=values, error=exc)
         await db_session.commit()
-        await request.app.state.live.desks_changed(appointment.team_id, appointment.id)
-        worker = request.app.state.get("outbox_worker")
-        if worker is not None:
-            worker.wake()
+        await notify.appointment_changed(appointment)
         person = invitation.participant
         if wants_json(request):
             body = {"participant": {"id": str(person.id), "name": person.name, "role": person.role}}
@@ -166,6 +166,7 @@ class DeskPeople(Controller):
     async def revoke(
         self,
         request: Request[Any, Any, Any],
+        live: LivePages,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
@@ -176,7 +177,7 @@ class DeskPeople(Controller):
         try:
             await participants.revoke(
                 db_session,
-                request.app.state.live,
+                live,
                 appointment,
                 participant_id,
                 official.id,

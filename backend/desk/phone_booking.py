@@ -27,6 +27,8 @@ from backend.booking.validation import parse_moment
 from backend.db.models import Appointment, Official, Service
 from backend.desk.auth import current_official, of_own_team, team_ids
 from backend.i18n import LOCALES
+from backend.notify import Notify
+from backend.settings import Settings
 from backend.timefmt import long_datetime
 from backend.web import NO_STORE, page, request_locale, see_other
 
@@ -132,6 +134,8 @@ class PhoneBooking(Controller):
     async def submit(
         self,
         request: Request[Any, Any, Any],
+        settings: Settings,
+        notify: Notify,
         db_session: AsyncSession,
         official: Official,
         service_id: UUID,
@@ -152,7 +156,8 @@ class PhoneBooking(Controller):
         try:
             result = await book_and_confirm(
                 db_session,
-                request.app.state,
+                settings,
+                notify,
                 service,
                 start,
                 booking.Citizen(name=values["name"], email=values["email"]),

@@ -17,18 +17,15 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 from uuid import UUID
 
-from litestar import Litestar
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import audit
-from backend.background import stop_gracefully
 from backend.db.models import Appointment, Document
 from backend.db.models.appointment import ACTIVE_STATUSES
 from backend.documents.vault import Vault
@@ -155,34 +152,3 @@ class DocumentPurger:
 
 def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def wake_purger(app: Litestar) -> None:
-    """After a call ended: purge its unmarked documents now (when this process runs the purger)."""
-    purger: DocumentPurger | None = app.state.get("document_purger")
-    if purger is not None:
-        purger.wake()
-
-
-@asynccontextmanager
-async def documents_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Runs the purger in the web process when ``BALIE_WORKER_IN_PROCESS`` (the default); sets
-    ``app.state.document_purger`` (or None when ``balie worker`` does the purging)."""
-    settings = app.state.settings
-    purger: DocumentPurger | None = None
-    task: asyncio.Task[None] | None = None
-    if settings.worker.in_process:
-        purger = DocumentPurger(
-            app.state.sessionmaker,
-            app.state.documents.vault,
-            poll_seconds=settings.documents.purge_seconds,
-            live=app.state.live,
-        )
-        task = asyncio.create_task(purger.run_forever(), name="document-purger")
-    app.state.document_purger = purger
-    try:
-        yield
-    finally:
-        if purger is not None and task is not None:
-            await stop_gracefully(purger.stop, task)
-        app.state.document_purger = None

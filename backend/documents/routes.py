@@ -46,11 +46,6 @@ DOWNLOAD_HEADERS = {
 }
 
 
-def _service(request: Request[Any, Any, Any]) -> Documents:
-    documents: Documents = request.app.state.documents
-    return documents
-
-
 def refused(request: Request[Any, Any, Any], rejected: Rejected) -> Response[Any]:
     locale = request_locale(request)
     _ = translator(locale)
@@ -80,6 +75,7 @@ def limits(settings: Settings) -> dict[str, Any]:
 
 async def share(
     request: Request[Any, Any, Any],
+    documents: Documents,
     db: AsyncSession,
     appointment: Appointment,
     sharer: Sharer,
@@ -88,8 +84,8 @@ async def share(
     await db.commit()  # nothing is held while the upload streams in
     origin = audit.origin_of(request)
     try:
-        upload = await read_upload(request, request.app.state.settings.documents.max_bytes)
-        document = await _service(request).share(db, appointment_id, sharer, upload, origin=origin)
+        upload = await read_upload(request, documents.settings.documents.max_bytes)
+        document = await documents.share(db, appointment_id, sharer, upload, origin=origin)
     except Rejected as rejected:
         await db.rollback()
         await audit.document_refused(db, sharer.actor, appointment_id, municipality_id, rejected.code, origin)
@@ -98,11 +94,16 @@ async def share(
 
 
 async def download(
-    request: Request[Any, Any, Any], db: AsyncSession, document: Document, actor: str, municipality_id: UUID
+    request: Request[Any, Any, Any],
+    documents: Documents,
+    db: AsyncSession,
+    document: Document,
+    actor: str,
+    municipality_id: UUID,
 ) -> Response[bytes]:
     await db.commit()
     try:
-        content = await _service(request).content(document)
+        content = await documents.content(document)
     except StoreError:
         raise NotFoundException() from None  # purged a moment ago
     except SealError:
@@ -141,41 +142,65 @@ class CitizenDocuments(Controller):
 
     @get("/")
     async def index(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str
+        self,
+        request: Request[Any, Any, Any],
+        documents: Documents,
+        settings: Settings,
+        db_session: AsyncSession,
+        token: str,
     ) -> Response[Any]:
-        participant = await _participant(db_session, request.app.state.settings, token)
-        items = await _service(request).list_for(db_session, participant.appointment_id)
+        participant = await _participant(db_session, settings, token)
+        items = await documents.list_for(db_session, participant.appointment_id)
         body = {
             "documents": [document_info(d) for d in items],
             "you": {"role": participant.role, "id": str(participant.id)},
-            "limits": limits(request.app.state.settings),
+            "limits": limits(settings),
         }
         return Response(body)
 
     @post("/", status_code=201)
     async def upload(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str
+        self,
+        request: Request[Any, Any, Any],
+        documents: Documents,
+        settings: Settings,
+        db_session: AsyncSession,
+        token: str,
     ) -> Response[Any]:
-        participant = await _participant(db_session, request.app.state.settings, token)
-        return await share(request, db_session, participant.appointment, _as_sharer(participant))
+        participant = await _participant(db_session, settings, token)
+        return await share(request, documents, db_session, participant.appointment, _as_sharer(participant))
 
     @get("/{document_id:uuid}")
     async def download(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str, document_id: UUID
+        self,
+        request: Request[Any, Any, Any],
+        documents: Documents,
+        settings: Settings,
+        db_session: AsyncSession,
+        token: str,
+        document_id: UUID,
     ) -> Response[bytes]:
-        participant = await _participant(db_session, request.app.state.settings, token)
-        document = await _service(request).find(db_session, participant.appointment_id, document_id)
+        participant = await _participant(db_session, settings, token)
+        document = await documents.find(db_session, participant.appointment_id, document_id)
         if document is None:
             raise NotFoundException()
         actor = _as_sharer(participant).actor
-        return await download(request, db_session, document, actor, participant.appointment.municipality_id)
+        return await download(
+            request, documents, db_session, document, actor, participant.appointment.municipality_id
+        )
 
     @post("/{document_id:uuid}/verwijderen", status_code=200)
     async def remove(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str, document_id: UUID
+        self,
+        request: Request[Any, Any, Any],
+        documents: Documents,
+        settings: Settings,
+        db_session: AsyncSession,
+        token: str,
+        document_id: UUID,
     ) -> Response[Any]:
-        participant = await _participant(db_session, request.app.state.settings, token)
-        service = _service(request)
+        participant = await _participant(db_session, settings, token)
+        service = documents
         document = await service.find(db_session, participant.appointment_id, document_id)
         if document is None:
             return refused(request, Rejected("gone", status=404))
@@ -197,12 +222,13 @@ class CitizenDocuments(Controller):
 
 async def _document_for_official(
     request: Request[Any, Any, Any],
+    documents: Documents,
     db: AsyncSession,
     official: Official,
     appointment: Appointment,
     document_id: UUID,
 ) -> Document:
-    document = await _service(request).find(db, appointment.id, document_id)
+    document = await documents.find(db, appointment.id, document_id)
     if document is None:
         # Unknown, gone, or another appointment's: all look the same, and the attempt is recorded.
         await audit.access_denied(db, official, "document", document_id, request)
@@ -224,13 +250,14 @@ class DeskDocuments(Controller):
     async def index(
         self,
         request: Request[Any, Any, Any],
+        documents: Documents,
+        settings: Settings,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
     ) -> Response[Any]:
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
-        settings: Settings = request.app.state.settings
-        items = await _service(request).list_for(db_session, appointment.id)
+        items = await documents.list_for(db_session, appointment.id)
         body = {
             "documents": [document_info(d) for d in items],
             "you": {"role": "official", "id": f"official:{official.id}"},
@@ -244,31 +271,36 @@ class DeskDocuments(Controller):
     async def upload(
         self,
         request: Request[Any, Any, Any],
+        documents: Documents,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
     ) -> Response[Any]:
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
-        return await share(request, db_session, appointment, _official_sharer(official))
+        return await share(request, documents, db_session, appointment, _official_sharer(official))
 
     @get("/{document_id:uuid}")
     async def download(
         self,
         request: Request[Any, Any, Any],
+        documents: Documents,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
         document_id: UUID,
     ) -> Response[bytes]:
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
-        document = await _document_for_official(request, db_session, official, appointment, document_id)
+        document = await _document_for_official(
+            request, documents, db_session, official, appointment, document_id
+        )
         actor = audit.official_actor(official.id)
-        return await download(request, db_session, document, actor, appointment.municipality_id)
+        return await download(request, documents, db_session, document, actor, appointment.municipality_id)
 
     @post("/{document_id:uuid}/bewaren", status_code=200)
     async def keep(
         self,
         request: Request[Any, Any, Any],
+        documents: Documents,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
@@ -276,9 +308,11 @@ class DeskDocuments(Controller):
         data: dict[str, Any],
     ) -> Response[Any]:
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
-        document = await _document_for_official(request, db_session, official, appointment, document_id)
+        document = await _document_for_official(
+            request, documents, db_session, official, appointment, document_id
+        )
         try:
-            document = await _service(request).keep(
+            document = await documents.keep(
                 db_session,
                 appointment,
                 document,
@@ -294,14 +328,17 @@ class DeskDocuments(Controller):
     async def remove(
         self,
         request: Request[Any, Any, Any],
+        documents: Documents,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
         document_id: UUID,
     ) -> Response[Any]:
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
-        document = await _document_for_official(request, db_session, official, appointment, document_id)
-        await _service(request).remove(
+        document = await _document_for_official(
+            request, documents, db_session, official, appointment, document_id
+        )
+        await documents.remove(
             db_session, appointment, document, _official_sharer(official), origin=audit.origin_of(request)
         )
         return Response({"removed": str(document_id)})

@@ -1,7 +1,8 @@
 """``/dev/mailbox``: what the development SMTP sink received, like a tiny Mailpit.
 
 Development only: the messages hold live join links. Every route answers 404 when the sink is not
-running (``app.state.dev_mailbox`` unset or None), so registering the controller is harmless.
+running (the app's ``dev_mailbox`` dependency None or stopped), so registering the controller is
+harmless.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from typing import Any
 
 from litestar import Controller, Request, Response, get
+from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
@@ -41,15 +43,14 @@ _EMAIL_HTML_HEADERS = {
 }
 
 
-def _mailbox(request: Request[Any, Any, Any]) -> DevMailbox:
-    mailbox = getattr(request.app.state, "dev_mailbox", None)
-    if not isinstance(mailbox, DevMailbox):
+def running_mailbox(dev_mailbox: DevMailbox | None) -> DevMailbox:
+    if dev_mailbox is None or not dev_mailbox.running:
         raise NotFoundException()
-    return mailbox
+    return dev_mailbox
 
 
-def _message(request: Request[Any, Any, Any], message_id: str) -> ReceivedMessage:
-    message = _mailbox(request).get(message_id)
+def _message(mailbox: DevMailbox, message_id: str) -> ReceivedMessage:
+    message = mailbox.get(message_id)
     if message is None:
         raise NotFoundException()
     return message
@@ -62,8 +63,8 @@ def _row(message: ReceivedMessage) -> dict[str, Any]:
     }
 
 
-def _page(request: Request[Any, Any, Any], selected: ReceivedMessage | None) -> Template:
-    rows = [_row(m) for m in _mailbox(request).messages()]
+def _page(request: Request[Any, Any, Any], mailbox: DevMailbox, selected: ReceivedMessage | None) -> Template:
+    rows = [_row(m) for m in mailbox.messages()]
     return page(
         request,
         "pages/dev_mailbox.html",
@@ -76,29 +77,28 @@ def _page(request: Request[Any, Any, Any], selected: ReceivedMessage | None) -> 
 class DevMailboxController(Controller):
     path = "/dev/mailbox"
     include_in_schema = False
+    dependencies = {"mailbox": Provide(running_mailbox, sync_to_thread=False)}
 
     @get("/", name="dev_mailbox:index")
-    async def index(self, request: Request[Any, Any, Any]) -> Template:
-        return _page(request, selected=None)
+    async def index(self, request: Request[Any, Any, Any], mailbox: DevMailbox) -> Template:
+        return _page(request, mailbox, selected=None)
 
     @get("/messages.json", name="dev_mailbox:json")
-    async def as_json(self, request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
-        return [m.as_json() for m in _mailbox(request).messages()]
+    async def as_json(self, mailbox: DevMailbox) -> list[dict[str, Any]]:
+        return [m.as_json() for m in mailbox.messages()]
 
     @get("/{message_id:str}", name="dev_mailbox:message")
-    async def show(self, request: Request[Any, Any, Any], message_id: str) -> Template:
-        return _page(request, selected=_message(request, message_id))
+    async def show(self, request: Request[Any, Any, Any], mailbox: DevMailbox, message_id: str) -> Template:
+        return _page(request, mailbox, selected=_message(mailbox, message_id))
 
     @get("/{message_id:str}/html", name="dev_mailbox:html")
-    async def html(self, request: Request[Any, Any, Any], message_id: str) -> Response[str]:
-        message = _message(request, message_id)
+    async def html(self, mailbox: DevMailbox, message_id: str) -> Response[str]:
+        message = _message(mailbox, message_id)
         return Response(message.html, media_type="text/html", headers=_EMAIL_HTML_HEADERS)
 
     @get("/{message_id:str}/attachments/{index:int}", name="dev_mailbox:attachment")
-    async def attachment(
-        self, request: Request[Any, Any, Any], message_id: str, index: int
-    ) -> Response[bytes]:
-        attachments = _message(request, message_id).attachments
+    async def attachment(self, mailbox: DevMailbox, message_id: str, index: int) -> Response[bytes]:
+        attachments = _message(mailbox, message_id).attachments
         if not 0 <= index < len(attachments):
             raise NotFoundException()
         item = attachments[index]

@@ -55,11 +55,6 @@ def _open_token(settings: Settings, sealed: object) -> str | None:
         return None
 
 
-def citizen_party(request: Request[Any, Any, Any]) -> RelyingParty:
-    party: RelyingParty = request.app.state.relying_parties["citizen"]
-    return party
-
-
 async def _joinable(db: AsyncSession, settings: Settings, token: str) -> Participant | None:
     participant = await participant_for_join_token(db, token)
     if participant is None or not participant.appointment.is_active:
@@ -84,11 +79,12 @@ class DigidSignIn(Controller):
     async def start(
         self,
         request: Request[Any, Any, Any],
+        citizen_party: RelyingParty,
+        settings: Settings,
         db_session: AsyncSession,
         token: str,
         data: dict[str, str] = Form,
     ) -> Redirect | Template:
-        settings: Settings = request.app.state.settings
         participant = await _joinable(db_session, settings, token)
         if participant is None:
             return page(request, "pages/link_invalid.html", status_code=404)
@@ -96,7 +92,7 @@ class DigidSignIn(Controller):
         after = "call" if data.get("next") == "call" else "room"
         await db_session.commit()
         try:
-            url = await citizen_party(request).begin(
+            url = await citizen_party.begin(
                 request.session,
                 context={
                     "participant": str(participant.id),
@@ -111,11 +107,15 @@ class DigidSignIn(Controller):
 
     @get("/digid/terug")
     async def callback(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession
+        self,
+        request: Request[Any, Any, Any],
+        citizen_party: RelyingParty,
+        live: LivePages,
+        settings: Settings,
+        db_session: AsyncSession,
     ) -> Redirect | Template:
-        settings: Settings = request.app.state.settings
         try:
-            login = await citizen_party(request).finish(request.session, dict(request.query_params.items()))
+            login = await citizen_party.finish(request.session, dict(request.query_params.items()))
         except LoginFailed as exc:
             participant, token = await self._from_context(db_session, settings, exc.context)
             await audit.identity_failed(db_session, request, reason=exc.reason, participant=participant)
@@ -148,7 +148,7 @@ class DigidSignIn(Controller):
             return await self._refused(request, db_session, participant, token, refused.reason, level)
         audit.identity_verified(db_session, participant, participant.identity_level or level, request)
         await db_session.commit()
-        await publish_identity(request.app.state.live, participant)
+        await publish_identity(live, participant)
         after = login.context.get("next")
         if after == "call" or participant.state in ("waiting", "admitted", "in_call"):
             return see_other(f"/j/{token}/wachtkamer")

@@ -24,11 +24,6 @@ log = structlog.get_logger()
 SIGN_IN = "/balie/inloggen"
 
 
-def official_party(request: Request[Any, Any, Any]) -> RelyingParty:
-    party: RelyingParty = request.app.state.relying_parties["official"]
-    return party
-
-
 def unavailable(request: Request[Any, Any, Any], exc: LoginFailed, retry: str) -> Template:
     log.warning("identity provider unavailable", reason=exc.reason)
     return page(
@@ -47,8 +42,7 @@ class OfficialSignIn(Controller):
     cache_control = NO_STORE
 
     @get("/inloggen")
-    async def form(self, request: Request[Any, Any, Any]) -> Template:
-        settings: Settings = request.app.state.settings
+    async def form(self, request: Request[Any, Any, Any], settings: Settings) -> Template:
         return page(
             request,
             "pages/identity/official_sign_in.html",
@@ -57,19 +51,24 @@ class OfficialSignIn(Controller):
         )
 
     @post("/inloggen")
-    async def start(self, request: Request[Any, Any, Any]) -> Redirect | Template:
+    async def start(
+        self, request: Request[Any, Any, Any], official_party: RelyingParty
+    ) -> Redirect | Template:
         try:
-            url = await official_party(request).begin(request.session)
+            url = await official_party.begin(request.session)
         except ProviderUnavailable as exc:
             return unavailable(request, exc, SIGN_IN)
         return see_other(url)
 
     @get("/inloggen/terug")
     async def callback(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession
+        self,
+        request: Request[Any, Any, Any],
+        official_party: RelyingParty,
+        settings: Settings,
+        db_session: AsyncSession,
     ) -> Redirect | Template:
-        settings: Settings = request.app.state.settings
-        party = official_party(request)
+        party = official_party
         try:
             login = await party.finish(request.session, dict(request.query_params.items()))
         except ProviderUnavailable as exc:

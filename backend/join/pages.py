@@ -32,9 +32,8 @@ class JoinPages(Controller):
 
     @get("/{token:str}")
     async def landing(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str
+        self, request: Request[Any, Any, Any], settings: Settings, db_session: AsyncSession, token: str
     ) -> Template:
-        settings: Settings = request.app.state.settings
         participant = await _usable(db_session, token)
         now = dt.datetime.now(dt.UTC)
         if participant is None:
@@ -58,9 +57,8 @@ class JoinPages(Controller):
 
     @post("/{token:str}/start")
     async def start(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str
+        self, request: Request[Any, Any, Any], settings: Settings, db_session: AsyncSession, token: str
     ) -> Template | Redirect:
-        settings: Settings = request.app.state.settings
         participant = await _usable(db_session, token)
         if participant is None or not join_window(participant.appointment, settings.join).contains(
             dt.datetime.now(dt.UTC)
@@ -72,9 +70,8 @@ class JoinPages(Controller):
 
     @get("/{token:str}/wachtkamer")
     async def room(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, token: str
+        self, request: Request[Any, Any, Any], settings: Settings, db_session: AsyncSession, token: str
     ) -> Template | Redirect:
-        settings: Settings = request.app.state.settings
         participant = await _usable(db_session, token)
         if participant is None:
             return page(request, "pages/link_invalid.html", status_code=404)

@@ -23,7 +23,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from backend.settings import CheckSettings, Settings
+from backend.background import Lifespan
+from backend.settings import CheckSettings
 
 if TYPE_CHECKING:
     from aiortc import RTCDataChannel, RTCPeerConnection
@@ -166,15 +167,16 @@ class EchoRegistry:
         await asyncio.gather(*(self.close(s, reason) for s in sessions))
 
 
-@asynccontextmanager
-async def echo_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """Sets ``app.state.echo`` (:class:`EchoRegistry`) and closes all its peers at shutdown."""
-    settings: Settings = app.state.settings
-    registry = EchoRegistry(settings.check, settings.signalling.ice_host_addresses)
-    app.state.echo = registry
-    try:
-        yield
-    finally:
-        await registry.close_all()
-        if len(registry):
-            log.warning("%d echo sessions were still open at shutdown", len(registry))
+def echo_lifespan(registry: EchoRegistry) -> Lifespan:
+    """Closes all of ``registry``'s peers when the app stops."""
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await registry.close_all()
+            if len(registry):
+                log.warning("%d echo sessions were still open at shutdown", len(registry))
+
+    return lifespan

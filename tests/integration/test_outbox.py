@@ -12,7 +12,6 @@ import logging
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,12 @@ import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.contrib.jinja import JinjaTemplateEngine
-from litestar.datastructures import State
 from litestar.template.config import TemplateConfig
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.background import loop_lifespan
 from backend.crypto import Keyring
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.migrate import upgrade
@@ -41,8 +40,9 @@ from backend.db.models import (
     Service,
     Team,
 )
+from backend.dependencies import provide
 from backend.email.dev_sink import DevMailbox
-from backend.email.lifecycle import email_lifespan
+from backend.email.lifecycle import dev_mailbox_for, dev_mailbox_lifespan
 from backend.email.mailbox import DevMailboxController
 from backend.email.messages import Tokens, queue_booking_confirmation
 from backend.email.outbox import enqueue, message_id_for, outbox_keyring
@@ -474,17 +474,6 @@ def _template_config() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(directory=Path(WEB_DIR / "templates"), engine=JinjaTemplateEngine)
 
 
-@asynccontextmanager
-async def database_lifespan(app: Litestar) -> AsyncIterator[None]:
-    """What create_app does before the email lifespan: an engine in the app's own event loop."""
-    engine = create_engine(app.state.settings.database)
-    app.state.sessionmaker = create_sessionmaker(engine)
-    try:
-        yield
-    finally:
-        await engine.dispose()
-
-
 async def test_lifespan_runs_sink_and_worker_and_wake_sends_at_once(
     database_url: str, sessions: Sessions
 ) -> None:
@@ -494,22 +483,24 @@ async def test_lifespan_runs_sink_and_worker_and_wake_sends_at_once(
         email=EmailSettings(smtp_port=free_port(), dev_sink=True, local_hostname="worker.test"),
         worker=WorkerSettings(in_process=True, poll_seconds=30),  # only wake() can make it quick
     )
+    engine = create_engine(settings.database)
+    worker, sink = OutboxWorker(create_sessionmaker(engine), settings), dev_mailbox_for(settings)
+    assert sink is not None
     app = Litestar(
         route_handlers=[DevMailboxController],
-        lifespan=[database_lifespan, email_lifespan],
-        state=State({"settings": settings}),
+        lifespan=[dev_mailbox_lifespan(sink), loop_lifespan("outbox-worker", worker)],
+        dependencies={"dev_mailbox": provide(sink)},
         template_config=_template_config(),
+        on_shutdown=[engine.dispose],
     )
     async with AsyncTestClient(app) as client:
-        sink = app.state.dev_mailbox
         assert sink.running
         await asyncio.sleep(0.1)  # let the worker finish its first (empty) look
         await queue(sessions, "test:wake")
-        app.state.outbox_worker.wake()
+        worker.wake()
         async with asyncio.timeout(5):
             while not (await client.get("/dev/mailbox/messages.json")).json():
                 await asyncio.sleep(0.02)
-    assert app.state.outbox_worker is None and app.state.dev_mailbox is None
     assert not sink.running
 
 
@@ -526,8 +517,11 @@ async def _send_directly(port: int) -> None:
 
 async def test_mailbox_json_and_pages(smtp: DevMailbox) -> None:
     await _send_directly(smtp.port)
-    app = Litestar(route_handlers=[DevMailboxController], template_config=_template_config())
-    app.state.dev_mailbox = smtp
+    app = Litestar(
+        route_handlers=[DevMailboxController],
+        dependencies={"dev_mailbox": provide(smtp)},
+        template_config=_template_config(),
+    )
     async with AsyncTestClient(app) as client:
         listing = await client.get("/dev/mailbox/messages.json")
         assert listing.status_code == 200
@@ -563,7 +557,11 @@ async def test_mailbox_json_and_pages(smtp: DevMailbox) -> None:
 
 
 async def test_mailbox_is_404_without_a_sink() -> None:
-    app = Litestar(route_handlers=[DevMailboxController], template_config=_template_config())
+    app = Litestar(
+        route_handlers=[DevMailboxController],
+        dependencies={"dev_mailbox": provide(None)},
+        template_config=_template_config(),
+    )
     async with AsyncTestClient(app) as client:
         assert (await client.get("/dev/mailbox/messages.json")).status_code == 404
         assert (await client.get("/dev/mailbox")).status_code == 404

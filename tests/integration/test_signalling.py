@@ -43,6 +43,7 @@ from backend.booking.tokens import hash_token, new_token
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.migrate import upgrade
 from backend.db.models import Appointment, AuditEvent, Membership, Official, Participant
+from backend.dependencies import provide
 from backend.settings import ROOT, Settings, SignallingSettings
 from backend.timefmt import AMSTERDAM
 from signalling import protocol
@@ -216,22 +217,22 @@ async def sign_in(request: Request[Any, Any, Any], official_id: uuid.UUID) -> st
 
 
 def tiny_app(settings: Settings) -> Litestar:
-    """Only the signalling routes (and a sign-in), with app.state as create_app sets it."""
+    """Only the signalling routes (and a sign-in), with the dependencies create_app provides them."""
     plugin = channels_plugin(settings)
     engine = create_engine(settings.database)
     hub = hub_for(settings, plugin)
+    sessionmaker = create_sessionmaker(engine)
     return Litestar(
         route_handlers=[*websocket_handlers, sign_in],
         plugins=[plugin],
         middleware=[SESSION.middleware],
-        state=State(
-            {
-                "settings": settings,
-                "hub": hub,
-                "live": HubPages(hub),
-                "sessionmaker": create_sessionmaker(engine),
-            }
-        ),
+        dependencies={
+            "settings": provide(settings),
+            "hub": provide(hub),
+            "sessionmaker": provide(sessionmaker),
+            "echo": provide(None),
+        },
+        state=State({"live": HubPages(hub), "sessionmaker": sessionmaker}),  # for the tests' own moves
         on_shutdown=[lambda: engine.dispose()],
     )
 

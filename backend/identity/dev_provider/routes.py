@@ -6,6 +6,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body
@@ -24,12 +25,11 @@ from backend.web import NO_STORE, page
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 
 
-def _server(request: Request[Any, Any, Any]) -> DevAuthorizationServer:
-    settings: Settings = request.app.state.settings
-    server: DevAuthorizationServer | None = getattr(request.app.state, "dev_idp", None)
-    if server is None or not settings.development:
+def dev_server(dev_idp: DevAuthorizationServer | None, settings: Settings) -> DevAuthorizationServer:
+    """The app's development provider; 404 on every route when there is none (production)."""
+    if dev_idp is None or not settings.development:
         raise NotFoundException()
-    return server
+    return dev_idp
 
 
 def _query(request: Request[Any, Any, Any]) -> dict[str, str]:
@@ -40,11 +40,11 @@ class DevIdentityProvider(Controller):
     path = DEV_PATH
     include_in_schema = False
     cache_control = NO_STORE
+    dependencies = {"server": Provide(dev_server, sync_to_thread=False)}
 
     @get("/.well-known/openid-configuration")
-    async def discovery(self, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        _server(request)
-        issuer = dev_issuer(request.app.state.settings)
+    async def discovery(self, server: DevAuthorizationServer, settings: Settings) -> dict[str, Any]:
+        issuer = dev_issuer(settings)
         return {
             "issuer": issuer,
             "authorization_endpoint": f"{issuer}/authorize",
@@ -58,33 +58,44 @@ class DevIdentityProvider(Controller):
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256"],
             "claims_parameter_supported": False,
-            "acr_values_supported": list(request.app.state.settings.identity.loa_map),
+            "acr_values_supported": list(settings.identity.loa_map),
             "authorization_response_iss_parameter_supported": True,
         }
 
     @get("/jwks")
-    async def jwks(self, request: Request[Any, Any, Any]) -> dict[str, object]:
-        return public_jwks(_server(request).key)
+    async def jwks(self, server: DevAuthorizationServer) -> dict[str, object]:
+        return public_jwks(server.key)
 
     @get("/authorize")
     async def authorize_page(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession
+        self,
+        request: Request[Any, Any, Any],
+        server: DevAuthorizationServer,
+        settings: Settings,
+        db_session: AsyncSession,
     ) -> Template | Response[Any]:
-        server = _server(request)
         oauth_request = LitestarOAuth2Request(request, _query(request))
         try:
             server.get_consent_grant(request=oauth_request, end_user=None)
         except OAuth2Error as error:
             return _refused(request, server, oauth_request, error)
-        return await self._choose(request, db_session, server, oauth_request)
+        return await self._choose(request, settings, db_session, server, oauth_request)
 
     @post("/authorize")
     async def authorize(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, data: dict[str, str] = Form
+        self,
+        request: Request[Any, Any, Any],
+        server: DevAuthorizationServer,
+        settings: Settings,
+        db_session: AsyncSession,
+        data: dict[str, str] = Form,
     ) -> Template | Response[Any]:
-        server = _server(request)
         oauth_request = LitestarOAuth2Request(request, _query(request))
-        user = None if data.get("cancel") else await self._person(request, db_session, data, oauth_request)
+        user = (
+            None
+            if data.get("cancel")
+            else await self._person(server, settings, db_session, data, oauth_request)
+        )
         # End the read before the code store writes: on SQLite an open transaction holds the write lock.
         await db_session.commit()
         try:
@@ -92,7 +103,7 @@ class DevIdentityProvider(Controller):
         except OAuth2Error as error:
             return _refused(request, server, oauth_request, error)
         if user is None and not data.get("cancel"):
-            return await self._choose(request, db_session, server, oauth_request, missing=True)
+            return await self._choose(request, settings, db_session, server, oauth_request, missing=True)
         response: Response[Any] = server.create_authorization_response(
             request=oauth_request, grant_user=user, grant=grant
         )
@@ -100,8 +111,7 @@ class DevIdentityProvider(Controller):
         return response
 
     @post("/token")
-    async def token(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        server = _server(request)
+    async def token(self, request: Request[Any, Any, Any], server: DevAuthorizationServer) -> Response[Any]:
         form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
         oauth_request = LitestarOAuth2Request(request, form)
         oauth_request.preloaded = await server.take_code(form.get("code"))
@@ -111,13 +121,13 @@ class DevIdentityProvider(Controller):
     async def _choose(
         self,
         request: Request[Any, Any, Any],
+        settings: Settings,
         db_session: AsyncSession,
         server: DevAuthorizationServer,
         oauth_request: LitestarOAuth2Request,
         *,
         missing: bool = False,
     ) -> Template:
-        settings: Settings = request.app.state.settings
         is_citizen = oauth_request.payload.client_id == DEV_CLIENT_IDS["citizen"]
         wanted = oauth_request.payload.data.get("acr_values", "").split()
         wanted_level = levels.level_of(wanted[0], settings.identity.loa_map) if wanted else levels.MIDDEN
@@ -136,12 +146,12 @@ class DevIdentityProvider(Controller):
 
     async def _person(
         self,
-        request: Request[Any, Any, Any],
+        server: DevAuthorizationServer,
+        settings: Settings,
         db_session: AsyncSession,
         data: dict[str, str],
         oauth_request: LitestarOAuth2Request,
     ) -> dict[str, Any] | None:
-        settings: Settings = request.app.state.settings
         identity = settings.identity
         if oauth_request.payload.client_id == DEV_CLIENT_IDS["citizen"]:
             claims = people.citizen_claims(data.get("bsn", ""))
@@ -155,7 +165,6 @@ class DevIdentityProvider(Controller):
             else:
                 claims[identity.loa_claim] = value
             return claims
-        server = _server(request)
         for person in await people.officials(db_session, server.issuer):
             if person["sub"] == data.get("sub"):
                 groups = person.pop("groups")

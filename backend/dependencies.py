@@ -1,0 +1,16 @@
+"""The app's parts as Litestar dependencies: handlers name what they need (``settings: Settings``,
+``live: LivePages``, ...) and ``create_app`` provides each part once, as litestar-fullstack's
+controllers get their services."""
+
+from __future__ import annotations
+
+from litestar.di import Provide
+
+
+def provide(value: object) -> Provide:
+    """A dependency that is always ``value`` (one object per app, made by create_app)."""
+
+    def part() -> object:
+        return value
+
+    return Provide(part, use_cache=True, sync_to_thread=False)

@@ -57,15 +57,7 @@ async def mark_no_shows(
     for appointment in due:
         appointment.status = AppointmentStatus.NO_SHOW
         appointment.ended_at = now
-        audit.record(
-            session,
-            actor="system",
-            action="appointment.no_show",
-            object_type="appointment",
-            object_id=appointment.id,
-            municipality_id=appointment.municipality_id,
-            details={"automatic": True},
-        )
+        audit.no_show_marked(session, appointment)
     await session.commit()
     return due
 

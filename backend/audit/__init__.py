@@ -13,6 +13,14 @@ from backend.audit._writer import (
 )
 from backend.audit._writer import official_actor, official_municipality, origin_of, participant_actor
 from backend.audit.access import access_denied, sign_in_failed, signed_in, signed_out
+from backend.audit.appointments import (
+    appointment_booked,
+    appointment_cancelled,
+    appointment_rescheduled,
+    no_show_marked,
+    participant_invited,
+    participant_revoked,
+)
 from backend.audit.documents import (
     document_deleted,
     document_downloaded,
@@ -24,6 +32,9 @@ from backend.audit.identity import identity_failed, identity_requested, identity
 
 __all__ = [
     "access_denied",
+    "appointment_booked",
+    "appointment_cancelled",
+    "appointment_rescheduled",
     "document_deleted",
     "document_downloaded",
     "document_kept",
@@ -32,10 +43,13 @@ __all__ = [
     "identity_failed",
     "identity_requested",
     "identity_verified",
+    "no_show_marked",
     "official_actor",
     "official_municipality",
     "origin_of",
     "participant_actor",
+    "participant_invited",
+    "participant_revoked",
     "record",
     "sign_in_failed",
     "signed_in",

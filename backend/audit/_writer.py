@@ -8,7 +8,7 @@ from uuid import UUID
 from litestar.connection import ASGIConnection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import AuditEvent, Official
+from backend.db.models import Appointment, AuditEvent, Official
 
 
 def origin_of(connection: ASGIConnection[Any, Any, Any, Any] | None) -> str:
@@ -56,3 +56,27 @@ def _record(
     )
     session.add(event)
     return event
+
+
+def _appointment_event(
+    session: AsyncSession,
+    actor: str,
+    action: str,
+    appointment: Appointment,
+    *,
+    origin: str = "",
+    result: str = "success",
+    **details: Any,
+) -> None:
+    """An event about an appointment, in the appointment's municipality."""
+    _record(
+        session,
+        actor=actor,
+        action=action,
+        object_type="appointment",
+        object_id=appointment.id,
+        municipality_id=appointment.municipality_id,
+        result=result,
+        origin=origin,
+        details=details,
+    )

@@ -86,15 +86,7 @@ async def close_forgotten_calls(
         appointment.ended_at = now
         for participant in appointment.participants:
             participant.state = rooms.transition(participant.state, "end")
-        audit.record(
-            session,
-            actor="system",
-            action="call.end",
-            object_type="appointment",
-            object_id=appointment.id,
-            municipality_id=appointment.municipality_id,
-            details={"automatic": True, "outcome": str(outcome), "left_open": True},
-        )
+        audit.forgotten_call_closed(session, appointment, outcome=str(outcome))
         closed.append((appointment, str(outcome)))
     await session.commit()
     return closed

@@ -21,6 +21,16 @@ from backend.audit.appointments import (
     participant_invited,
     participant_revoked,
 )
+from backend.audit.calls import (
+    admission_refused,
+    call_ended,
+    call_joined,
+    call_left,
+    call_taken_over,
+    forgotten_call_closed,
+    participants_admitted,
+    waiting_room_entered,
+)
 from backend.audit.documents import (
     document_deleted,
     document_downloaded,
@@ -32,14 +42,20 @@ from backend.audit.identity import identity_failed, identity_requested, identity
 
 __all__ = [
     "access_denied",
+    "admission_refused",
     "appointment_booked",
     "appointment_cancelled",
     "appointment_rescheduled",
+    "call_ended",
+    "call_joined",
+    "call_left",
+    "call_taken_over",
     "document_deleted",
     "document_downloaded",
     "document_kept",
     "document_refused",
     "document_shared",
+    "forgotten_call_closed",
     "identity_failed",
     "identity_requested",
     "identity_verified",
@@ -50,8 +66,10 @@ __all__ = [
     "participant_actor",
     "participant_invited",
     "participant_revoked",
+    "participants_admitted",
     "record",
     "sign_in_failed",
     "signed_in",
     "signed_out",
+    "waiting_room_entered",
 ]

@@ -12,7 +12,14 @@ from backend.audit._writer import (
     _record as record,  # until every call site has a named event (issue 15)
 )
 from backend.audit._writer import official_actor, official_municipality, origin_of, participant_actor
-from backend.audit.access import access_denied, sign_in_failed, signed_in, signed_out
+from backend.audit.access import (
+    access_denied,
+    appointment_access_denied,
+    sign_in_failed,
+    signed_in,
+    signed_out,
+)
+from backend.audit.agenda import agenda_changed
 from backend.audit.appointments import (
     appointment_booked,
     appointment_cancelled,
@@ -43,6 +50,8 @@ from backend.audit.identity import identity_failed, identity_requested, identity
 __all__ = [
     "access_denied",
     "admission_refused",
+    "agenda_changed",
+    "appointment_access_denied",
     "appointment_booked",
     "appointment_cancelled",
     "appointment_rescheduled",

@@ -9,7 +9,7 @@ from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit._writer import _record, official_actor, official_municipality, origin_of
-from backend.db.models import Official
+from backend.db.models import Appointment, Official
 
 
 async def access_denied(
@@ -27,6 +27,31 @@ async def access_denied(
         object_id=object_id,
         result="denied",
         origin=origin_of(request),
+    )
+    await session.commit()
+
+
+async def appointment_access_denied(
+    session: AsyncSession,
+    official_id: UUID,
+    appointment_id: UUID,
+    appointment: Appointment | None,
+    *,
+    via: str,
+    origin: str,
+) -> None:
+    """An official's socket (``via`` ``ws/call`` or ``ws/desk``) asked for an appointment outside
+    their teams; ``appointment`` is None when it does not exist. Commits on its own."""
+    _record(
+        session,
+        actor=official_actor(official_id),
+        action="access.denied",
+        object_type="appointment",
+        object_id=appointment_id,
+        municipality_id=appointment.municipality_id if appointment else None,
+        result="denied",
+        origin=origin,
+        details={"via": via},
     )
     await session.commit()
 

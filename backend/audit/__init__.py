@@ -1,16 +1,20 @@
 """One named function per auditable event, so every event carries the same fields.
 
+The writer (``_writer._record``) is private to this package, as Open Forms keeps
+``logevent._create_log``: code elsewhere calls ``audit.call_taken_over(...)`` and never writes an
+``AuditEvent`` row itself. Events get one door, so what every event must carry is decided in one
+place: today its fields, soon the hash that chains each event to the one before it (the operations
+issue), which an event written around the door would break. tests/unit/test_audit_door.py fails
+when code outside this package calls the writer or builds an ``AuditEvent``.
+
 Audit events are appended in the caller's transaction (they commit or roll back with the change
 they describe); access refusals commit on their own, because the refused request changes nothing.
 Never put a BSN, a token or free text from a citizen in ``details``.
 
 Call sites read ``from backend import audit`` and ``audit.signed_in(...)``; the modules of this
-package group the events by what they are about.
+package group the events by what they are about. A new event is a new function here.
 """
 
-from backend.audit._writer import (
-    _record as record,  # until every call site has a named event (issue 15)
-)
 from backend.audit._writer import official_actor, official_municipality, origin_of, participant_actor
 from backend.audit.access import (
     access_denied,
@@ -76,7 +80,6 @@ __all__ = [
     "participant_invited",
     "participant_revoked",
     "participants_admitted",
-    "record",
     "sign_in_failed",
     "signed_in",
     "signed_out",

@@ -73,29 +73,6 @@ def _member(appointment: Appointment, participant_id: UUID, event: str) -> Parti
     raise NotAllowed("missing", event, "not a participant of this appointment")
 
 
-def _audit(
-    session: AsyncSession,
-    actor: str,
-    action: str,
-    appointment: Appointment,
-    client: str = "",
-    result: str = "success",
-    **details: Any,
-) -> None:
-    # Ids and outcomes only: no names, e-mail addresses, SDP or chat in the audit trail.
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        object_type="appointment",
-        object_id=appointment.id,
-        municipality_id=appointment.municipality_id,
-        result=result,
-        origin=client,
-        details=details,
-    )
-
-
 async def _tell_team(live: LivePages, appointment: Appointment, origin: Origin) -> None:
     await live.desks_changed(appointment.team_id, appointment.id, origin=origin)
 
@@ -117,7 +94,7 @@ async def enter_waiting_room(
     participant.state, participant.waiting_since = new_state, now
     appointment.status = rooms.appointment_status_after(appointment.status, "enter")
     appointment.waiting_since = appointment.waiting_since or now
-    _audit(session, f"participant:{participant.id}", "call.enter", appointment)
+    audit.waiting_room_entered(session, appointment, participant)
     await session.commit()
     await live.participant_state(appointment.id, participant.id, new_state, origin=origin)
     await _tell_team(live, appointment, origin)
@@ -148,9 +125,7 @@ async def admit(
         refusal = CallFull(appointment.status, "admit", "the call is full")
     if refusal is not None:
         reason = "call_full" if isinstance(refusal, CallFull) else "nobody_waiting"
-        _audit(
-            session, f"official:{official_id}", "call.admit", appointment, client, "refused", reason=reason
-        )
+        audit.admission_refused(session, appointment, official_id, reason=reason, origin=client)
         await session.commit()
         raise refusal
     now = _now()
@@ -159,14 +134,7 @@ async def admit(
     appointment.status = rooms.appointment_status_after(appointment.status, "admit")
     appointment.call_started_at = appointment.call_started_at or now
     appointment.assigned_official_id = appointment.assigned_official_id or official_id
-    _audit(
-        session,
-        f"official:{official_id}",
-        "call.admit",
-        appointment,
-        client,
-        participants=[str(p.id) for p in waiting],
-    )
+    audit.participants_admitted(session, appointment, official_id, waiting, origin=client)
     await session.commit()
     for participant in waiting:
         await live.participant_state(appointment.id, participant.id, rooms.ADMITTED, origin=origin)
@@ -192,7 +160,7 @@ async def join_call(
     old_state = participant.state
     participant.state = rooms.transition(old_state, "join-call")
     if participant.state != old_state:
-        _audit(session, f"participant:{participant.id}", "call.join", appointment)
+        audit.call_joined(session, appointment, participant)
     await session.commit()
     if participant.state != old_state:
         await live.participant_state(appointment.id, participant.id, participant.state, origin=origin)
@@ -211,7 +179,7 @@ async def leave(
         await session.commit()
         return
     participant.state, participant.waiting_since = new_state, None
-    _audit(session, f"participant:{participant.id}", "call.leave", appointment)
+    audit.call_left(session, appointment, participant)
     await session.commit()
     await live.participant_state(appointment.id, participant.id, new_state, origin=origin)
     await live.peer_left(appointment.id, participant.id, origin=origin)
@@ -237,7 +205,7 @@ async def end_call(
     appointment.assigned_official_id = appointment.assigned_official_id or official_id
     for participant in appointment.participants:
         participant.state = rooms.transition(participant.state, "end")
-    _audit(session, f"official:{official_id}", "call.end", appointment, client, outcome=outcome)
+    audit.call_ended(session, appointment, official_id, outcome=outcome, origin=client)
     await session.commit()
     await live.call_ended(appointment.id, outcome, origin=origin)
     await _tell_team(live, appointment, origin)
@@ -267,7 +235,7 @@ async def take_over(
     before = appointment.assigned_official_id
     appointment.assigned_official_id = official_id
     if before != official_id:
-        _audit(session, f"official:{official_id}", "call.take_over", appointment, client, before=str(before))
+        audit.call_taken_over(session, appointment, official_id, before=before, origin=client)
     await session.commit()
     if before not in (None, official_id):
         await live.taken_over(appointment.id, official_id, origin=origin)

@@ -55,15 +55,7 @@ async def mark_no_shows(
     for appointment in due:
         appointment.status = AppointmentStatus.NO_SHOW
         appointment.ended_at = now
-        audit.record(
-            session,
-            actor="system",
-            action="appointment.no_show",
-            object_type="appointment",
-            object_id=appointment.id,
-            municipality_id=appointment.municipality_id,
-            details={"automatic": True},
-        )
+        audit.no_show_marked(session, appointment)
     await session.commit()
     return due
 
@@ -92,15 +84,7 @@ async def close_forgotten_calls(
         appointment.ended_at = now
         for participant in appointment.participants:
             participant.state = rooms.transition(participant.state, "end")
-        audit.record(
-            session,
-            actor="system",
-            action="call.end",
-            object_type="appointment",
-            object_id=appointment.id,
-            municipality_id=appointment.municipality_id,
-            details={"automatic": True, "outcome": str(outcome), "left_open": True},
-        )
+        audit.forgotten_call_closed(session, appointment, outcome=str(outcome))
         closed.append((appointment, str(outcome)))
     await session.commit()
     return closed

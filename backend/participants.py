@@ -183,17 +183,7 @@ async def invite(
     await queue_invitation(
         session, locked, participant, join_token=token, locale=request.locale, settings=settings
     )
-    # Ids and the role only: the name and address of whoever was invited stay out of the trail.
-    audit.record(
-        session,
-        actor=audit.official_actor(invited_by) if invited_by else "system",
-        action="participant.invite",
-        object_type="appointment",
-        object_id=locked.id,
-        municipality_id=locked.municipality_id,
-        origin=origin,
-        details={"participant": str(participant.id), "role": request.role},
-    )
+    audit.participant_invited(session, locked, participant, invited_by=invited_by, origin=origin)
     return Invitation(participant, token)
 
 
@@ -220,16 +210,7 @@ async def revoke(
     participant.revoked_at = dt.datetime.now(dt.UTC)
     participant.state = rooms.transition(participant.state, "end")
     participant.waiting_since = None
-    audit.record(
-        session,
-        actor=audit.official_actor(official_id),
-        action="participant.revoke",
-        object_type="appointment",
-        object_id=locked.id,
-        municipality_id=locked.municipality_id,
-        origin=origin,
-        details={"participant": str(participant.id), "role": participant.role},
-    )
+    audit.participant_revoked(session, locked, participant, official_id, origin=origin)
     await session.commit()
     await live.revoked(locked.id, participant.id)
     if was_in_call:

@@ -86,18 +86,9 @@ async def appointment_of_team(
     appointment = await db.get(Appointment, appointment_id, populate_existing=True)
     if appointment is not None and appointment.team_id in access.team_ids:
         return appointment
-    audit.record(
-        db,
-        actor=audit.official_actor(access.official_id),
-        action="access.denied",
-        object_type="appointment",
-        object_id=appointment_id,
-        municipality_id=appointment.municipality_id if appointment else None,
-        result="denied",
-        origin=conn.socket.client.host if conn.socket.client else "",
-        details={"via": via},
+    await audit.appointment_access_denied(
+        db, access.official_id, appointment_id, appointment, via=via, origin=audit.origin_of(conn.socket)
     )
-    await db.commit()
     return None
 
 

@@ -72,15 +72,13 @@ async def book_and_confirm(
                 locale=locale,
                 origin=origin,
             )
-        audit.record(
+        audit.appointment_booked(
             session,
+            booking.appointment,
             actor=_actor(created_by, booking.appointment),
-            action="appointment.booked",
-            object_type="appointment",
-            object_id=booking.appointment.id,
-            municipality_id=booking.appointment.municipality_id,
+            service_id=service.id,
+            by_official=created_by is not None,
             origin=origin,
-            details={"by_official": created_by is not None, "service": str(service.id)},
         )
         if also is not None:
             await also(session, booking)
@@ -131,15 +129,8 @@ async def move_and_notify(
                 key=f"rescheduled:{participant.id}:{appointment.sequence}",
             )
             await queue_reminders(session, appointment, participant, tokens=tokens, settings=settings)
-        audit.record(
-            session,
-            actor=_actor(None, appointment),
-            action="appointment.rescheduled",
-            object_type="appointment",
-            object_id=appointment.id,
-            municipality_id=appointment.municipality_id,
-            origin=origin,
-            details={"from": old_start.isoformat(), "to": appointment.start_at.isoformat()},
+        audit.appointment_rescheduled(
+            session, appointment, actor=_actor(None, appointment), moved_from=old_start, origin=origin
         )
 
     await reschedule(session, appointment, start, now=utcnow(), on_moved=moved)
@@ -173,15 +164,12 @@ async def cancel_and_notify(
                 settings=settings,
                 key=f"cancelled:{participant.id}",
             )
-        audit.record(
+        audit.appointment_cancelled(
             session,
+            appointment,
             actor=_actor(cancelled_by, appointment),
-            action="appointment.cancelled",
-            object_type="appointment",
-            object_id=appointment.id,
-            municipality_id=appointment.municipality_id,
+            with_reason=bool(reason),
             origin=origin,
-            details={"with_reason": bool(reason)},
         )
 
     await cancel(session, appointment, now=utcnow(), reason=reason, on_cancelled=cancelled)

@@ -108,26 +108,6 @@ def _service_values(service: Service) -> dict[str, str]:
     }
 
 
-def _changed(
-    db: AsyncSession,
-    request: Request[Any, Any, Any],
-    official: Official,
-    team: Team,
-    what: str,
-    **details: Any,
-) -> None:
-    audit.record(
-        db,
-        actor=audit.official_actor(official.id),
-        action="agenda.changed",
-        object_type="team",
-        object_id=team.id,
-        municipality_id=team.municipality_id,
-        origin=audit.origin_of(request),
-        details={"what": what, **details},
-    )
-
-
 class AgendaPages(Controller):
     path = "/balie/agenda"
     include_in_schema = False
@@ -208,7 +188,7 @@ class AgendaPages(Controller):
             for day, blocks in rules.week.items()
             for opens, closes, desks in blocks
         )
-        _changed(db_session, request, official, team, "team")
+        audit.agenda_changed(db_session, request, official, team, "team")
         await db_session.commit()
         return see_other(f"/balie/agenda?opgeslagen=team#team-{team.id}")
 
@@ -249,7 +229,7 @@ class AgendaPages(Controller):
             )
         else:  # one rule per date: a new one for the same date replaces it
             existing.blocks, existing.note = blocks, exception.note
-        _changed(db_session, request, official, team, "exception", day=exception.day.isoformat())
+        audit.agenda_changed(db_session, request, official, team, "exception", day=exception.day.isoformat())
         await db_session.commit()
         return see_other(f"/balie/agenda?opgeslagen=uitzondering#team-{team.id}")
 
@@ -266,7 +246,9 @@ class AgendaPages(Controller):
         exception = await db_session.get(ScheduleException, exception_id)
         if exception is None or exception.team_id != team.id:
             raise NotFoundException()
-        _changed(db_session, request, official, team, "exception_removed", day=exception.day.isoformat())
+        audit.agenda_changed(
+            db_session, request, official, team, "exception_removed", day=exception.day.isoformat()
+        )
         await db_session.delete(exception)
         await db_session.commit()
         return see_other(f"/balie/agenda?opgeslagen=uitzondering#team-{team.id}")
@@ -298,6 +280,6 @@ class AgendaPages(Controller):
             rules.max_active_per_email,
             rules.reminder_minutes,
         )
-        _changed(db_session, request, official, team, "service", service=str(service.id))
+        audit.agenda_changed(db_session, request, official, team, "service", service=str(service.id))
         await db_session.commit()
         return see_other(f"/balie/agenda?opgeslagen=dienst#service-{service.id}")

@@ -1,0 +1,87 @@
+"""One named function per auditable event, so every event carries the same fields.
+
+The writer (``_writer._record``) is private to this package, as Open Forms keeps
+``logevent._create_log``: code elsewhere calls ``audit.call_taken_over(...)`` and never writes an
+``AuditEvent`` row itself. Events get one door, so what every event must carry is decided in one
+place: today its fields, soon the hash that chains each event to the one before it (the operations
+issue), which an event written around the door would break. tests/unit/test_audit_door.py fails
+when code outside this package calls the writer or builds an ``AuditEvent``.
+
+Audit events are appended in the caller's transaction (they commit or roll back with the change
+they describe); access refusals commit on their own, because the refused request changes nothing.
+Never put a BSN, a token or free text from a citizen in ``details``.
+
+Call sites read ``from backend import audit`` and ``audit.signed_in(...)``; the modules of this
+package group the events by what they are about. A new event is a new function here.
+"""
+
+from backend.audit._writer import official_actor, official_municipality, origin_of, participant_actor
+from backend.audit.access import (
+    access_denied,
+    appointment_access_denied,
+    sign_in_failed,
+    signed_in,
+    signed_out,
+)
+from backend.audit.agenda import agenda_changed
+from backend.audit.appointments import (
+    appointment_booked,
+    appointment_cancelled,
+    appointment_rescheduled,
+    no_show_marked,
+    participant_invited,
+    participant_revoked,
+)
+from backend.audit.calls import (
+    admission_refused,
+    call_ended,
+    call_joined,
+    call_left,
+    call_taken_over,
+    forgotten_call_closed,
+    participants_admitted,
+    waiting_room_entered,
+)
+from backend.audit.documents import (
+    document_deleted,
+    document_downloaded,
+    document_kept,
+    document_refused,
+    document_shared,
+)
+from backend.audit.identity import identity_failed, identity_requested, identity_verified
+
+__all__ = [
+    "access_denied",
+    "admission_refused",
+    "agenda_changed",
+    "appointment_access_denied",
+    "appointment_booked",
+    "appointment_cancelled",
+    "appointment_rescheduled",
+    "call_ended",
+    "call_joined",
+    "call_left",
+    "call_taken_over",
+    "document_deleted",
+    "document_downloaded",
+    "document_kept",
+    "document_refused",
+    "document_shared",
+    "forgotten_call_closed",
+    "identity_failed",
+    "identity_requested",
+    "identity_verified",
+    "no_show_marked",
+    "official_actor",
+    "official_municipality",
+    "origin_of",
+    "participant_actor",
+    "participant_invited",
+    "participant_revoked",
+    "participants_admitted",
+    "sign_in_failed",
+    "signed_in",
+    "signed_out",
+    "waiting_room_entered",
+]

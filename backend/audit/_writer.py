@@ -1,0 +1,82 @@
+"""The one writer of audit events, private to this package (the package docstring says why)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar.connection import ASGIConnection
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import Appointment, AuditEvent, Official
+
+
+def origin_of(connection: ASGIConnection[Any, Any, Any, Any] | None) -> str:
+    """The client address of a request or a socket, or ``""``."""
+    if connection is None or connection.client is None:
+        return ""
+    return connection.client.host
+
+
+def official_actor(official_id: object) -> str:
+    return f"official:{official_id}"
+
+
+def participant_actor(participant_id: object) -> str:
+    return f"participant:{participant_id}"
+
+
+def official_municipality(official: Official) -> UUID | None:
+    """The municipality an official works for (that of their first team)."""
+    memberships = sorted(official.memberships, key=lambda m: str(m.team_id))
+    return memberships[0].team.municipality_id if memberships else None
+
+
+def _record(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: object,
+    municipality_id: UUID | None = None,
+    result: str = "success",
+    origin: str = "",
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        municipality_id=municipality_id,
+        result=result,
+        origin=origin,
+        details=details or {},
+    )
+    session.add(event)
+    return event
+
+
+def _appointment_event(
+    session: AsyncSession,
+    actor: str,
+    action: str,
+    appointment: Appointment,
+    *,
+    origin: str = "",
+    result: str = "success",
+    **details: Any,
+) -> None:
+    """An event about an appointment, in the appointment's municipality."""
+    _record(
+        session,
+        actor=actor,
+        action=action,
+        object_type="appointment",
+        object_id=appointment.id,
+        municipality_id=appointment.municipality_id,
+        result=result,
+        origin=origin,
+        details=details,
+    )

@@ -4,7 +4,8 @@ One frozen dataclass per concern (``concerns.py``); each variable is declared on
 with its name, default, parser and meaning (``fields.py``), and one reader walks them all
 (``reader.py``). Defaults are the embedded development setup, so ``balie run`` works on a fresh
 machine with nothing else installed. Secrets are wrapped in :class:`Secret` so they never end up in
-a log line or a traceback by accident.
+a log line or a traceback by accident. The README's settings table is rendered from the same
+declaration (``balie settings --markdown``).
 """
 
 from __future__ import annotations

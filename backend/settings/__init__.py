@@ -92,7 +92,6 @@ class Settings:
         doc="signs CSRF tokens, seals waiting email and derives the development identity provider's "
         "client secrets; required in production",
     )
-    timezone: str = "Europe/Amsterdam"
     demo_data: bool = setting(
         "DEMO_DATA",
         True,

@@ -1,11 +1,11 @@
 """Typed settings, read once from ``BALIE_*`` environment variables.
 
-One frozen dataclass per concern (``concerns.py``); each variable is declared once, as a field
-with its name, default, parser and meaning (``fields.py``), and one reader walks them all
-(``reader.py``). Defaults are the embedded development setup, so ``balie run`` works on a fresh
-machine with nothing else installed. Secrets are wrapped in :class:`Secret` so they never end up in
-a log line or a traceback by accident. The README's settings table is rendered from the same
-declaration (``balie settings --markdown``).
+One frozen dataclass per concern (``concerns.py``, ``identity.py``, ``documents.py``); each
+variable is declared once, as a field with its name, default, parser and meaning (``fields.py``),
+and one reader walks them all (``reader.py``). Defaults are the embedded development setup, so
+``balie run`` works on a fresh machine with nothing else installed. Secrets are wrapped in
+:class:`Secret` so they never end up in a log line or a traceback by accident. The README's
+settings table is rendered from the same declaration (``balie settings --markdown``).
 """
 
 from __future__ import annotations
@@ -20,24 +20,28 @@ from typing import Literal
 
 from backend.settings.concerns import (
     DEFAULT_DATA_DIR,
-    IN_DEVELOPMENT,
     ChannelsBackend,
     ChannelsSettings,
     CheckSettings,
     DatabaseSettings,
-    DocumentSettings,
     EmailSettings,
-    IdentitySettings,
     JoinSettings,
-    OidcClientSettings,
     SessionSettings,
     SessionStoreKind,
     SignallingSettings,
     WorkerSettings,
+)
+from backend.settings.documents import DocumentSettings
+from backend.settings.fields import (
+    IN_DEVELOPMENT,
+    Reading,
+    Secret,
+    SettingsError,
     in_development,
     required_in_production,
+    setting,
 )
-from backend.settings.fields import Reading, Secret, SettingsError, setting
+from backend.settings.identity import IdentitySettings, OidcClientSettings
 from backend.settings.parsers import DEFAULT_LOA_MAP, LEVELS, KeyList
 from backend.settings.reader import read
 

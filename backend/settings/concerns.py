@@ -1,7 +1,7 @@
 """One frozen dataclass per concern; each ``BALIE_*`` variable is one :func:`setting` field.
 
 A field without :func:`setting` is not configurable from the environment (a tuning constant that
-tests may still override).
+tests may still override). Identity and documents have modules of their own.
 """
 
 from __future__ import annotations
@@ -11,47 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from backend.settings.fields import (
-    UNSET,
-    Check,
-    Reading,
-    Secret,
-    SettingsError,
-    concern,
-    more_than_zero,
-    setting,
-    zero_or_more,
-)
-from backend.settings.parsers import (
-    DEFAULT_LOA_MAP,
-    KeyList,
-    algorithms,
-    comma_list,
-    first_key,
-    group_map,
-    ice_servers,
-    key_list,
-    loa_map,
-    one_of,
-    turn_urls,
-)
+from backend.settings.fields import IN_DEVELOPMENT, Reading, Secret, SettingsError, in_development, setting
+from backend.settings.parsers import comma_list, ice_servers, turn_urls
 
 ChannelsBackend = Literal["memory", "redis", "postgres"]
 SessionStoreKind = Literal["database", "redis"]
 DEFAULT_DATA_DIR = Path(".balie")
-IN_DEVELOPMENT = "`true` in development"
-
-
-def in_development(reading: Reading) -> bool:
-    return bool(reading["BALIE_ENV"] != "production")
-
-
-def required_in_production(why: str = "") -> Check:
-    def check(value: object, name: str, reading: Reading) -> None:
-        if not value and not in_development(reading):
-            raise SettingsError(f"{name} is required in production{why}")
-
-    return check
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -214,101 +179,6 @@ class CheckSettings:
 
 
 @dataclass(frozen=True)
-class OidcClientSettings:
-    """One OpenID Connect client registration (citizens and officials each have their own)."""
-
-    issuer: str = setting(
-        "OIDC_ISSUER",
-        "",
-        parse=lambda raw, _name: raw.rstrip("/"),
-        doc="the OpenID provider for {who} (discovery at `{issuer}/.well-known/openid-configuration`); "
-        "empty: the development provider at `/dev/idp` (development only)",
-    )
-    client_id: str = setting(
-        "OIDC_CLIENT_ID",
-        "",
-        doc="the app's client id at that provider (redirect URI `{public url}{redirect}`, "
-        "`client_secret_basic`); required in production",
-    )
-    client_secret: Secret = setting("OIDC_CLIENT_SECRET", Secret(""), doc="... and its secret")
-    scope: str = setting("OIDC_SCOPE", "openid", doc="scopes asked for{scope_note}")
-    algorithms: tuple[str, ...] = setting(
-        "OIDC_ALGORITHMS",
-        ("RS256", "PS256", "ES256"),
-        parse=algorithms,
-        doc="ID token signature algorithms accepted; never `none` or an HMAC algorithm",
-    )
-
-
-@dataclass(frozen=True)
-class IdentitySettings:
-    citizen: OidcClientSettings = concern(
-        OidcClientSettings,
-        prefix="CITIZEN_",
-        words={
-            "who": "citizens (a DigiD broker)",
-            "redirect": "/digid/terug",
-            "scope_note": " (some DigiD brokers want an extra scope for the BSN)",
-        },
-    )
-    official: OidcClientSettings = concern(
-        lambda: OidcClientSettings(scope="openid profile"),
-        prefix="OFFICIAL_",
-        words={"who": "officials", "redirect": "/balie/inloggen/terug", "scope_note": ""},
-    )
-    loa_claim: str = setting(
-        "CITIZEN_OIDC_LOA_CLAIM", "acr", doc="the citizens' claim with the level of assurance"
-    )
-    loa_map: Mapping[str, str] = setting(
-        "CITIZEN_OIDC_LOA_MAP",
-        factory=lambda: dict(DEFAULT_LOA_MAP),
-        parse=loa_map,
-        shown="DigiD's SAML contexts",
-        doc="JSON: claim value -> `basis`, `midden`, `substantieel` or `hoog` (the level names "
-        "always map to themselves)",
-    )
-    bsn_claim: str = setting("CITIZEN_OIDC_BSN_CLAIM", "bsn", doc="the citizens' claim with the BSN")
-    groups_claim: str = setting(
-        "OFFICIAL_OIDC_GROUPS_CLAIM", "groups", doc="the officials' claim with their groups or roles"
-    )
-    group_map: Mapping[str, tuple[str, str]] = setting(
-        "OFFICIAL_OIDC_GROUP_MAP",
-        factory=dict,
-        parse=group_map,
-        doc='JSON: group -> `["<cbs code>/<team slug>", "official"|"admin"]`; empty: groups named '
-        "`balie:<cbs code>:<team slug>:<official|admin>` map by their name",
-    )
-    keys: KeyList = setting(
-        "IDENTITY_KEYS",
-        (),
-        parse=key_list("keys that seal BSNs"),
-        check=required_in_production(" (it seals BSNs)"),
-        shown="derived from the secret key in development",
-        doc="`id:<base64 of 32 bytes>[,id:...]`: AES-256-GCM keys that seal BSNs; the current one "
-        "seals, the others still open (rotation); required in production",
-    )
-    key_id: str = setting(
-        "IDENTITY_KEY_ID",
-        "",
-        derive=first_key("BALIE_IDENTITY_KEYS"),
-        check=one_of("BALIE_IDENTITY_KEYS"),
-        shown="the first of `BALIE_IDENTITY_KEYS`",
-        doc="the key that seals new BSNs",
-    )
-    dev_provider: bool = setting(
-        "DEV_IDP",
-        True,
-        derive=in_development,
-        shown=IN_DEVELOPMENT,
-        doc="serve the development identity provider at `/dev/idp`; `balie run` refuses to start "
-        "with it in production",
-    )
-    clock_skew_seconds: int = 60
-    login_minutes: int = 10
-    """How long a started sign-in may take before its state expires."""
-
-
-@dataclass(frozen=True)
 class SessionSettings:
     store: SessionStoreKind = setting(
         "SESSION_STORE",
@@ -320,71 +190,4 @@ class SessionSettings:
     idle_minutes: int = setting("SESSION_IDLE_MINUTES", 30, doc="a session unused for this long ends")
     absolute_hours: int = setting(
         "SESSION_ABSOLUTE_HOURS", 10, doc="a sign-in ends after this long, however active"
-    )
-
-
-@dataclass(frozen=True)
-class DocumentSettings:
-    max_bytes: int = setting(
-        "DOCUMENTS_MAX_BYTES",
-        10 * 1024 * 1024,
-        check=more_than_zero,
-        doc="largest document one may share, in bytes",
-    )
-    max_per_appointment: int = setting(
-        "DOCUMENTS_MAX_PER_APPOINTMENT",
-        20,
-        check=more_than_zero,
-        doc="documents an appointment may hold at the same time",
-    )
-    max_pixels: int = setting(
-        "DOCUMENTS_MAX_PIXELS",
-        30_000_000,
-        check=more_than_zero,
-        doc="largest image (width x height) that is decoded; bigger ones are refused before decoding",
-    )
-    keep_days: int = setting(
-        "DOCUMENTS_KEEP_DAYS",
-        30,
-        check=zero_or_more,
-        doc='longest a document marked "bewaren voor de zaak" is kept (a service can set fewer days, '
-        "or 0 to switch marking off, in `document_retention`)",
-    )
-    uploads_per_minute: int = setting(
-        "DOCUMENTS_UPLOADS_PER_MINUTE",
-        20,
-        check=zero_or_more,
-        doc="uploads per minute per client and appointment; `0` turns it off",
-    )
-    purge_seconds: float = setting(
-        "DOCUMENTS_PURGE_SECONDS",
-        60.0,
-        check=more_than_zero,
-        doc="how often the worker looks for documents whose time is up (it also runs at once when a "
-        "call ends)",
-    )
-    directory: Path | None = setting(
-        "DOCUMENTS_DIR",
-        None,
-        parse=lambda raw, _name: Path(raw) if raw else UNSET,
-        shown="`<data dir>/documents`",
-        doc="the document store (encrypted files only); shared by all app nodes and the worker",
-    )
-    keys: KeyList = setting(
-        "DOCUMENTS_KEYS",
-        (),
-        parse=key_list("master keys for documents"),
-        check=required_in_production(),
-        shown="derived from the secret key in development",
-        doc="master keys that wrap each document's own key: `id:<base64 of 32 bytes>[,id:...]`; "
-        "required in production. Rotate by adding a key and making it current; keep the old one "
-        "for `BALIE_DOCUMENTS_KEEP_DAYS`",
-    )
-    key_id: str = setting(
-        "DOCUMENTS_KEY_ID",
-        "",
-        derive=first_key("BALIE_DOCUMENTS_KEYS"),
-        check=one_of("BALIE_DOCUMENTS_KEYS"),
-        shown="the first of `BALIE_DOCUMENTS_KEYS`",
-        doc="the master key that wraps new documents",
     )

@@ -184,3 +184,22 @@ def more_than_zero(value: float, name: str, _reading: Reading) -> None:
 def zero_or_more(value: float, name: str, _reading: Reading) -> None:
     if value < 0:
         raise SettingsError(f"{name} must be 0 or more")
+
+
+# -- development and production ---------------------------------------------------------------------
+
+IN_DEVELOPMENT = "`true` in development"
+"""How the README shows a default of :func:`in_development`."""
+
+
+def in_development(reading: Reading) -> bool:
+    """The default of the switches that are on in development (and tests) and off in production."""
+    return bool(reading["BALIE_ENV"] != "production")
+
+
+def required_in_production(why: str = "") -> Check:
+    def check(value: object, name: str, reading: Reading) -> None:
+        if not value and not in_development(reading):
+            raise SettingsError(f"{name} is required in production{why}")
+
+    return check

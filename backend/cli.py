@@ -1,4 +1,4 @@
-"""``balie``: run | migrate | demo-data | worker."""
+"""``balie``: run | migrate | demo-data | worker | settings."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import sys
+from pathlib import Path
 
 from backend.logs import configure_logging
 from backend.settings import Settings, SettingsError
@@ -104,6 +105,15 @@ def _run(settings: Settings, host: str, port: int) -> None:
     )
 
 
+def _settings_table(readme: Path | None) -> None:
+    from backend.settings.table import markdown_table, with_table
+
+    if readme is None:
+        print(markdown_table(), end="")
+    else:
+        readme.write_text(with_table(readme.read_text()))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="balie", description="Digitale Balie: video appointments.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -113,7 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="bring the database to the newest schema")
     commands.add_parser("demo-data", help="load the demo municipality into an empty database")
     commands.add_parser("worker", help="send queued email (outbox) and purge documents until stopped")
+    table = commands.add_parser("settings", help="the table of every BALIE_* setting, in Markdown")
+    output = table.add_mutually_exclusive_group(required=True)
+    output.add_argument("--markdown", action="store_true", help="print it")
+    output.add_argument("--readme", type=Path, metavar="FILE", help="write it into FILE between its markers")
     args = parser.parse_args(argv)
+    if args.command == "settings":  # documents the declaration: reads no environment
+        _settings_table(args.readme)
+        return 0
     try:
         settings = Settings.from_env()
     except SettingsError as exc:

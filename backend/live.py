@@ -5,7 +5,7 @@ one named method per event in the words of the domain. It never builds a protoco
 channel or knows the transport: ``signalling.live.HubPages`` implements the port (protocol messages
 over the channels hub) and ``backend/app.py``, the composition root, wires the two. So imports run
 one way, backend <- signalling, the way Litestar's channels plugin knows its backends only through
-``ChannelsBackend`` (docs/adr/0008-live-port.md).
+``ChannelsBackend`` (docs/adr/0009-live-port.md).
 
 Telling is best effort: the database stays the truth and a page that missed an event reads the
 state again when it reconnects. No method raises for a failing transport.

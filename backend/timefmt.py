@@ -1,4 +1,4 @@
-"""Dates and times as people in the Netherlands read them, always in Europe/Amsterdam."""
+"""Dates and times as people in the Netherlands read them, always in the one local time zone."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+LOCAL_TIMEZONE = "Europe/Amsterdam"
+"""The one local time (docs/adr/0008): every time shown, "today" on every page, and the zone of a new
+municipality's agenda (``Municipality.timezone``'s default)."""
+AMSTERDAM = ZoneInfo(LOCAL_TIMEZONE)
 _BABEL_LOCALE = {"nl": "nl_NL", "en": "en_GB"}
 
 

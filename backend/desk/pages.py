@@ -23,7 +23,7 @@ from backend.identity.binding import badge, identity_keyring, panel_rows
 from backend.live import LivePages
 from backend.notify import Wakeable
 from backend.settings import Settings
-from backend.timefmt import AMSTERDAM, clock
+from backend.timefmt import AMSTERDAM, LOCAL_TIMEZONE, clock
 from backend.web import NO_STORE, page, request_locale, see_other, wants_json
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -84,6 +84,7 @@ class DeskPages(Controller):
             appointments=appointments,
             level_labels=levels.LABELS,
             is_admin=bool(admin_team_ids(official)),
+            timezone=LOCAL_TIMEZONE,  # the browser shows the queue's times in it, as the server does
         )
 
     @post("/afspraken/{appointment_id:uuid}/toelaten")

@@ -18,6 +18,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from backend.settings import EmailSettings
+
 DEFAULT_KEEP = 200
 
 
@@ -102,8 +104,8 @@ class DevMailbox:
         self,
         *,
         host: str = "127.0.0.1",
-        port: int = 8025,
-        server_hostname: str = "balie.localhost",
+        port: int = EmailSettings.smtp_port,
+        server_hostname: str = EmailSettings.local_hostname,
         keep: int = DEFAULT_KEEP,
     ) -> None:
         self.host = host

@@ -259,3 +259,16 @@ async def test_a_colleague_sees_who_leads_the_call_and_can_take_it_over(
     actions = list(await session.scalars(select(AuditEvent.action)))
     await session.commit()
     assert "call.take_over" in actions
+
+
+async def test_the_desk_page_tells_the_browser_the_one_local_time_zone(
+    settings: Any, engine: Any, seeded_service: Any
+) -> None:
+    from backend.timefmt import LOCAL_TIMEZONE
+    from tests.live import sign_in_official
+    from tests.oidc import served_balie
+
+    async with served_balie(settings) as (_, client):
+        await sign_in_official(client, "official-testgemeente")
+        desk = await client.get("/balie/")
+    assert f'data-timezone="{LOCAL_TIMEZONE}"' in desk.text  # desk.js shows the queue's times in it

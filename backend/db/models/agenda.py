@@ -10,13 +10,16 @@ from sqlalchemy import Date, ForeignKey, SmallInteger, String, Text, Time, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db.models.base import Base, Json
+from backend.timefmt import LOCAL_TIMEZONE
 
 
 class Municipality(Base):
     cbs_code: Mapped[str] = mapped_column(String(4), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     slug: Mapped[str] = mapped_column(String(60), unique=True)
-    timezone: Mapped[str] = mapped_column(String(60), default="Europe/Amsterdam")
+    timezone: Mapped[str] = mapped_column(String(60), default=LOCAL_TIMEZONE)
+    """The zone of its teams' opening hours, which slots are worked out in; times are shown in
+    :data:`~backend.timefmt.LOCAL_TIMEZONE`, so the two stay the same (docs/adr/0008)."""
     phone: Mapped[str] = mapped_column(String(30), default="14 010")
     teams: Mapped[list[Team]] = relationship(back_populates="municipality", lazy="selectin")
 

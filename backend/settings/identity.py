@@ -1,0 +1,120 @@
+"""Identity settings: the two OpenID Connect clients (citizens, officials) and the BSN keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from backend.settings.fields import (
+    IN_DEVELOPMENT,
+    Secret,
+    concern,
+    in_development,
+    required_in_production,
+    setting,
+)
+from backend.settings.parsers import (
+    DEFAULT_LOA_MAP,
+    KeyList,
+    algorithms,
+    first_key,
+    group_map,
+    key_list,
+    loa_map,
+    one_of,
+)
+
+
+@dataclass(frozen=True)
+class OidcClientSettings:
+    """One OpenID Connect client registration (citizens and officials each have their own)."""
+
+    issuer: str = setting(
+        "OIDC_ISSUER",
+        "",
+        parse=lambda raw, _name: raw.rstrip("/"),
+        doc="the OpenID provider for {who} (discovery at `{issuer}/.well-known/openid-configuration`); "
+        "empty: the development provider at `/dev/idp` (development only)",
+    )
+    client_id: str = setting(
+        "OIDC_CLIENT_ID",
+        "",
+        doc="the app's client id at that provider (redirect URI `{public url}{redirect}`, "
+        "`client_secret_basic`); required in production",
+    )
+    client_secret: Secret = setting("OIDC_CLIENT_SECRET", Secret(""), doc="... and its secret")
+    scope: str = setting("OIDC_SCOPE", "openid", doc="scopes asked for{scope_note}")
+    algorithms: tuple[str, ...] = setting(
+        "OIDC_ALGORITHMS",
+        ("RS256", "PS256", "ES256"),
+        parse=algorithms,
+        doc="ID token signature algorithms accepted; never `none` or an HMAC algorithm",
+    )
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    citizen: OidcClientSettings = concern(
+        OidcClientSettings,
+        prefix="CITIZEN_",
+        words={
+            "who": "citizens (a DigiD broker)",
+            "redirect": "/digid/terug",
+            "scope_note": " (some DigiD brokers want an extra scope for the BSN)",
+        },
+    )
+    official: OidcClientSettings = concern(
+        lambda: OidcClientSettings(scope="openid profile"),
+        prefix="OFFICIAL_",
+        words={"who": "officials", "redirect": "/balie/inloggen/terug", "scope_note": ""},
+    )
+    loa_claim: str = setting(
+        "CITIZEN_OIDC_LOA_CLAIM", "acr", doc="the citizens' claim with the level of assurance"
+    )
+    loa_map: Mapping[str, str] = setting(
+        "CITIZEN_OIDC_LOA_MAP",
+        factory=lambda: dict(DEFAULT_LOA_MAP),
+        parse=loa_map,
+        shown="DigiD's SAML contexts",
+        doc="JSON: claim value -> `basis`, `midden`, `substantieel` or `hoog` (the level names "
+        "always map to themselves)",
+    )
+    bsn_claim: str = setting("CITIZEN_OIDC_BSN_CLAIM", "bsn", doc="the citizens' claim with the BSN")
+    groups_claim: str = setting(
+        "OFFICIAL_OIDC_GROUPS_CLAIM", "groups", doc="the officials' claim with their groups or roles"
+    )
+    group_map: Mapping[str, tuple[str, str]] = setting(
+        "OFFICIAL_OIDC_GROUP_MAP",
+        factory=dict,
+        parse=group_map,
+        doc='JSON: group -> `["<cbs code>/<team slug>", "official"|"admin"]`; empty: groups named '
+        "`balie:<cbs code>:<team slug>:<official|admin>` map by their name",
+    )
+    keys: KeyList = setting(
+        "IDENTITY_KEYS",
+        (),
+        parse=key_list("keys that seal BSNs"),
+        check=required_in_production(" (it seals BSNs)"),
+        shown="derived from the secret key in development",
+        doc="`id:<base64 of 32 bytes>[,id:...]`: AES-256-GCM keys that seal BSNs; the current one "
+        "seals, the others still open (rotation); required in production",
+    )
+    key_id: str = setting(
+        "IDENTITY_KEY_ID",
+        "",
+        derive=first_key("BALIE_IDENTITY_KEYS"),
+        check=one_of("BALIE_IDENTITY_KEYS"),
+        shown="the first of `BALIE_IDENTITY_KEYS`",
+        doc="the key that seals new BSNs",
+    )
+    dev_provider: bool = setting(
+        "DEV_IDP",
+        True,
+        derive=in_development,
+        shown=IN_DEVELOPMENT,
+        doc="serve the development identity provider at `/dev/idp`; `balie run` refuses to start "
+        "with it in production",
+    )
+    clock_skew_seconds: int = 60
+    login_minutes: int = 10
+    """How long a started sign-in may take before its state expires."""

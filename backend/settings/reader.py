@@ -1,0 +1,87 @@
+"""One generic reader for every declared setting, and the list of them all (for the README)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields, is_dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+
+from backend.settings.fields import BY_TYPE, PREFIX, SETTING, UNSET, WORDS, Parse, Reading, Setting, choice
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
+
+
+def read(defaults: T, environ: Mapping[str, str]) -> T:
+    """``defaults`` with every declared setting read from ``environ``, in declaration order (a
+    derived default or a check sees what was read before it)."""
+    return _read_concern(defaults, Reading(environ), prefix="")
+
+
+def _read_concern(defaults: T, reading: Reading, prefix: str) -> T:
+    kinds = _kinds(type(defaults))
+    values: dict[str, Any] = {}
+    for f in fields(defaults):
+        default = getattr(defaults, f.name)
+        if is_dataclass(default) and not isinstance(default, type):  # a concern inside a concern
+            values[f.name] = _read_concern(default, reading, prefix + f.metadata.get(PREFIX, ""))
+        elif (spec := f.metadata.get(SETTING)) is not None:
+            values[f.name] = _read_value(spec, f"BALIE_{prefix}{spec.name}", kinds[f.name], default, reading)
+    return replace(defaults, **values)
+
+
+def _read_value(spec: Setting, name: str, kind: object, default: Any, reading: Reading) -> Any:
+    raw = reading.environ.get(name)
+    value = UNSET if raw is None else (spec.parse or parser_for(kind, name))(raw, name)
+    if value is UNSET:
+        value = default if spec.derive is None else spec.derive(reading)
+    if spec.check is not None:
+        spec.check(value, name, reading)
+    reading.found[name] = value
+    return value
+
+
+def parser_for(kind: object, name: str) -> Parse:
+    if get_origin(kind) is Literal:
+        return choice(get_args(kind))
+    try:
+        return BY_TYPE[kind]
+    except KeyError:
+        raise TypeError(f"{name}: no parser for {kind}; declare it with parse=") from None
+
+
+@functools.cache
+def _kinds(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One setting as the README lists it."""
+
+    name: str
+    spec: Setting
+    default: Any
+    words: Mapping[str, str]
+
+    @property
+    def doc(self) -> str:
+        text = self.spec.doc
+        for word, meaning in self.words.items():
+            text = text.replace("{" + word + "}", meaning)
+        return text
+
+
+def declared(
+    defaults: DataclassInstance, prefix: str = "", words: Mapping[str, str] | None = None
+) -> Iterator[Declared]:
+    """Every setting inside ``defaults``, in the order :func:`read` reads them."""
+    for f in fields(defaults):
+        default = getattr(defaults, f.name)
+        if is_dataclass(default) and not isinstance(default, type):
+            yield from declared(default, prefix + f.metadata.get(PREFIX, ""), f.metadata.get(WORDS, words))
+        elif (spec := f.metadata.get(SETTING)) is not None:
+            yield Declared(f"BALIE_{prefix}{spec.name}", spec, default, words or {})

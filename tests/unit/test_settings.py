@@ -1,0 +1,156 @@
+"""The settings reader: each BALIE_* variable declared once, read by one walk over the dataclasses."""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from backend.settings import (
+    DatabaseSettings,
+    EmailSettings,
+    Secret,
+    Settings,
+    SettingsError,
+)
+from backend.settings.concerns import sqlite_url
+from backend.settings.fields import concern, setting
+from backend.settings.reader import declared, read
+
+KEY = base64.b64encode(b"k" * 32).decode()
+PRODUCTION = {
+    "BALIE_ENV": "production",
+    "BALIE_SECRET_KEY": "s",
+    "BALIE_IDENTITY_KEYS": f"i1:{KEY}",
+    "BALIE_DOCUMENTS_KEYS": f"d1:{KEY}",
+}
+
+
+def test_unset_variables_read_as_the_declared_defaults(tmp_path: Path) -> None:
+    """What the environment does not say is the dataclass's own default: there is no second copy."""
+    read_ = Settings.from_env({"BALIE_DATA_DIR": str(tmp_path), "BALIE_SECRET_KEY": "s"})
+    built = Settings(
+        data_dir=tmp_path,
+        secret_key=Secret("s"),
+        database=DatabaseSettings(url=sqlite_url(tmp_path)),  # the one default derived from another
+    )
+    assert read_ == built
+    assert read_.email.smtp_port == EmailSettings.smtp_port == 8025
+    assert read_.database.pool_size == DatabaseSettings.pool_size == 10
+
+
+def test_balie_run_keeps_its_database_in_the_data_dir(tmp_path: Path) -> None:
+    settings = Settings.from_env({"BALIE_DATA_DIR": str(tmp_path / "data")})
+    assert settings.database.url == f"sqlite+aiosqlite:///{tmp_path / 'data' / 'balie.db'}"
+    assert Settings().database.url == "sqlite+aiosqlite:///.balie/balie.db"  # the same rule, built directly
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        ("BALIE_SMTP_PORT", "poort", "BALIE_SMTP_PORT must be a whole number, not 'poort'"),
+        ("BALIE_DATABASE_POOL_SIZE", "1.5", "BALIE_DATABASE_POOL_SIZE must be a whole number, not '1.5'"),
+        ("BALIE_CHECK_MAX_SECONDS", "lang", "BALIE_CHECK_MAX_SECONDS must be a number, not 'lang'"),
+        ("BALIE_SMTP_STARTTLS", "misschien", "BALIE_SMTP_STARTTLS must be true or false, not 'misschien'"),
+        ("BALIE_CHANNELS", "kafka", "BALIE_CHANNELS must be memory, redis or postgres, not 'kafka'"),
+        ("BALIE_OFFICIAL_OIDC_ALGORITHMS", "HS256", "BALIE_OFFICIAL_OIDC_ALGORITHMS may only hold"),
+        ("BALIE_DOCUMENTS_MAX_BYTES", "0", "BALIE_DOCUMENTS_MAX_BYTES must be more than 0"),
+    ],
+)
+def test_a_bad_value_names_its_variable(tmp_path: Path, name: str, raw: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        Settings.from_env({"BALIE_DATA_DIR": str(tmp_path), name: raw})
+
+
+def test_an_empty_number_or_switch_means_its_default_and_empty_text_means_empty(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"BALIE_DATA_DIR": str(tmp_path), "BALIE_SMTP_PORT": "", "BALIE_DEMO_DATA": "", "BALIE_SMTP_HOST": ""}
+    )
+    assert settings.email.smtp_port == 8025 and settings.demo_data is True
+    assert settings.email.smtp_host == ""
+
+
+def test_development_and_production_defaults(tmp_path: Path) -> None:
+    development = Settings.from_env({"BALIE_DATA_DIR": str(tmp_path)})
+    assert development.demo_data and development.email.dev_sink and development.identity.dev_provider
+    assert development.secret_key  # generated once for this data dir, and kept
+    assert Settings.from_env({"BALIE_DATA_DIR": str(tmp_path)}).secret_key == development.secret_key
+    assert (tmp_path / "secret_key").read_text() == development.secret_key.reveal()
+
+    production = Settings.from_env({"BALIE_DATA_DIR": str(tmp_path / "prod"), **PRODUCTION})
+    assert not (production.demo_data or production.email.dev_sink or production.identity.dev_provider)
+    assert production.secret_key == Secret("s") and not (tmp_path / "prod").exists()
+    assert production.identity.key_id == "i1" and production.documents.key_id == "d1"
+    switched_on = Settings.from_env({**PRODUCTION, "BALIE_DEMO_DATA": "true", "BALIE_DEV_IDP": "1"})
+    assert switched_on.demo_data and switched_on.identity.dev_provider  # cli.refusals() stops this one
+
+
+@pytest.mark.parametrize("missing", ["BALIE_SECRET_KEY", "BALIE_IDENTITY_KEYS", "BALIE_DOCUMENTS_KEYS"])
+def test_production_requires_its_secrets(missing: str) -> None:
+    with pytest.raises(SettingsError, match=f"{missing} is required in production"):
+        Settings.from_env({**PRODUCTION, missing: ""})
+
+
+def test_defaults_that_follow_other_settings(tmp_path: Path) -> None:
+    base = {"BALIE_DATA_DIR": str(tmp_path)}
+    assert Settings.from_env({**base, "BALIE_CHANNELS": "redis"}).sessions.store == "redis"
+    assert Settings.from_env({**base, "BALIE_CHANNELS": "postgres"}).sessions.store == "database"
+    both = Settings.from_env({**base, "BALIE_CHANNELS": "redis", "BALIE_SESSION_STORE": "database"})
+    assert both.sessions.store == "database"
+    keys = Settings.from_env({**base, "BALIE_DOCUMENTS_KEYS": f"a:{KEY},b:{KEY}"})
+    assert keys.documents.key_id == "a"
+
+
+def test_the_two_oidc_clients_share_one_declaration_with_their_own_defaults(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"BALIE_DATA_DIR": str(tmp_path), "BALIE_CITIZEN_OIDC_ISSUER": "https://broker.example.nl/"}
+    )
+    assert settings.identity.citizen.issuer == "https://broker.example.nl"
+    assert settings.identity.official.issuer == ""
+    assert (settings.identity.citizen.scope, settings.identity.official.scope) == ("openid", "openid profile")
+
+
+def test_every_variable_is_declared_once_and_documented() -> None:
+    items = list(declared(Settings()))
+    names = [item.name for item in items]
+    assert len(names) == len(set(names)), "a BALIE_* variable is declared twice"
+    for item in items:
+        assert item.doc and "\n" not in item.doc, item.name
+        assert set(re.findall(r"\{(\w+)\}", item.doc)) <= {"issuer"}, f"{item.name}: a word left unfilled"
+        if item.spec.derive is not None:
+            assert item.spec.shown, f"{item.name}: a derived default must say how the README shows it"
+
+
+# -- the reader on its own, with a tiny declaration -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inner:
+    port: int = setting("PORT", 1, doc="a port")
+    name: str = setting("NAME", "x", derive=lambda reading: reading["BALIE_HOST"] + "!", doc="a name")
+
+
+@dataclass(frozen=True)
+class Outer:
+    host: str = setting("HOST", "localhost", doc="a host")
+    inner: Inner = concern(Inner, prefix="IN_")
+    untouched: int = 7
+
+
+def test_the_reader_walks_nested_concerns_with_their_prefix() -> None:
+    assert read(Outer(), {}) == Outer(inner=Inner(name="localhost!"))
+    found = read(Outer(untouched=8), {"BALIE_HOST": "h", "BALIE_IN_PORT": "2", "BALIE_PORT": "3"})
+    assert found == Outer(host="h", inner=Inner(port=2, name="h!"), untouched=8)
+    assert [item.name for item in declared(Outer())] == ["BALIE_HOST", "BALIE_IN_PORT", "BALIE_IN_NAME"]
+
+
+def test_a_type_without_a_parser_must_declare_one() -> None:
+    @dataclass(frozen=True)
+    class Odd:
+        ratio: complex = setting("RATIO", 1j, doc="no parser for this type")
+
+    with pytest.raises(TypeError, match="BALIE_RATIO: no parser"):
+        read(Odd(), {"BALIE_RATIO": "2j"})

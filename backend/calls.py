@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.crypto import Keyring
+from backend.db.locks import lock_appointment
 from backend.db.models import Appointment, AppointmentStatus, Participant
 from backend.identity import binding
 from backend.participants import capacity
@@ -54,12 +55,7 @@ def peer_of(participant: Participant) -> dict[str, Any]:
 
 async def _locked_appointment(session: AsyncSession, appointment_id: UUID, event: str) -> Appointment:
     """The appointment, freshly read and locked (PostgreSQL: FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
-    appointment = await session.scalar(
-        select(Appointment)
-        .where(Appointment.id == appointment_id)
-        .with_for_update(of=Appointment)
-        .execution_options(populate_existing=True)
-    )
+    appointment = await lock_appointment(session, appointment_id)
     if appointment is None:
         raise NotAllowed("missing", event, "the appointment does not exist")
     if not appointment.is_active:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit
 from backend.booking.tokens import hash_token, join_window, new_token
 from backend.booking.validation import is_email_address
+from backend.db.locks import lock_appointment
 from backend.db.models import Appointment, Participant, ParticipantRole, Service
 from backend.email.messages import queue_invitation
 from backend.i18n import N_
@@ -115,9 +116,7 @@ def check_invite(data: dict[str, Any], default_locale: str = "nl") -> InviteRequ
 async def _locked(session: AsyncSession, appointment_id: UUID) -> Appointment:
     # PostgreSQL: FOR UPDATE, so two officials inviting at once cannot both take the last seat;
     # SQLite: every transaction already starts with BEGIN IMMEDIATE (one writer at a time).
-    appointment = await session.scalar(
-        select(Appointment).where(Appointment.id == appointment_id).with_for_update(of=Appointment)
-    )
+    appointment = await lock_appointment(session, appointment_id, reread=False)
     if appointment is None or not appointment.is_active:
         raise AppointmentOver(N_("Deze afspraak is al afgelopen. U kunt niemand meer uitnodigen."))
     return appointment

@@ -81,10 +81,19 @@ def _refused(exc: booking.BookingError) -> Response[Any]:
     return _invalid((field, message))
 
 
+def bearer_token(request: Request[Any, Any, Any]) -> str:
+    """The token of the ``Authorization: Bearer <token>`` header; "" without one (or another scheme).
+
+    The scheme is matched whatever its case (RFC 7235 section 2.1, RFC 6750 section 2.1).
+    """
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 async def _by_manage_token(
     request: Request[Any, Any, Any], db_session: AsyncSession, reference: str
 ) -> Appointment | None:
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    token = bearer_token(request)
     appointment = await appointment_for_manage_token(db_session, token) if token else None
     return appointment if appointment is not None and appointment.reference == reference else None
 
@@ -272,9 +281,10 @@ class BookingApi(Controller):
             return problem(404, "Niet gevonden", NOT_FOUND)
         if as_utc(data.start) is None:
             return _invalid(("start", START_FORMAT))
-        token = request.headers["authorization"].removeprefix("Bearer ").strip()
         try:
-            await move_and_notify(db_session, request.app.state, appointment, data.start, manage_token=token)
+            await move_and_notify(
+                db_session, request.app.state, appointment, data.start, manage_token=bearer_token(request)
+            )
         except booking.BookingError as exc:
             return _refused(exc)
         return _appointment_out(appointment)

@@ -27,7 +27,7 @@ from signalling.hub import SERVER_ORIGIN, Hub, appointment_channel
 from signalling.rooms import NotAllowed
 
 __all__ = [
-    "CallFull",
+    "CallIsFull",
     "NotAllowed",
     "admit",
     "desk_queue",
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 
-class CallFull(NotAllowed):
+class CallIsFull(NotAllowed):
     """Admitting would put more people in the call than the service (and the mesh) allows."""
 
 
@@ -144,9 +144,9 @@ async def admit(
     if not waiting:
         refusal = NotAllowed(appointment.status, "admit", "nobody is waiting")
     elif len(present) + len(waiting) > capacity(appointment.service) - 1:  # - 1: the official's seat
-        refusal = CallFull(appointment.status, "admit", "the call is full")
+        refusal = CallIsFull(appointment.status, "admit", "the call is full")
     if refusal is not None:
-        reason = "call_full" if isinstance(refusal, CallFull) else "nobody_waiting"
+        reason = "call_full" if isinstance(refusal, CallIsFull) else "nobody_waiting"
         _audit(
             session, f"official:{official_id}", "call.admit", appointment, client, "refused", reason=reason
         )

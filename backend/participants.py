@@ -60,7 +60,9 @@ class InvalidInvite(InviteError):
     code = "invalid"
 
 
-class CallFull(InviteError):
+class NoSeatLeft(InviteError):
+    """Every seat of the call is taken: one is the official's, each other one has a working link."""
+
     code = "call_full"
 
 
@@ -149,7 +151,7 @@ async def invite(
 
     Runs in the caller's transaction; the caller commits (and then tells the live pages with
     ``hub.refresh_desks``). ``locale`` is the email's language (default: the appointment's).
-    Raises :class:`InvalidInvite` (a message per field), :class:`CallFull` when every seat of the
+    Raises :class:`InvalidInvite` (a message per field), :class:`NoSeatLeft` when every seat of the
     call already has a link, and :class:`AppointmentOver` when the appointment no longer runs or
     its join window has closed.
     """
@@ -166,7 +168,7 @@ async def invite(
     assert service is not None  # appointment.service_id is a foreign key
     seats = capacity(service)
     if await links_in_use(session, locked.id) + 1 >= seats:  # + 1: the official
-        raise CallFull(
+        raise NoSeatLeft(
             N_("Het gesprek is vol. Er passen hoogstens {seats} mensen in dit gesprek."), seats=seats
         )
     token = new_token()

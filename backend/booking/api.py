@@ -207,7 +207,7 @@ class BookingApi(Controller):
         if errors or service is None:
             return _invalid(*((f, DUTCH(m)) for f, m in errors))
 
-        answer: dict[str, Any] = {}
+        remember = None if idempotency_key is None else self._remember(idempotency_key, fingerprint, state)
         try:
             result = await book_and_confirm(
                 db_session,
@@ -218,11 +218,7 @@ class BookingApi(Controller):
                 intake=checked.answers,
                 locale=data.locale,
                 origin=request.client.host if request.client else "",
-                also=None
-                if idempotency_key is None
-                else lambda session, made: self._remember(
-                    session, idempotency_key, fingerprint, made, answer, state
-                ),
+                on_booked=remember,
             )
         except booking.BookingError as exc:
             return _refused(exc)
@@ -238,16 +234,14 @@ class BookingApi(Controller):
         )
 
     @staticmethod
-    async def _remember(
-        session: AsyncSession,
-        key: str,
-        fingerprint: str,
-        made: booking.Booking,
-        answer: dict[str, Any],
-        state: State,
-    ) -> None:
-        answer.update(msgspec.to_builtins(_appointment_out(made.appointment, made.manage_token)))
-        idempotency.remember(session, key, fingerprint, made.appointment.id, answer, state.settings)
+    def _remember(key: str, fingerprint: str, state: State) -> booking.OnBooked:
+        """Keep the answer for replays of ``key``, in the booking's own commit."""
+
+        async def remember(session: AsyncSession, made: booking.Booking) -> None:
+            answer = msgspec.to_builtins(_appointment_out(made.appointment, made.manage_token))
+            idempotency.remember(session, key, fingerprint, made.appointment.id, answer, state.settings)
+
+        return remember
 
     @staticmethod
     def _replay(earlier: Any, fingerprint: str, state: State) -> Response[Any]:

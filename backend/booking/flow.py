@@ -61,9 +61,13 @@ async def book_and_confirm(
     locale: str = "nl",
     created_by: UUID | None = None,
     origin: str = "",
-    also: OnBooked | None = None,
+    on_booked: OnBooked | None = None,
 ) -> Booking:
-    """Book and queue the confirmation and reminders; ``also`` adds its own rows in the same commit."""
+    """Book and queue the confirmation and reminders, and commit.
+
+    ``on_booked(session, booking)`` runs after them in the same transaction: what it adds is
+    committed with the booking, or nothing is.
+    """
     settings: Settings = state.settings
 
     async def confirm(session: AsyncSession, booking: Booking) -> None:
@@ -93,8 +97,8 @@ async def book_and_confirm(
             origin=origin,
             details={"by_official": created_by is not None, "service": str(service.id)},
         )
-        if also is not None:
-            await also(session, booking)
+        if on_booked is not None:
+            await on_booked(session, booking)
 
     booking = await book(
         session,

@@ -165,7 +165,8 @@ async def invite(
     if join_window(locked, settings.join).closes_at < (now or dt.datetime.now(dt.UTC)):
         raise AppointmentOver(N_("Deze afspraak is al afgelopen. U kunt niemand meer uitnodigen."))
     service = await session.get(Service, locked.service_id)
-    assert service is not None  # appointment.service_id is a foreign key
+    if service is None:  # appointment.service_id is a foreign key
+        raise RuntimeError(f"appointment {locked.id} has no service")
     seats = capacity(service)
     if await links_in_use(session, locked.id) + 1 >= seats:  # + 1: the official
         raise NoSeatLeft(

@@ -187,7 +187,8 @@ class Documents:
     async def _reload(self, session: AsyncSession, document_id: UUID) -> Document:
         document = await session.get(Document, document_id, populate_existing=True)
         await session.commit()
-        assert document is not None  # just committed; only the purge deletes, and not this soon
+        if document is None:  # just committed; only the purge deletes, and not this soon
+            raise RuntimeError(f"document {document_id} is gone right after it was shared")
         return document
 
     # -- keeping and removing ---------------------------------------------------------------------

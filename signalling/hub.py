@@ -108,11 +108,6 @@ def channels_plugin(settings: Settings) -> ChannelsPlugin:
     return ChannelsPlugin(backend=_backend(settings), arbitrary_channels_allowed=True)
 
 
-def create_hub(settings: Settings, plugin: ChannelsPlugin | None = None) -> Hub:
-    """A hub over ``plugin`` (or a new :func:`channels_plugin`); register ``hub.plugin`` on the app."""
-    return Hub(plugin or channels_plugin(settings))
-
-
 def _needs_frames(plugin: ChannelsPlugin) -> bool:
     """Whether the plugin's backend is PostgreSQL LISTEN/NOTIFY (payloads under 8000 bytes)."""
     backend = getattr(plugin, "_backend", None)

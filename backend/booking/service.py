@@ -455,7 +455,3 @@ async def cancel(
         await on_cancelled(session, appointment)
     await session.commit()
     return appointment
-
-
-def is_active(appointment: Appointment) -> bool:
-    return appointment.status in ACTIVE_STATUSES

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit, rooms
 from backend.crypto import Keyring
+from backend.db.locks import lock_appointment
 from backend.db.models import Appointment, AppointmentStatus, Participant
 from backend.identity import binding
 from backend.live import LivePages, Origin
@@ -25,7 +26,7 @@ from backend.rooms import NotAllowed
 from backend.timefmt import AMSTERDAM, iso_local
 
 __all__ = [
-    "CallFull",
+    "CallIsFull",
     "NotAllowed",
     "admit",
     "desk_queue",
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 
-class CallFull(NotAllowed):
+class CallIsFull(NotAllowed):
     """Admitting would put more people in the call than the service (and the mesh) allows."""
 
 
@@ -53,12 +54,7 @@ def peer_of(participant: Participant) -> dict[str, Any]:
 
 async def _locked_appointment(session: AsyncSession, appointment_id: UUID, event: str) -> Appointment:
     """The appointment, freshly read and locked (PostgreSQL: FOR UPDATE; SQLite: BEGIN IMMEDIATE)."""
-    appointment = await session.scalar(
-        select(Appointment)
-        .where(Appointment.id == appointment_id)
-        .with_for_update(of=Appointment)
-        .execution_options(populate_existing=True)
-    )
+    appointment = await lock_appointment(session, appointment_id)
     if appointment is None:
         raise NotAllowed("missing", event, "the appointment does not exist")
     if not appointment.is_active:
@@ -122,9 +118,9 @@ async def admit(
     if not waiting:
         refusal = NotAllowed(appointment.status, "admit", "nobody is waiting")
     elif len(present) + len(waiting) > capacity(appointment.service) - 1:  # - 1: the official's seat
-        refusal = CallFull(appointment.status, "admit", "the call is full")
+        refusal = CallIsFull(appointment.status, "admit", "the call is full")
     if refusal is not None:
-        reason = "call_full" if isinstance(refusal, CallFull) else "nobody_waiting"
+        reason = "call_full" if isinstance(refusal, CallIsFull) else "nobody_waiting"
         audit.admission_refused(session, appointment, official_id, reason=reason, origin=client)
         await session.commit()
         raise refusal

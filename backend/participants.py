@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit, rooms
 from backend.booking.tokens import hash_token, join_window, new_token
 from backend.booking.validation import is_email_address
+from backend.db.locks import lock_appointment
 from backend.db.models import Appointment, Participant, ParticipantRole, Service
 from backend.email.messages import queue_invitation
 from backend.i18n import N_
@@ -58,7 +59,9 @@ class InvalidInvite(InviteError):
     code = "invalid"
 
 
-class CallFull(InviteError):
+class NoSeatLeft(InviteError):
+    """Every seat of the call is taken: one is the official's, each other one has a working link."""
+
     code = "call_full"
 
 
@@ -114,9 +117,7 @@ def check_invite(data: dict[str, Any], default_locale: str = "nl") -> InviteRequ
 async def _locked(session: AsyncSession, appointment_id: UUID) -> Appointment:
     # PostgreSQL: FOR UPDATE, so two officials inviting at once cannot both take the last seat;
     # SQLite: every transaction already starts with BEGIN IMMEDIATE (one writer at a time).
-    appointment = await session.scalar(
-        select(Appointment).where(Appointment.id == appointment_id).with_for_update(of=Appointment)
-    )
+    appointment = await lock_appointment(session, appointment_id, reread=False)
     if appointment is None or not appointment.is_active:
         raise AppointmentOver(N_("Deze afspraak is al afgelopen. U kunt niemand meer uitnodigen."))
     return appointment
@@ -149,7 +150,7 @@ async def invite(
 
     Runs in the caller's transaction; the caller commits (and then tells the live pages with
     ``live.desks_changed``). ``locale`` is the email's language (default: the appointment's).
-    Raises :class:`InvalidInvite` (a message per field), :class:`CallFull` when every seat of the
+    Raises :class:`InvalidInvite` (a message per field), :class:`NoSeatLeft` when every seat of the
     call already has a link, and :class:`AppointmentOver` when the appointment no longer runs or
     its join window has closed.
     """
@@ -163,10 +164,11 @@ async def invite(
     if join_window(locked, settings.join).closes_at < (now or dt.datetime.now(dt.UTC)):
         raise AppointmentOver(N_("Deze afspraak is al afgelopen. U kunt niemand meer uitnodigen."))
     service = await session.get(Service, locked.service_id)
-    assert service is not None  # appointment.service_id is a foreign key
+    if service is None:  # appointment.service_id is a foreign key
+        raise RuntimeError(f"appointment {locked.id} has no service")
     seats = capacity(service)
     if await links_in_use(session, locked.id) + 1 >= seats:  # + 1: the official
-        raise CallFull(
+        raise NoSeatLeft(
             N_("Het gesprek is vol. Er passen hoogstens {seats} mensen in dit gesprek."), seats=seats
         )
     token = new_token()

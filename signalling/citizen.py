@@ -93,7 +93,8 @@ class CitizenSocket:
     async def welcome(self) -> dict[str, Any]:
         async with self.sessionmaker() as db:
             appointment = await db.get(Appointment, self.appointment_id, populate_existing=True)
-            assert appointment is not None  # appointments are never deleted while they run
+            if appointment is None:  # appointments are never deleted while they run
+                raise RuntimeError(f"appointment {self.appointment_id} is gone")
             participant = next(p for p in appointment.participants if p.id == self.participant_id)
             self.state = participant.state
             self.members = {str(p.id) for p in appointment.participants}

@@ -126,11 +126,6 @@ def hub_for(settings: Settings, plugin: ChannelsPlugin) -> Hub:
     return Hub(plugin, frame_limit=FRAME_LIMIT if settings.channels.backend == "postgres" else None)
 
 
-def create_hub(settings: Settings, plugin: ChannelsPlugin | None = None) -> Hub:
-    """A hub over ``plugin`` (or a new :func:`channels_plugin`); register ``hub.plugin`` on the app."""
-    return Hub(plugin or channels_plugin(settings))
-
-
 class Hub:
     """Publishes envelopes and runs per-socket subscriptions on one :class:`ChannelsPlugin`.
 

@@ -142,7 +142,8 @@ class CallSocket:
         channel = appointment_channel(self.appointment_id)
         async with self.sessionmaker() as db:
             appointment = await db.get(Appointment, self.appointment_id)
-            assert appointment is not None  # check_appointment found it
+            if appointment is None:  # check_appointment found it
+                raise RuntimeError(f"appointment {self.appointment_id} is gone")
             self.team_id = appointment.team_id
         # The team channel says when someone of this appointment waits, is admitted or leaves.
         channels = [channel, team_channel(self.team_id)]
@@ -200,7 +201,8 @@ class CallSocket:
     async def read_participants(self) -> tuple[list[dict[str, Any]], int]:
         async with self.sessionmaker() as db:
             appointment = await db.get(Appointment, self.appointment_id, populate_existing=True)
-            assert appointment is not None
+            if appointment is None:  # appointments are never deleted while they run
+                raise RuntimeError(f"appointment {self.appointment_id} is gone")
             people = [
                 {"id": str(p.id), "name": p.name, "role": p.role, "state": p.state}
                 for p in appointment.participants
@@ -211,7 +213,8 @@ class CallSocket:
     async def welcome(self) -> dict[str, Any]:
         async with self.sessionmaker() as db:
             appointment = await db.get(Appointment, self.appointment_id, populate_existing=True)
-            assert appointment is not None
+            if appointment is None:  # appointments are never deleted while they run
+                raise RuntimeError(f"appointment {self.appointment_id} is gone")
             self.state = rooms.IN_CALL if appointment.is_active else rooms.ENDED
             self.members = {str(p.id) for p in appointment.participants}
             self.lifetime = ice.call_lifetime(appointment.start_at, appointment.end_at)

@@ -170,7 +170,8 @@ def team_rules(data: Mapping[str, str]) -> TeamRules:
     horizon = check.number("horizon_days", 1, 366)
     week = {day: check.blocks(f"day_{day}") for day in range(7)}
     check.done()
-    assert desks is not None and lead is not None and horizon is not None
+    if desks is None or lead is None or horizon is None:
+        raise RuntimeError("done() lets no form through with a required number missing")
     return TeamRules(desks, lead, horizon, check.text("closed_on_public_holidays") == "yes", week)
 
 
@@ -195,7 +196,8 @@ def service_rules(data: Mapping[str, str]) -> ServiceRules:
         if value is not None and value % 5:
             check.fail(name, N_("Gebruik stappen van 5 minuten."))
     check.done()
-    assert duration is not None and buffer is not None and per_email is not None
+    if duration is None or buffer is None or per_email is None:
+        raise RuntimeError("done() lets no form through with a required number missing")
     return ServiceRules(
         duration, step, buffer, lead, horizon, capacity, per_email, sorted(set(reminders), reverse=True)
     )
@@ -217,5 +219,6 @@ def schedule_exception(data: Mapping[str, str], today: dt.date) -> Exception_:
     if len(note) > 200:
         check.fail("note", N_("De toelichting is te lang (hoogstens 200 tekens)."))
     check.done()
-    assert day is not None
+    if day is None:
+        raise RuntimeError("done() lets no form through without a day")
     return Exception_(day, blocks, note)

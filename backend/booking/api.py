@@ -82,10 +82,19 @@ def _refused(exc: booking.BookingError) -> Response[Any]:
     return _invalid((field, message))
 
 
+def bearer_token(request: Request[Any, Any, Any]) -> str:
+    """The token of the ``Authorization: Bearer <token>`` header; "" without one (or another scheme).
+
+    The scheme is matched whatever its case (RFC 7235 section 2.1, RFC 6750 section 2.1).
+    """
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
 async def _by_manage_token(
     request: Request[Any, Any, Any], db_session: AsyncSession, reference: str
 ) -> Appointment | None:
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    token = bearer_token(request)
     appointment = await appointment_for_manage_token(db_session, token) if token else None
     return appointment if appointment is not None and appointment.reference == reference else None
 
@@ -200,7 +209,7 @@ class BookingApi(Controller):
         if errors or service is None:
             return _invalid(*((f, DUTCH(m)) for f, m in errors))
 
-        answer: dict[str, Any] = {}
+        remember = None if idempotency_key is None else self._remember(idempotency_key, fingerprint, settings)
         try:
             result = await book_and_confirm(
                 db_session,
@@ -212,11 +221,7 @@ class BookingApi(Controller):
                 intake=checked.answers,
                 locale=data.locale,
                 origin=request.client.host if request.client else "",
-                also=None
-                if idempotency_key is None
-                else lambda session, made: self._remember(
-                    session, idempotency_key, fingerprint, made, answer, settings
-                ),
+                on_booked=remember,
             )
         except booking.BookingError as exc:
             return _refused(exc)
@@ -232,16 +237,14 @@ class BookingApi(Controller):
         )
 
     @staticmethod
-    async def _remember(
-        session: AsyncSession,
-        key: str,
-        fingerprint: str,
-        made: booking.Booking,
-        answer: dict[str, Any],
-        settings: Settings,
-    ) -> None:
-        answer.update(msgspec.to_builtins(_appointment_out(made.appointment, made.manage_token)))
-        idempotency.remember(session, key, fingerprint, made.appointment.id, answer, settings)
+    def _remember(key: str, fingerprint: str, settings: Settings) -> booking.OnBooked:
+        """Keep the answer for replays of ``key``, in the booking's own commit."""
+
+        async def remember(session: AsyncSession, made: booking.Booking) -> None:
+            answer = msgspec.to_builtins(_appointment_out(made.appointment, made.manage_token))
+            idempotency.remember(session, key, fingerprint, made.appointment.id, answer, settings)
+
+        return remember
 
     @staticmethod
     def _replay(earlier: Any, fingerprint: str, settings: Settings) -> Response[Any]:
@@ -281,9 +284,10 @@ class BookingApi(Controller):
             return problem(404, "Niet gevonden", NOT_FOUND)
         if as_utc(data.start) is None:
             return _invalid(("start", START_FORMAT))
-        token = request.headers["authorization"].removeprefix("Bearer ").strip()
         try:
-            await move_and_notify(db_session, settings, notify, appointment, data.start, manage_token=token)
+            await move_and_notify(
+                db_session, settings, notify, appointment, data.start, manage_token=bearer_token(request)
+            )
         except booking.BookingError as exc:
             return _refused(exc)
         return _appointment_out(appointment)

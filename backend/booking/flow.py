@@ -51,9 +51,13 @@ async def book_and_confirm(
     locale: str = "nl",
     created_by: UUID | None = None,
     origin: str = "",
-    also: OnBooked | None = None,
+    on_booked: OnBooked | None = None,
 ) -> Booking:
-    """Book and queue the confirmation and reminders; ``also`` adds its own rows in the same commit."""
+    """Book and queue the confirmation and reminders, and commit.
+
+    ``on_booked(session, booking)`` runs after them in the same transaction: what it adds is
+    committed with the booking, or nothing is.
+    """
 
     async def confirm(session: AsyncSession, booking: Booking) -> None:
         tokens = Tokens(join=booking.join_token, manage=booking.manage_token)
@@ -80,8 +84,8 @@ async def book_and_confirm(
             by_official=created_by is not None,
             origin=origin,
         )
-        if also is not None:
-            await also(session, booking)
+        if on_booked is not None:
+            await on_booked(session, booking)
 
     booking = await book(
         session,

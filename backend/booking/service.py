@@ -18,6 +18,7 @@ from backend.booking.deadlines import DayRange, rule_for
 from backend.booking.reference import new_reference
 from backend.booking.tokens import hash_token, new_token
 from backend.booking.validation import as_utc
+from backend.db.locks import lock_appointment
 from backend.db.models import (
     Appointment,
     AppointmentStatus,
@@ -376,12 +377,7 @@ async def _locked(session: AsyncSession, appointment: Appointment) -> Appointmen
     """The appointment read again under a row lock (PostgreSQL ``FOR UPDATE``; on SQLite the
     transaction already holds the write lock): a cancel and a move at the same moment, or two
     moves, take turns and the second sees what the first did."""
-    locked = await session.scalar(
-        select(Appointment)
-        .where(Appointment.id == appointment.id)
-        .with_for_update(of=Appointment)
-        .execution_options(populate_existing=True)
-    )
+    locked = await lock_appointment(session, appointment.id)
     if locked is None:
         raise NotChangeable(N_("Deze afspraak kunt u niet meer wijzigen."))
     return locked
@@ -459,7 +455,3 @@ async def cancel(
         await on_cancelled(session, appointment)
     await session.commit()
     return appointment
-
-
-def is_active(appointment: Appointment) -> bool:
-    return appointment.status in ACTIVE_STATUSES

@@ -118,7 +118,7 @@ class DeskPages(Controller):
             await db_session.rollback()
             title, message = (
                 (N_("Het gesprek is vol"), N_("Er passen niet meer mensen in dit gesprek."))
-                if isinstance(exc, calls.CallFull)
+                if isinstance(exc, calls.CallIsFull)
                 else (N_("Er wacht niemand"), N_("Voor deze afspraak wacht niemand in de wachtkamer."))
             )
             if wants_json(request):

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.booking.tokens import join_window
+from backend.db.locks import lock_appointment
 from backend.db.models import Appointment, Document, DocumentRetention
 from backend.documents.inspection import inspect_upload
 from backend.documents.rejections import Rejected, too_large
@@ -168,10 +169,10 @@ class Documents:
         return document
 
     async def _check_room(self, session: AsyncSession, appointment_id: UUID, *, lock: bool) -> Appointment:
-        query = select(Appointment).where(Appointment.id == appointment_id)
         if lock:
-            query = query.with_for_update(of=Appointment).execution_options(populate_existing=True)
-        appointment = await session.scalar(query)
+            appointment = await lock_appointment(session, appointment_id)
+        else:
+            appointment = await session.scalar(select(Appointment).where(Appointment.id == appointment_id))
         if appointment is None or not appointment.is_active:
             raise Rejected("appointment_over", status=409)
         count = await session.scalar(
@@ -185,7 +186,8 @@ class Documents:
     async def _reload(self, session: AsyncSession, document_id: UUID) -> Document:
         document = await session.get(Document, document_id, populate_existing=True)
         await session.commit()
-        assert document is not None  # just committed; only the purge deletes, and not this soon
+        if document is None:  # just committed; only the purge deletes, and not this soon
+            raise RuntimeError(f"document {document_id} is gone right after it was shared")
         return document
 
     # -- keeping and removing ---------------------------------------------------------------------

@@ -1,9 +1,10 @@
 """The OpenID Connect relying party: authorization code flow with PKCE, built on authlib.
 
 :meth:`RelyingParty.begin` remembers ``state``, ``nonce`` and the PKCE verifier in the visitor's
-server-side session and returns the provider's authorization URL; :meth:`RelyingParty.finish` takes
-the provider's answer, which must carry a ``state`` this session is waiting for (once only), swaps the
-code for tokens and checks the ID token (:mod:`backend.identity.id_token`). Anything wrong raises
+server-side session (:class:`~backend.identity.pending.PendingSignIn`) and returns the provider's
+authorization URL; :meth:`RelyingParty.finish` takes the provider's answer, which must carry a
+``state`` this session is waiting for (once only), swaps the code for tokens and checks the ID
+token (:mod:`backend.identity.id_token`). Anything wrong raises
 :class:`~backend.identity.errors.LoginFailed` with a reason code; the caller audits it.
 """
 
@@ -26,6 +27,7 @@ with warnings.catch_warnings():
 
 from backend.identity import id_token
 from backend.identity.errors import LoginFailed, ProviderUnavailable
+from backend.identity.pending import PendingSignIn, read_pending, write_pending
 from backend.identity.provider import TIMEOUT, OpenIdProvider
 from backend.settings import Secret
 
@@ -94,11 +96,18 @@ class RelyingParty:
         now = int(time.time())
         pending = {
             s: p
-            for s, p in dict(session.get(PENDING_KEY) or {}).items()
-            if isinstance(p, dict) and now - int(p.get("t", 0)) < self.login_seconds
+            for s, p in read_pending(session.get(PENDING_KEY)).items()
+            if now - p.started_at < self.login_seconds
         }
-        pending[state] = {"p": self.purpose, "n": nonce, "v": verifier, "t": now, "c": dict(context or {})}
-        session[PENDING_KEY] = dict(sorted(pending.items(), key=lambda item: item[1]["t"])[-MAX_PENDING:])
+        pending[state] = PendingSignIn(
+            purpose=self.purpose,
+            nonce=nonce,
+            code_verifier=verifier,
+            started_at=now,
+            context=dict(context or {}),
+        )
+        newest = sorted(pending.items(), key=lambda item: item[1].started_at)[-MAX_PENDING:]
+        session[PENDING_KEY] = write_pending(dict(newest))
         return str(url)
 
     async def finish(self, session: MutableMapping[str, Any], query: Mapping[str, str]) -> Login:
@@ -107,10 +116,10 @@ class RelyingParty:
         try:
             return await self._finish(pending, query)
         except LoginFailed as exc:
-            exc.context = dict(pending.get("c") or {})
+            exc.context = dict(pending.context)
             raise
 
-    async def _finish(self, pending: dict[str, Any], query: Mapping[str, str]) -> Login:
+    async def _finish(self, pending: PendingSignIn, query: Mapping[str, str]) -> Login:
         if "error" in query:
             raise LoginFailed("provider_error", str(query.get("error"))[:60])
         metadata = await self.provider.metadata()
@@ -122,38 +131,38 @@ class RelyingParty:
         code = query.get("code")
         if not code:
             raise LoginFailed("missing_code")
-        token = await self._redeem(metadata.token_endpoint, code, str(pending["v"]))
+        token = await self._redeem(metadata.token_endpoint, code, pending.code_verifier)
         claims = await id_token.verify(
             token.get("id_token"),
             self.provider.keys_for,
             id_token.Expected(
                 issuer=self.config.issuer,
                 client_id=self.config.client_id,
-                nonce=str(pending["n"]),
+                nonce=pending.nonce,
                 algorithms=self.config.algorithms,
                 skew_seconds=self.skew_seconds,
                 max_age_seconds=self.login_seconds,
             ),
         )
-        return Login(claims=claims, context=dict(pending.get("c") or {}))
+        return Login(claims=claims, context=dict(pending.context))
 
-    def _take_pending(self, session: MutableMapping[str, Any], state: str | None) -> dict[str, Any]:
-        pending = dict(session.get(PENDING_KEY) or {})
+    def _take_pending(self, session: MutableMapping[str, Any], state: str | None) -> PendingSignIn:
+        pending = read_pending(session.get(PENDING_KEY))
         entry = pending.pop(state, None) if state else None
-        if not isinstance(entry, dict) or entry.get("p") != self.purpose:
+        if entry is None or entry.purpose != self.purpose:
             # An answer this session did not ask for (login CSRF, a replay): whatever sign-in of
             # this kind was under way is abandoned too, so it has to start again from the beginning.
-            pending = {s: p for s, p in pending.items() if isinstance(p, dict) and p.get("p") != self.purpose}
+            pending = {s: p for s, p in pending.items() if p.purpose != self.purpose}
             entry = None
         if pending:
-            session[PENDING_KEY] = pending
+            session[PENDING_KEY] = write_pending(pending)
         else:
             session.pop(PENDING_KEY, None)
         if not state:
             raise LoginFailed("missing_state")
         if entry is None:
             raise LoginFailed("wrong_state")
-        if int(time.time()) - int(entry.get("t", 0)) >= self.login_seconds:
+        if int(time.time()) - entry.started_at >= self.login_seconds:
             raise LoginFailed("expired_state")
         return entry
 

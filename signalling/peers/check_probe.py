@@ -82,7 +82,8 @@ class CheckProbe:
 
     async def ping(self) -> float:
         """One round trip over the data channel, in seconds."""
-        assert self.channel is not None
+        if self.channel is None:
+            raise RuntimeError("connect() first: there is no data channel yet")
         await asyncio.wait_for(self.channel_open.wait(), 10)
         nonce = secrets.token_hex(4)
         started = time.perf_counter()

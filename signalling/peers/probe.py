@@ -211,7 +211,8 @@ class ProbePeer:
         )
 
     async def _on_signal(self, message: dict[str, Any]) -> None:
-        assert self.pc is not None
+        if self.pc is None:  # _read hands signals over only once there is a connection
+            raise RuntimeError("a signal before the peer connection")
         data = message["data"]
         self.remote_peer = message["from"]
         if "description" in data:

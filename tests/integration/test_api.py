@@ -65,6 +65,24 @@ async def test_book_read_and_conflict(client: Any, seeded_service: Any, session:
     assert await count_rows(session, OutboxMessage) == 1  # written with the booking
 
 
+async def test_the_manage_token_is_read_from_a_bearer_header_of_any_case(
+    client: Any, seeded_service: Any
+) -> None:
+    slot = await first_slot(client, seeded_service.id)
+    body = {"service_id": str(seeded_service.id), "start": slot["start"], "citizen": CITIZEN, "intake": {}}
+    data = (await client.post("/api/v1/appointments", json=body)).json()
+    url, token = f"/api/v1/appointments/{data['reference']}", data["manage_token"]
+    for header in (f"bearer {token}", f"BEARER  {token} ", f"Bearer {token}"):
+        read = await client.get(url, headers={"Authorization": header})
+        assert read.status_code == 200, header
+    missing = await client.get(url)
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    for header in (token, f"Basic {token}", "Bearer", "Bearer "):
+        refused = await client.get(url, headers={"Authorization": header})
+        assert (refused.status_code, refused.json()) == (404, missing.json()), header
+
+
 async def test_bad_input_gets_problem_bodies(client: Any, seeded_service: Any, session: AsyncSession) -> None:
     slot = await first_slot(client, seeded_service.id)
     service_id = str(seeded_service.id)

@@ -1,6 +1,6 @@
 """Chat, TURN credentials, the call page's list of people and withdrawn links, through real WebSockets.
 
-Uses the small signalling app of test_signalling (uvicorn on a free loopback port). The last test
+Uses the small signalling app of signalling_support (uvicorn on a free loopback port). The last test
 runs a call with chat on SQLite and PostgreSQL and then searches every column of every table for the
 chat text: it must be nowhere.
 """
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend import participants
 from backend.db.models import Appointment, AuditEvent
 from backend.settings import Secret, SignallingSettings
-from tests.integration.test_signalling import Balie, Peer, seed, start_balie, tiny_app
+from tests.integration.signalling_support import Balie, Peer, seed, start_balie, tiny_app
 from tests.support import make_settings
 
 TURN = {"turn_urls": ("turn:127.0.0.1:3478?transport=udp",), "turn_secret": Secret("coturn-secret")}

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +17,8 @@ from backend import audit, calls, rooms
 from backend.db.models import Appointment, Membership, Official, Participant
 from backend.participants import capacity
 from backend.settings import Settings
-from signalling import chat, ice, protocol
+from signalling import chat, protocol
+from signalling.call_member import CallMember
 from signalling.connection import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
@@ -31,7 +31,7 @@ from signalling.connection import (
 from signalling.hub import Envelope, Hub, appointment_channel, team_channel
 from signalling.presence import PeerBook
 from signalling.protocol import Chat, ClientMessage, Signal
-from signalling.snapshot import appointment_info, official_peer, room_peers
+from signalling.snapshot import official_peer, room_peers
 
 log = logging.getLogger(__name__)
 
@@ -130,14 +130,25 @@ class CallSocket:
     access: OfficialAccess
     appointment_id: uuid.UUID
     session_id: str
-    state: str = rooms.IN_CALL
     members: set[str] = field(default_factory=set)
     book: PeerBook = field(default_factory=PeerBook)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     budget: chat.ChatBudget = field(default_factory=chat.ChatBudget)
-    lifetime: dt.timedelta = ice.MIN_LIFETIME
     team_id: uuid.UUID | None = None
     dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    call: CallMember = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.call = CallMember(
+            self.conn,
+            self.settings.signalling,
+            self.sessionmaker,
+            self.hub,
+            self.appointment_id,
+            self.peer_id,
+            self.session_id,
+            state=rooms.IN_CALL,
+        )
 
     @property
     def peer_id(self) -> str:
@@ -157,14 +168,17 @@ class CallSocket:
         channels = [channel, team_channel(self.team_id)]
         async with self.hub.listen(channels, self.deliver, origin=self.conn.id, peer_id=self.peer_id):
             welcome = await self.welcome()
-            announced = self.state == rooms.IN_CALL
+            announced = self.call.state == rooms.IN_CALL
             if announced:  # before the welcome, so the citizens hear of us before our offers
                 announce = protocol.announcement(self.access.peer, self.session_id)
                 await self.hub.emit(channel, announce, origin=self.conn.id)
             await self.conn.send(welcome)
             await self.send_participants()
             self.ready.set()
-            tasks = [asyncio.create_task(self.refresh_credentials()), asyncio.create_task(self.refresh())]
+            tasks = [
+                asyncio.create_task(self.call.refresh_credentials()),
+                asyncio.create_task(self.refresh()),
+            ]
             try:
                 async for message in self.conn.messages():
                     await self.handle(message)
@@ -176,16 +190,6 @@ class CallSocket:
                     reason = "hangup" if self.conn.close_code == CLOSE_TAKEN else "disconnected"
                     event = protocol.peer_left(self.peer_id, reason)
                     await self.hub.emit(channel, event, origin=self.conn.id)
-
-    async def refresh_credentials(self) -> None:
-        while self.state == rooms.IN_CALL:
-            await asyncio.sleep(ice.refresh_after(self.lifetime))
-            if self.state == rooms.IN_CALL and self.settings.signalling.turn_urls:
-                await self.conn.send(protocol.ice_servers(self.ice_servers()))
-
-    def ice_servers(self) -> list[dict[str, Any]]:
-        purpose: ice.Purpose | None = "call" if self.state == rooms.IN_CALL else None
-        return ice.ice_servers(self.settings.signalling, purpose=purpose, lifetime=self.lifetime)
 
     async def refresh(self) -> None:
         """One ``participants`` per burst of changes (like the desk's ``queue``)."""
@@ -221,24 +225,16 @@ class CallSocket:
         async with self.sessionmaker() as db:
             appointment = await db.get(Appointment, self.appointment_id, populate_existing=True)
             assert appointment is not None
-            self.state = rooms.IN_CALL if appointment.is_active else rooms.ENDED
+            self.call.state = rooms.IN_CALL if appointment.is_active else rooms.ENDED
             self.members = {str(p.id) for p in appointment.participants}
-            self.lifetime = ice.call_lifetime(appointment.start_at, appointment.end_at)
-            return protocol.welcome(
-                you=self.access.peer,
-                state=self.state,
-                appointment=appointment_info(appointment),
-                peers=room_peers(appointment),
-                ice_servers=self.ice_servers(),
-                heartbeat_seconds=self.settings.signalling.heartbeat_seconds,
-            )
+            return self.call.welcome(appointment, you=self.access.peer, peers=room_peers(appointment))
 
     async def handle(self, message: ClientMessage) -> None:
         if isinstance(message, Chat):
             await self.chat(message)
         elif not isinstance(message, Signal):
             await self.conn.error("not_allowed", f"{type(message).__name__.lower()} is for citizens")
-        elif self.state != rooms.IN_CALL:
+        elif self.call.state != rooms.IN_CALL:
             await self.conn.error("not_allowed", "this appointment has ended")
         elif message.to not in self.members and not await self._refresh_members(message.to):
             await self.conn.error("not_allowed", "unknown peer")
@@ -250,7 +246,7 @@ class CallSocket:
     async def chat(self, message: Chat) -> None:
         if message.appointment_id not in (None, self.appointment_id):
             await self.conn.error("not_allowed", "this socket is for one appointment only")
-        elif self.state != rooms.IN_CALL:
+        elif self.call.state != rooms.IN_CALL:
             await self.conn.error("not_allowed", "this appointment has ended")
         elif not self.budget.take():
             await self.conn.error("rate_limited", "too many chat messages; wait a moment")
@@ -284,7 +280,7 @@ class CallSocket:
         elif kind == "chat":
             message = event if event.get("scope") == "call" else None
         elif kind == "ended":
-            self.state = rooms.ENDED
+            self.call.state = rooms.ENDED
             message = protocol.ended(str(event.get("outcome", "")))
         elif kind == "identity":
             message = protocol.identity(str(event.get("peer_id", "")), str(event.get("level", "")))

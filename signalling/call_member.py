@@ -1,5 +1,6 @@
 """One page in a call, as the citizen's (signalling.citizen) and the official's (signalling.official)
-call sockets both see it: its state, its ICE servers and their refresh, and the welcome.
+call sockets both see it: its state, its ICE servers and their refresh, the welcome, and the call's
+own traffic: ``signal`` between peers and peers coming and going.
 
 Each socket composes one :class:`CallMember` and keeps what only it does (the citizen's waiting
 room, the official's participants list and take-over); where both accept a message with their own
@@ -15,18 +16,30 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import rooms
-from backend.db.models import Appointment
+from backend.db.models import Appointment, Participant
 from backend.settings import SignallingSettings
 from signalling import ice, protocol
 from signalling.connection import Connection
-from signalling.hub import Hub, appointment_channel
-from signalling.snapshot import appointment_info
+from signalling.hub import Envelope, Hub, appointment_channel
+from signalling.presence import PeerBook
+from signalling.protocol import Signal
+from signalling.snapshot import appointment_info, is_official_peer
 
 MEDIA_STATES: Final = frozenset({rooms.ADMITTED, rooms.IN_CALL})
 """States in which a page sends media, and so gets TURN credentials (signalling/ice.py)."""
+CALL_TRAFFIC: Final = frozenset({"peer-joined", "peer-left", "signal"})
+"""The events of the call itself, which :meth:`CallMember.traffic` turns into what a page hears."""
+
+
+def relayed_signal(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``signal`` a page gets for one relayed on the appointment's channel: ``from``, ``data`` and
+    ``page`` only (a ``page`` that is not a string is left out)."""
+    page = event.get("page") if isinstance(event.get("page"), str) else None
+    return protocol.signal(str(event.get("from")), event.get("data") or {}, page)
 
 
 @dataclass
@@ -40,8 +53,11 @@ class CallMember:
     session_id: str
     state: str
     """A participant's state; the official's call page is ``in_call`` or ``ended``."""
+    signals_official: bool = False
+    """Whether the page may signal the call's official: a citizen's may, the official's signals citizens."""
     participant_ids: set[str] = field(default_factory=set)
     """The appointment's participants as of the welcome (re-read when a page names another)."""
+    book: PeerBook = field(default_factory=PeerBook)
     lifetime: dt.timedelta = ice.MIN_LIFETIME
     """How long TURN credentials last for this call: the appointment's length."""
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -89,3 +105,40 @@ class CallMember:
             await self.sleep(ice.refresh_after(self.lifetime))
             if self.sends_media and self.settings.turn_urls:
                 await self.send_ice_servers()
+
+    async def relay(self, message: Signal) -> None:
+        """Pass the page's ``signal`` on to another peer of the call, saying who sent it from which page
+        (the sender's state is checked by its socket)."""
+        if not await self.may_signal(message.to):
+            await self.conn.error("not_allowed", "unknown peer")
+            return
+        event = protocol.signal(self.peer_id, message.data, self.page)
+        await self.hub.emit(self.channel, event, to=message.to, origin=self.conn.id)
+
+    async def may_signal(self, peer_id: str) -> bool:
+        """Another participant of the appointment, or the official when ``signals_official``."""
+        if peer_id == self.peer_id:
+            return False
+        if peer_id in self.participant_ids or (self.signals_official and is_official_peer(peer_id)):
+            return True
+        await self.reread_participants()  # a partner or interpreter may have been invited since
+        return peer_id in self.participant_ids
+
+    async def reread_participants(self) -> None:
+        async with self.sessionmaker() as db:
+            rows = await db.scalars(
+                select(Participant.id).where(Participant.appointment_id == self.appointment_id)
+            )
+            self.participant_ids = {str(pid) for pid in rows}
+
+    def traffic(self, envelope: Envelope) -> dict[str, Any] | None:
+        """What the page hears of the call's own traffic (``peer-joined`` as joined or reconnected,
+        ``peer-left`` unless stale, ``signal``); None for any other event, or one to leave out."""
+        kind = envelope.event.get("type")
+        if kind == "peer-joined":
+            return self.book.joined(envelope)
+        if kind == "peer-left":
+            return self.book.left(envelope)
+        if kind == "signal":
+            return relayed_signal(envelope.event)
+        return None

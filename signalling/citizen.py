@@ -23,9 +23,8 @@ from signalling.call_member import MEDIA_STATES, CallMember
 from signalling.connection import CLOSE_NORMAL, CLOSE_UNAUTHORIZED, Connection
 from signalling.hub import Envelope, Hub, appointment_channel
 from signalling.live import HubPages
-from signalling.presence import PeerBook
 from signalling.protocol import Chat, ClientMessage, Enter, Hello, JoinCall, Leave, Signal
-from signalling.snapshot import is_official_peer, room_peers
+from signalling.snapshot import room_peers
 
 log = logging.getLogger(__name__)
 Operation = Callable[..., Awaitable[None]]
@@ -40,10 +39,8 @@ class CitizenSocket:
     session_id: str
     participant_id: uuid.UUID
     appointment_id: uuid.UUID
-    members: set[str] = field(default_factory=set)
     announced: bool = False
     joining: bool = False
-    book: PeerBook = field(default_factory=PeerBook)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     identify_level: str | None = None
     budget: chat.ChatBudget = field(default_factory=chat.ChatBudget)
@@ -60,15 +57,12 @@ class CitizenSocket:
             self.peer_id,
             self.session_id,
             state=rooms.INVITED,
+            signals_official=True,
         )
 
     @property
     def peer_id(self) -> str:
         return str(self.participant_id)
-
-    @property
-    def page(self) -> str:
-        return protocol.page_id(self.session_id)
 
     async def run(self) -> None:
         channel = appointment_channel(self.appointment_id)
@@ -93,7 +87,6 @@ class CitizenSocket:
             assert appointment is not None  # appointments are never deleted while they run
             participant = next(p for p in appointment.participants if p.id == self.participant_id)
             self.call.state = participant.state
-            self.members = {str(p.id) for p in appointment.participants}
             if participant.identity_requested_at is not None:
                 self.identify_level = requested_level(participant)
             self.me = calls.peer_of(participant)
@@ -164,23 +157,7 @@ class CitizenSocket:
                 "not_allowed", f"signal is only allowed in the call, not while {self.call.state}"
             )
             return
-        known = message.to in self.members or is_official_peer(message.to)
-        if message.to == self.peer_id or (not known and not await self._refresh_members(message.to)):
-            await self.conn.error("not_allowed", "unknown peer")
-            return
-        event = protocol.signal(self.peer_id, message.data, self.page)
-        await self.hub.emit(
-            appointment_channel(self.appointment_id), event, to=message.to, origin=self.conn.id
-        )
-
-    async def _refresh_members(self, peer_id: str) -> bool:
-        """A partner or interpreter may have been invited after this socket said hello."""
-        async with self.sessionmaker() as db:
-            rows = await db.scalars(
-                select(Participant.id).where(Participant.appointment_id == self.appointment_id)
-            )
-            self.members = {str(pid) for pid in rows}
-        return peer_id != self.peer_id and peer_id in self.members
+        await self.call.relay(message)
 
     async def deliver(self, envelope: Envelope) -> None:
         await self.ready.wait()
@@ -202,19 +179,10 @@ class CitizenSocket:
             await self.conn.send(protocol.identify(str(event.get("level", ""))))
         elif kind == "document":
             await self.conn.send(event)  # documents are shared from the waiting room on
-        elif self.call.state != rooms.IN_CALL and not self.joining:
-            return  # the call's own traffic is none of the waiting room's business
-        elif kind == "peer-joined":
-            await self._send(self.book.joined(envelope))
-        elif kind == "peer-left":
-            await self._send(self.book.left(envelope))
-        elif kind == "signal":
-            page = event.get("page") if isinstance(event.get("page"), str) else None
-            await self.conn.send(protocol.signal(str(event.get("from")), event.get("data") or {}, page))
-
-    async def _send(self, message: dict[str, Any] | None) -> None:
-        if message is not None:
-            await self.conn.send(message)
+        elif self.call.state == rooms.IN_CALL or self.joining:  # the waiting room hears none of it
+            message = self.call.traffic(envelope)
+            if message is not None:
+                await self.conn.send(message)
 
 
 async def authenticate(

@@ -14,11 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import audit, calls, rooms
-from backend.db.models import Appointment, Membership, Official, Participant
+from backend.db.models import Appointment, Membership, Official
 from backend.participants import capacity
 from backend.settings import Settings
 from signalling import chat, protocol
-from signalling.call_member import CallMember
+from signalling.call_member import CALL_TRAFFIC, CallMember
 from signalling.connection import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
@@ -29,7 +29,6 @@ from signalling.connection import (
     unbroken,
 )
 from signalling.hub import Envelope, Hub, appointment_channel, team_channel
-from signalling.presence import PeerBook
 from signalling.protocol import Chat, ClientMessage, Signal
 from signalling.snapshot import official_peer, room_peers
 
@@ -130,8 +129,6 @@ class CallSocket:
     access: OfficialAccess
     appointment_id: uuid.UUID
     session_id: str
-    members: set[str] = field(default_factory=set)
-    book: PeerBook = field(default_factory=PeerBook)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     budget: chat.ChatBudget = field(default_factory=chat.ChatBudget)
     team_id: uuid.UUID | None = None
@@ -153,10 +150,6 @@ class CallSocket:
     @property
     def peer_id(self) -> str:
         return str(self.access.peer["id"])
-
-    @property
-    def page(self) -> str:
-        return protocol.page_id(self.session_id)
 
     async def run(self) -> None:
         channel = appointment_channel(self.appointment_id)
@@ -226,7 +219,6 @@ class CallSocket:
             appointment = await db.get(Appointment, self.appointment_id, populate_existing=True)
             assert appointment is not None
             self.call.state = rooms.IN_CALL if appointment.is_active else rooms.ENDED
-            self.members = {str(p.id) for p in appointment.participants}
             return self.call.welcome(appointment, you=self.access.peer, peers=room_peers(appointment))
 
     async def handle(self, message: ClientMessage) -> None:
@@ -236,12 +228,8 @@ class CallSocket:
             await self.conn.error("not_allowed", f"{type(message).__name__.lower()} is for citizens")
         elif self.call.state != rooms.IN_CALL:
             await self.conn.error("not_allowed", "this appointment has ended")
-        elif message.to not in self.members and not await self._refresh_members(message.to):
-            await self.conn.error("not_allowed", "unknown peer")
         else:
-            event = protocol.signal(self.peer_id, message.data, self.page)
-            channel = appointment_channel(self.appointment_id)
-            await self.hub.emit(channel, event, to=message.to, origin=self.conn.id)
+            await self.call.relay(message)
 
     async def chat(self, message: Chat) -> None:
         if message.appointment_id not in (None, self.appointment_id):
@@ -255,14 +243,6 @@ class CallSocket:
             await self.hub.emit(appointment_channel(self.appointment_id), event, origin=self.conn.id)
             await self.conn.send(event)
 
-    async def _refresh_members(self, peer_id: str) -> bool:
-        async with self.sessionmaker() as db:
-            rows = await db.scalars(
-                select(Participant.id).where(Participant.appointment_id == self.appointment_id)
-            )
-            self.members = {str(pid) for pid in rows}
-        return peer_id in self.members
-
     async def deliver(self, envelope: Envelope) -> None:
         await self.ready.wait()
         event, kind = envelope.event, envelope.event.get("type")
@@ -270,13 +250,8 @@ class CallSocket:
         if kind == "refresh":
             if event.get("appointment_id") == str(self.appointment_id):
                 self.dirty.set()
-        elif kind == "peer-joined":
-            message = self.book.joined(envelope)
-        elif kind == "peer-left":
-            message = self.book.left(envelope)
-        elif kind == "signal":
-            page = event.get("page") if isinstance(event.get("page"), str) else None
-            message = protocol.signal(str(event.get("from")), event.get("data") or {}, page)
+        elif kind in CALL_TRAFFIC:
+            message = self.call.traffic(envelope)
         elif kind == "chat":
             message = event if event.get("scope") == "call" else None
         elif kind == "ended":

@@ -11,7 +11,10 @@ import pytest
 
 from backend import rooms
 from backend.settings import Secret, SignallingSettings
-from signalling.call_member import CallMember
+from signalling import protocol
+from signalling.call_member import CallMember, relayed_signal
+from signalling.hub import Envelope, appointment_channel
+from signalling.protocol import Signal
 
 STUN = {"urls": ["stun:turn.example.nl:3478"]}
 TURN = SignallingSettings(
@@ -52,17 +55,19 @@ class Clock:
         self.member.state = self.states.pop(0)
 
 
-def member(state: str = rooms.IN_CALL, settings: SignallingSettings = TURN) -> tuple[CallMember, Page]:
+def member(
+    state: str = rooms.IN_CALL, settings: SignallingSettings = TURN, **fields: Any
+) -> tuple[CallMember, Page]:
+    """A page in the call; no database and no hub unless ``fields`` give them."""
     page = Page()
+    parts = {"sessionmaker": None, "hub": None, "peer_id": "p1", **fields}
     call = CallMember(
         page,  # type: ignore[arg-type]
         settings,
-        sessionmaker=None,  # type: ignore[arg-type]
-        hub=None,  # type: ignore[arg-type]
         appointment_id=APPOINTMENT,
-        peer_id="p1",
         session_id="session-1",
         state=state,
+        **parts,
     )
     return call, page
 
@@ -107,3 +112,111 @@ async def test_no_refresh_without_turn() -> None:
     with pytest.raises(Stop):
         await call.refresh_credentials()
     assert clock.waits == [30.0] * 3 and page.sent == []  # at least half a minute apart
+
+
+class Hub:
+    """Records what the socket publishes."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any], str | None, str]] = []
+
+    async def emit(
+        self, channel: str, event: dict[str, Any], *, to: str | None = None, origin: str = "server"
+    ) -> bool:
+        self.sent.append((channel, event, to, origin))
+        return True
+
+
+class Participants:
+    """A sessionmaker whose one query lists the appointment's participant ids."""
+
+    def __init__(self, *ids: str) -> None:
+        self.ids, self.reads = [uuid.UUID(i) for i in ids], 0
+
+    def __call__(self) -> Participants:
+        return self
+
+    async def __aenter__(self) -> Participants:
+        self.reads += 1
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def scalars(self, statement: object) -> list[uuid.UUID]:
+        return self.ids
+
+
+CITIZEN, PARTNER, LATE = (str(uuid.uuid4()) for _ in range(3))
+OFFICIAL = f"official:{uuid.uuid4()}"
+
+
+def in_call(peer_id: str, known: Participants, *, signals_official: bool) -> tuple[CallMember, Page, Hub]:
+    hub = Hub()
+    call, page = member(
+        hub=hub,
+        sessionmaker=known,
+        peer_id=peer_id,
+        signals_official=signals_official,
+        participant_ids={CITIZEN, PARTNER},  # as of the welcome
+    )
+    return call, page, hub
+
+
+def test_a_relayed_signal_says_who_sent_it_from_which_page() -> None:
+    data = {"candidate": None}
+    event = {"type": "signal", "from": CITIZEN, "data": data, "page": "ab12", "x": 1}
+    assert relayed_signal(event) == {"type": "signal", "from": CITIZEN, "data": data, "page": "ab12"}
+    malformed = {"type": "signal", "from": CITIZEN, "page": 7}
+    assert relayed_signal(malformed) == {"type": "signal", "from": CITIZEN, "data": {}, "page": None}
+
+
+async def test_a_signal_goes_to_the_peer_with_the_senders_page() -> None:
+    call, page, hub = in_call(CITIZEN, Participants(CITIZEN, PARTNER), signals_official=True)
+    data = {"candidate": None}
+    await call.relay(Signal(to=PARTNER, data=data))
+    await call.relay(Signal(to=OFFICIAL, data=data))
+    event = protocol.signal(CITIZEN, data, protocol.page_id("session-1"))
+    channel = appointment_channel(APPOINTMENT)
+    assert hub.sent == [(channel, event, PARTNER, "socket-1"), (channel, event, OFFICIAL, "socket-1")]
+    assert page.errors == []
+
+
+@pytest.mark.parametrize(
+    ("sender", "signals_official", "to", "allowed", "reads"),
+    [
+        (CITIZEN, True, PARTNER, True, 0),
+        (CITIZEN, True, OFFICIAL, True, 0),
+        (CITIZEN, True, CITIZEN, False, 0),  # not to itself
+        (CITIZEN, True, LATE, True, 1),  # invited after the welcome: read again
+        (CITIZEN, True, "someone", False, 1),
+        (OFFICIAL, False, CITIZEN, True, 0),
+        (OFFICIAL, False, f"official:{uuid.uuid4()}", False, 1),  # the official signals citizens only
+        (OFFICIAL, False, OFFICIAL, False, 0),
+    ],
+)
+async def test_who_a_page_may_signal(
+    sender: str, signals_official: bool, to: str, allowed: bool, reads: int
+) -> None:
+    known = Participants(CITIZEN, PARTNER, LATE)
+    call, page, hub = in_call(sender, known, signals_official=signals_official)
+    await call.relay(Signal(to=to, data={"candidate": None}))
+    assert (len(hub.sent), page.errors) == ((1, []) if allowed else (0, [("not_allowed", "unknown peer")]))
+    assert known.reads == reads
+
+
+def test_the_calls_own_traffic_as_the_page_hears_it() -> None:
+    call, _ = member()
+    peer = {"id": PARTNER, "role": "partner", "name": "Sam"}
+    joined = Envelope(origin="socket-2", to=None, event=protocol.announcement(peer, "session-2"))
+    page = protocol.page_id("session-2")
+    assert call.traffic(joined) == protocol.peer_joined(peer, page)
+    again = Envelope(origin="socket-3", to=None, event=protocol.announcement(peer, "session-2"))
+    assert call.traffic(again) == protocol.peer_reconnected(peer, page)
+    stale = Envelope(origin="socket-2", to=None, event=protocol.peer_left(PARTNER, "disconnected"))
+    assert call.traffic(stale) is None  # socket-3 replaced it
+    left = Envelope(origin="socket-3", to=None, event=protocol.peer_left(PARTNER, "hangup"))
+    assert call.traffic(left) == protocol.peer_left(PARTNER, "hangup")
+    offer = protocol.signal(PARTNER, {"description": {"type": "offer", "sdp": "v=0"}}, page)
+    assert call.traffic(Envelope(origin="socket-3", to=CITIZEN, event=offer)) == offer
+    assert call.traffic(Envelope(origin="server", to=None, event=protocol.ended("completed"))) is None

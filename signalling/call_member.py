@@ -1,6 +1,6 @@
 """One page in a call, as the citizen's (signalling.citizen) and the official's (signalling.official)
 call sockets both see it: its state, its ICE servers and their refresh, the welcome, and the call's
-own traffic: ``signal`` between peers and peers coming and going.
+own traffic: ``signal`` between peers, peers coming and going, and chat lines to the call.
 
 Each socket composes one :class:`CallMember` and keeps what only it does (the citizen's waiting
 room, the official's participants list and take-over); where both accept a message with their own
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend import rooms
 from backend.db.models import Appointment, Participant
 from backend.settings import SignallingSettings
-from signalling import ice, protocol
+from signalling import chat, ice, protocol
 from signalling.connection import Connection
 from signalling.hub import Envelope, Hub, appointment_channel
 from signalling.presence import PeerBook
@@ -55,9 +55,12 @@ class CallMember:
     """A participant's state; the official's call page is ``in_call`` or ``ended``."""
     signals_official: bool = False
     """Whether the page may signal the call's official: a citizen's may, the official's signals citizens."""
+    you: dict[str, Any] = field(default_factory=dict)
+    """How the others see this page's peer (``welcome``'s ``you``)."""
     participant_ids: set[str] = field(default_factory=set)
     """The appointment's participants as of the welcome (re-read when a page names another)."""
     book: PeerBook = field(default_factory=PeerBook)
+    budget: chat.ChatBudget = field(default_factory=chat.ChatBudget)
     lifetime: dt.timedelta = ice.MIN_LIFETIME
     """How long TURN credentials last for this call: the appointment's length."""
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
@@ -77,8 +80,9 @@ class CallMember:
     def welcome(
         self, appointment: Appointment, *, you: Mapping[str, Any], peers: Sequence[Mapping[str, Any]]
     ) -> dict[str, Any]:
-        """The ``welcome`` for this page (set ``state`` first); learns the participants and how long
-        the call's credentials last."""
+        """The ``welcome`` for this page (set ``state`` first); learns who the page is, the
+        participants, and how long the call's credentials last."""
+        self.you = dict(you)
         self.participant_ids = {str(p.id) for p in appointment.participants}
         self.lifetime = ice.call_lifetime(appointment.start_at, appointment.end_at)
         return protocol.welcome(
@@ -130,6 +134,16 @@ class CallMember:
                 select(Participant.id).where(Participant.appointment_id == self.appointment_id)
             )
             self.participant_ids = {str(pid) for pid in rows}
+
+    async def say(self, text: str) -> None:
+        """A ``call`` chat line to everyone in the call, and back to the page as its acknowledgement;
+        a flood goes nowhere (the socket checks first that the page may chat at all)."""
+        if not self.budget.take():
+            await self.conn.error("rate_limited", "too many chat messages; wait a moment")
+            return
+        event = chat.line(self.you, text, "call")
+        await self.hub.emit(self.channel, event, origin=self.conn.id)
+        await self.conn.send(event)  # the sender sees its line as the others do
 
     def traffic(self, envelope: Envelope) -> dict[str, Any] | None:
         """What the page hears of the call's own traffic (``peer-joined`` as joined or reconnected,

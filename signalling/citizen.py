@@ -43,8 +43,6 @@ class CitizenSocket:
     joining: bool = False
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     identify_level: str | None = None
-    budget: chat.ChatBudget = field(default_factory=chat.ChatBudget)
-    me: dict[str, Any] = field(default_factory=dict)
     call: CallMember = field(init=False)
 
     def __post_init__(self) -> None:
@@ -89,9 +87,8 @@ class CitizenSocket:
             self.call.state = participant.state
             if participant.identity_requested_at is not None:
                 self.identify_level = requested_level(participant)
-            self.me = calls.peer_of(participant)
             peers = room_peers(appointment, exclude=participant.id)
-            return self.call.welcome(appointment, you=self.me, peers=peers)
+            return self.call.welcome(appointment, you=calls.peer_of(participant), peers=peers)
 
     async def handle(self, message: ClientMessage) -> None:
         if isinstance(message, Enter):
@@ -144,12 +141,8 @@ class CitizenSocket:
             await self.conn.error(
                 "not_allowed", f"chat is only possible in the call, not while {self.call.state}"
             )
-        elif not self.budget.take():
-            await self.conn.error("rate_limited", "too many chat messages; wait a moment")
         else:
-            event = chat.line(self.me, message.text, "call")
-            await self.hub.emit(appointment_channel(self.appointment_id), event, origin=self.conn.id)
-            await self.conn.send(event)  # the sender sees its line as the others do
+            await self.call.say(message.text)
 
     async def relay(self, message: Signal) -> None:
         if self.call.state != rooms.IN_CALL:

@@ -17,7 +17,7 @@ from backend import audit, calls, rooms
 from backend.db.models import Appointment, Membership, Official
 from backend.participants import capacity
 from backend.settings import Settings
-from signalling import chat, protocol
+from signalling import protocol
 from signalling.call_member import CALL_TRAFFIC, CallMember
 from signalling.connection import (
     CLOSE_FORBIDDEN,
@@ -130,7 +130,6 @@ class CallSocket:
     appointment_id: uuid.UUID
     session_id: str
     ready: asyncio.Event = field(default_factory=asyncio.Event)
-    budget: chat.ChatBudget = field(default_factory=chat.ChatBudget)
     team_id: uuid.UUID | None = None
     dirty: asyncio.Event = field(default_factory=asyncio.Event)
     call: CallMember = field(init=False)
@@ -236,12 +235,8 @@ class CallSocket:
             await self.conn.error("not_allowed", "this socket is for one appointment only")
         elif self.call.state != rooms.IN_CALL:
             await self.conn.error("not_allowed", "this appointment has ended")
-        elif not self.budget.take():
-            await self.conn.error("rate_limited", "too many chat messages; wait a moment")
         else:
-            event = chat.line(self.access.peer, message.text, "call")
-            await self.hub.emit(appointment_channel(self.appointment_id), event, origin=self.conn.id)
-            await self.conn.send(event)
+            await self.call.say(message.text)
 
     async def deliver(self, envelope: Envelope) -> None:
         await self.ready.wait()

@@ -11,7 +11,7 @@ import pytest
 
 from backend import rooms
 from backend.settings import Secret, SignallingSettings
-from signalling import protocol
+from signalling import chat, protocol
 from signalling.call_member import CallMember, relayed_signal
 from signalling.hub import Envelope, appointment_channel
 from signalling.protocol import Signal
@@ -220,3 +220,19 @@ def test_the_calls_own_traffic_as_the_page_hears_it() -> None:
     offer = protocol.signal(PARTNER, {"description": {"type": "offer", "sdp": "v=0"}}, page)
     assert call.traffic(Envelope(origin="socket-3", to=CITIZEN, event=offer)) == offer
     assert call.traffic(Envelope(origin="server", to=None, event=protocol.ended("completed"))) is None
+
+
+async def test_a_chat_line_goes_to_the_call_and_back_until_the_page_floods() -> None:
+    hub, sender = Hub(), {"id": CITIZEN, "role": "citizen", "name": "Jan"}
+    budget = chat.ChatBudget(burst=2, per_second=1.0, clock=lambda: 0.0)
+    call, page = member(hub=hub, you=sender, budget=budget)
+    for text in ("Hoi", "Hoort u mij?", "Hallo?"):
+        await call.say(text)
+    lines = [event for _, event, _, _ in hub.sent]
+    assert [(line["from"], line["text"], line["scope"]) for line in lines] == [
+        (sender, "Hoi", "call"),
+        (sender, "Hoort u mij?", "call"),
+    ]
+    assert [to for _, _, to, _ in hub.sent] == [None, None]  # everyone in the call
+    assert page.sent == lines  # its own lines back: the acknowledgement
+    assert page.errors == [("rate_limited", "too many chat messages; wait a moment")]

@@ -1,6 +1,7 @@
 """One page in a call, as the citizen's (signalling.citizen) and the official's (signalling.official)
-call sockets both see it: its state, its ICE servers and their refresh, the welcome, and the call's
-own traffic: ``signal`` between peers, peers coming and going, and chat lines to the call.
+call sockets both see it: listening to the appointment and serving the page, its state, its ICE
+servers and their refresh, the welcome, and the call's own traffic: ``signal`` between peers, peers
+coming and going, and chat lines to the call.
 
 Each socket composes one :class:`CallMember` and keeps what only it does (the citizen's waiting
 room, the official's participants list and take-over); where both accept a message with their own
@@ -12,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -24,9 +26,9 @@ from backend.db.models import Appointment, Participant
 from backend.settings import SignallingSettings
 from signalling import chat, ice, protocol
 from signalling.connection import Connection
-from signalling.hub import Envelope, Hub, appointment_channel
+from signalling.hub import Deliver, Envelope, Hub, appointment_channel
 from signalling.presence import PeerBook
-from signalling.protocol import Signal
+from signalling.protocol import ClientMessage, Signal
 from signalling.snapshot import appointment_info, is_official_peer
 
 MEDIA_STATES: Final = frozenset({rooms.ADMITTED, rooms.IN_CALL})
@@ -63,6 +65,8 @@ class CallMember:
     budget: chat.ChatBudget = field(default_factory=chat.ChatBudget)
     lifetime: dt.timedelta = ice.MIN_LIFETIME
     """How long TURN credentials last for this call: the appointment's length."""
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when :meth:`serve` begins: the page has its welcome, events may follow."""
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     @property
@@ -76,6 +80,37 @@ class CallMember:
     @property
     def sends_media(self) -> bool:
         return self.state in MEDIA_STATES
+
+    def listen(self, deliver: Deliver, *also: str) -> AbstractAsyncContextManager[None]:
+        """Subscribe to the appointment's channel (and ``also``): ``deliver`` gets, in order, what is
+        meant for this page, but only once :meth:`serve` begins. Read the welcome's state after
+        subscribing and no change falls between the two."""
+
+        async def after_welcome(envelope: Envelope) -> None:
+            await self.ready.wait()
+            await deliver(envelope)
+
+        channels = [self.channel, *also]
+        return self.hub.listen(channels, after_welcome, origin=self.conn.id, peer_id=self.peer_id)
+
+    async def serve(
+        self, handle: Callable[[ClientMessage], Awaitable[None]], *background: Coroutine[Any, Any, None]
+    ) -> None:
+        """After the welcome: hand the page's messages to ``handle`` until the socket closes, while
+        its credentials are refreshed and ``background`` runs (both cancelled at the end)."""
+        self.ready.set()
+        tasks = [asyncio.create_task(self.refresh_credentials())]
+        tasks += [asyncio.create_task(work) for work in background]
+        try:
+            async for message in self.conn.messages():
+                await handle(message)
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def leave(self, reason: str) -> None:
+        """Tell the others this page is gone: ``hangup`` (for good) or ``disconnected`` (it may return)."""
+        await self.hub.emit(self.channel, protocol.peer_left(self.peer_id, reason), origin=self.conn.id)
 
     def welcome(
         self, appointment: Appointment, *, you: Mapping[str, Any], peers: Sequence[Mapping[str, Any]]

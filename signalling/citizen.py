@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -21,7 +20,7 @@ from backend.settings import Settings
 from signalling import chat, protocol
 from signalling.call_member import MEDIA_STATES, CallMember
 from signalling.connection import CLOSE_NORMAL, CLOSE_UNAUTHORIZED, Connection
-from signalling.hub import Envelope, Hub, appointment_channel
+from signalling.hub import Envelope, Hub
 from signalling.live import HubPages
 from signalling.protocol import Chat, ClientMessage, Enter, Hello, JoinCall, Leave, Signal
 from signalling.snapshot import room_peers
@@ -41,7 +40,6 @@ class CitizenSocket:
     appointment_id: uuid.UUID
     announced: bool = False
     joining: bool = False
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
     identify_level: str | None = None
     call: CallMember = field(init=False)
 
@@ -63,21 +61,15 @@ class CitizenSocket:
         return str(self.participant_id)
 
     async def run(self) -> None:
-        channel = appointment_channel(self.appointment_id)
-        async with self.hub.listen([channel], self.deliver, origin=self.conn.id, peer_id=self.peer_id):
+        async with self.call.listen(self.deliver):
             await self.conn.send(await self.welcome())  # after subscribing: no change goes unseen
             if self.identify_level is not None:  # asked before this socket came: ask again
                 await self.conn.send(protocol.identify(self.identify_level))
-            self.ready.set()
-            refresher = asyncio.create_task(self.call.refresh_credentials())
             try:
-                async for message in self.conn.messages():
-                    await self.handle(message)
+                await self.call.serve(self.handle)
             finally:
-                refresher.cancel()
                 if self.announced:
-                    event = protocol.peer_left(self.peer_id, "disconnected")
-                    await self.hub.emit(channel, event, origin=self.conn.id)
+                    await self.call.leave("disconnected")
 
     async def welcome(self) -> dict[str, Any]:
         async with self.sessionmaker() as db:
@@ -153,7 +145,6 @@ class CitizenSocket:
         await self.call.relay(message)
 
     async def deliver(self, envelope: Envelope) -> None:
-        await self.ready.wait()
         event, kind = envelope.event, envelope.event.get("type")
         if kind == "state" and isinstance(event.get("state"), str):
             await self.change_state(event["state"])

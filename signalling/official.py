@@ -28,7 +28,7 @@ from signalling.connection import (
     Connection,
     unbroken,
 )
-from signalling.hub import Envelope, Hub, appointment_channel, team_channel
+from signalling.hub import Envelope, Hub, team_channel
 from signalling.protocol import Chat, ClientMessage, Signal
 from signalling.snapshot import official_peer, room_peers
 
@@ -129,7 +129,6 @@ class CallSocket:
     access: OfficialAccess
     appointment_id: uuid.UUID
     session_id: str
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
     team_id: uuid.UUID | None = None
     dirty: asyncio.Event = field(default_factory=asyncio.Event)
     call: CallMember = field(init=False)
@@ -151,37 +150,25 @@ class CallSocket:
         return str(self.access.peer["id"])
 
     async def run(self) -> None:
-        channel = appointment_channel(self.appointment_id)
         async with self.sessionmaker() as db:
             appointment = await db.get(Appointment, self.appointment_id)
             assert appointment is not None  # check_appointment found it
             self.team_id = appointment.team_id
         # The team channel says when someone of this appointment waits, is admitted or leaves.
-        channels = [channel, team_channel(self.team_id)]
-        async with self.hub.listen(channels, self.deliver, origin=self.conn.id, peer_id=self.peer_id):
+        async with self.call.listen(self.deliver, team_channel(self.team_id)):
             welcome = await self.welcome()
             announced = self.call.state == rooms.IN_CALL
             if announced:  # before the welcome, so the citizens hear of us before our offers
                 announce = protocol.announcement(self.access.peer, self.session_id)
-                await self.hub.emit(channel, announce, origin=self.conn.id)
+                await self.hub.emit(self.call.channel, announce, origin=self.conn.id)
             await self.conn.send(welcome)
             await self.send_participants()
-            self.ready.set()
-            tasks = [
-                asyncio.create_task(self.call.refresh_credentials()),
-                asyncio.create_task(self.refresh()),
-            ]
             try:
-                async for message in self.conn.messages():
-                    await self.handle(message)
+                await self.call.serve(self.handle, self.refresh())
             finally:
-                for task in tasks:
-                    task.cancel()
                 if announced:
                     # Taken over: this official is gone for good (their page hangs up), not away.
-                    reason = "hangup" if self.conn.close_code == CLOSE_TAKEN else "disconnected"
-                    event = protocol.peer_left(self.peer_id, reason)
-                    await self.hub.emit(channel, event, origin=self.conn.id)
+                    await self.call.leave("hangup" if self.conn.close_code == CLOSE_TAKEN else "disconnected")
 
     async def refresh(self) -> None:
         """One ``participants`` per burst of changes (like the desk's ``queue``)."""
@@ -239,7 +226,6 @@ class CallSocket:
             await self.call.say(message.text)
 
     async def deliver(self, envelope: Envelope) -> None:
-        await self.ready.wait()
         event, kind = envelope.event, envelope.event.get("type")
         message: dict[str, Any] | None = None
         if kind == "refresh":

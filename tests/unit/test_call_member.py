@@ -3,8 +3,11 @@ sockets: a recording page and hub, and a clock the test moves."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -26,10 +29,16 @@ APPOINTMENT = uuid.uuid4()
 class Page:
     """Records what the socket sends its page."""
 
-    def __init__(self) -> None:
+    def __init__(self, *incoming: object) -> None:
         self.id = "socket-1"
+        self.incoming = list(incoming)
         self.sent: list[dict[str, Any]] = []
         self.errors: list[tuple[str, str]] = []
+
+    async def messages(self) -> AsyncIterator[object]:
+        for message in self.incoming:
+            await asyncio.sleep(0)  # as a socket waits for its next frame
+            yield message
 
     async def send(self, message: dict[str, Any]) -> None:
         self.sent.append(message)
@@ -59,7 +68,7 @@ def member(
     state: str = rooms.IN_CALL, settings: SignallingSettings = TURN, **fields: Any
 ) -> tuple[CallMember, Page]:
     """A page in the call; no database and no hub unless ``fields`` give them."""
-    page = Page()
+    page = fields.pop("page", Page())
     parts = {"sessionmaker": None, "hub": None, "peer_id": "p1", **fields}
     call = CallMember(
         page,  # type: ignore[arg-type]
@@ -125,6 +134,13 @@ class Hub:
     ) -> bool:
         self.sent.append((channel, event, to, origin))
         return True
+
+    @asynccontextmanager
+    async def listen(
+        self, channels: list[str], deliver: Any, *, origin: str, peer_id: str | None = None
+    ) -> AsyncIterator[None]:
+        self.listening = (channels, deliver, origin, peer_id)
+        yield
 
 
 class Participants:
@@ -236,3 +252,40 @@ async def test_a_chat_line_goes_to_the_call_and_back_until_the_page_floods() -> 
     assert [to for _, _, to, _ in hub.sent] == [None, None]  # everyone in the call
     assert page.sent == lines  # its own lines back: the acknowledgement
     assert page.errors == [("rate_limited", "too many chat messages; wait a moment")]
+
+
+async def test_events_reach_the_page_only_once_it_is_served() -> None:
+    hub, delivered, handled, stopped = Hub(), list[str](), list[object](), asyncio.Event()
+    call, _ = member(hub=hub, page=Page("enter", "leave"))
+
+    async def deliver(envelope: Envelope) -> None:
+        delivered.append(envelope.event["type"])
+
+    async def handle(message: object) -> None:
+        handled.append(message)
+
+    async def participants_refresh() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            stopped.set()
+
+    async with call.listen(deliver, "team.abc"):
+        channels, after_welcome, origin, peer_id = hub.listening
+        assert channels == [appointment_channel(APPOINTMENT), "team.abc"]
+        assert (origin, peer_id) == ("socket-1", "p1")  # its own events and others' are dropped
+        early = asyncio.create_task(after_welcome(Envelope(origin="server", to=None, event={"type": "x"})))
+        await asyncio.sleep(0)
+        assert delivered == []  # subscribed, but the page has no welcome yet
+        await call.serve(handle, participants_refresh())
+        await early
+    assert delivered == ["x"] and handled == ["enter", "leave"]
+    await asyncio.wait_for(stopped.wait(), 1)  # the socket closed: its background work stops
+
+
+async def test_leaving_tells_the_others_why() -> None:
+    hub = Hub()
+    call, _ = member(hub=hub)
+    await call.leave("disconnected")
+    left = protocol.peer_left("p1", "disconnected")
+    assert hub.sent == [(appointment_channel(APPOINTMENT), left, None, "socket-1")]

@@ -46,6 +46,8 @@ def relayed_signal(event: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class CallMember:
+    """One page of one peer in the call: the socket ``conn`` on the appointment's channel."""
+
     conn: Connection
     settings: SignallingSettings
     sessionmaker: async_sessionmaker[AsyncSession]

@@ -50,8 +50,8 @@ class CitizenSocket:
             self.sessionmaker,
             self.hub,
             self.appointment_id,
-            self.peer_id,
-            self.session_id,
+            peer_id=self.peer_id,
+            session_id=self.session_id,
             state=rooms.INVITED,
             signals_official=True,
         )

@@ -140,8 +140,8 @@ class CallSocket:
             self.sessionmaker,
             self.hub,
             self.appointment_id,
-            self.peer_id,
-            self.session_id,
+            peer_id=self.peer_id,
+            session_id=self.session_id,
             state=rooms.IN_CALL,
         )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -18,16 +17,13 @@ from backend.booking.tokens import join_window, participant_for_join_token
 from backend.db.models import Appointment, Participant
 from backend.identity.binding import requested_level
 from backend.settings import Settings
-from signalling import chat, ice, protocol
+from signalling import chat, protocol
+from signalling.call_member import MEDIA_STATES, CallMember
 from signalling.connection import CLOSE_NORMAL, CLOSE_UNAUTHORIZED, Connection
-from signalling.hub import Envelope, Hub, appointment_channel
+from signalling.hub import Envelope, Hub
 from signalling.live import HubPages
-from signalling.presence import PeerBook
 from signalling.protocol import Chat, ClientMessage, Enter, Hello, JoinCall, Leave, Signal
-from signalling.snapshot import appointment_info, is_official_peer, room_peers
-
-MEDIA_STATES = frozenset({rooms.ADMITTED, rooms.IN_CALL})
-"""States in which a page sends media, and so gets TURN credentials (signalling/ice.py)."""
+from signalling.snapshot import room_peers
 
 log = logging.getLogger(__name__)
 Operation = Callable[..., Awaitable[None]]
@@ -42,53 +38,38 @@ class CitizenSocket:
     session_id: str
     participant_id: uuid.UUID
     appointment_id: uuid.UUID
-    state: str = rooms.INVITED
-    members: set[str] = field(default_factory=set)
     announced: bool = False
     joining: bool = False
-    book: PeerBook = field(default_factory=PeerBook)
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
     identify_level: str | None = None
-    budget: chat.ChatBudget = field(default_factory=chat.ChatBudget)
-    me: dict[str, Any] = field(default_factory=dict)
-    lifetime: dt.timedelta = ice.MIN_LIFETIME
-    """How long TURN credentials last for this call: the appointment's length."""
+    call: CallMember = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.call = CallMember(
+            self.conn,
+            self.settings.signalling,
+            self.sessionmaker,
+            self.hub,
+            self.appointment_id,
+            peer_id=self.peer_id,
+            session_id=self.session_id,
+            state=rooms.INVITED,
+            signals_official=True,
+        )
 
     @property
     def peer_id(self) -> str:
         return str(self.participant_id)
 
-    @property
-    def page(self) -> str:
-        return protocol.page_id(self.session_id)
-
     async def run(self) -> None:
-        channel = appointment_channel(self.appointment_id)
-        async with self.hub.listen([channel], self.deliver, origin=self.conn.id, peer_id=self.peer_id):
+        async with self.call.listen(self.deliver):
             await self.conn.send(await self.welcome())  # after subscribing: no change goes unseen
             if self.identify_level is not None:  # asked before this socket came: ask again
                 await self.conn.send(protocol.identify(self.identify_level))
-            self.ready.set()
-            refresher = asyncio.create_task(self.refresh_credentials())
             try:
-                async for message in self.conn.messages():
-                    await self.handle(message)
+                await self.call.serve(self.handle)
             finally:
-                refresher.cancel()
                 if self.announced:
-                    event = protocol.peer_left(self.peer_id, "disconnected")
-                    await self.hub.emit(channel, event, origin=self.conn.id)
-
-    def ice_servers(self) -> list[dict[str, Any]]:
-        """TURN credentials only once admitted: a waiting page sends no media yet."""
-        purpose: ice.Purpose | None = "call" if self.state in MEDIA_STATES else None
-        return ice.ice_servers(self.settings.signalling, purpose=purpose, lifetime=self.lifetime)
-
-    async def refresh_credentials(self) -> None:
-        while True:
-            await asyncio.sleep(ice.refresh_after(self.lifetime))
-            if self.state in MEDIA_STATES and self.settings.signalling.turn_urls:
-                await self.conn.send(protocol.ice_servers(self.ice_servers()))
+                    await self.call.leave("disconnected")
 
     async def welcome(self) -> dict[str, Any]:
         async with self.sessionmaker() as db:
@@ -96,20 +77,11 @@ class CitizenSocket:
             if appointment is None:  # appointments are never deleted while they run
                 raise RuntimeError(f"appointment {self.appointment_id} is gone")
             participant = next(p for p in appointment.participants if p.id == self.participant_id)
-            self.state = participant.state
-            self.members = {str(p.id) for p in appointment.participants}
+            self.call.state = participant.state
             if participant.identity_requested_at is not None:
                 self.identify_level = requested_level(participant)
-            self.me = calls.peer_of(participant)
-            self.lifetime = ice.call_lifetime(appointment.start_at, appointment.end_at)
-            return protocol.welcome(
-                you=self.me,
-                state=participant.state,
-                appointment=appointment_info(appointment),
-                peers=room_peers(appointment, exclude=participant.id),
-                ice_servers=self.ice_servers(),
-                heartbeat_seconds=self.settings.signalling.heartbeat_seconds,
-            )
+            peers = room_peers(appointment, exclude=participant.id)
+            return self.call.welcome(appointment, you=calls.peer_of(participant), peers=peers)
 
     async def handle(self, message: ClientMessage) -> None:
         if isinstance(message, Enter):
@@ -144,86 +116,58 @@ class CitizenSocket:
                 await self.conn.error("not_allowed", str(exc))
                 return False
             state = await db.scalar(select(Participant.state).where(Participant.id == self.participant_id))
-        await self.change_state(state or self.state)
+        await self.change_state(state or self.call.state)
         return True
 
     async def change_state(self, state: str) -> None:
         """Tell the page its new state; credentials first when it may now send media."""
-        if state in MEDIA_STATES and self.state not in MEDIA_STATES and self.settings.signalling.turn_urls:
-            self.state = state
-            await self.conn.send(protocol.ice_servers(self.ice_servers()))
-        self.state = state
+        if state in MEDIA_STATES and not self.call.sends_media and self.settings.signalling.turn_urls:
+            self.call.state = state
+            await self.call.send_ice_servers()
+        self.call.state = state
         await self.conn.send(protocol.state(state))
 
     async def chat(self, message: Chat) -> None:
         if message.appointment_id is not None:
             await self.conn.error("not_allowed", "appointment_id is for the desk")
-        elif self.state != rooms.IN_CALL:
-            await self.conn.error("not_allowed", f"chat is only possible in the call, not while {self.state}")
-        elif not self.budget.take():
-            await self.conn.error("rate_limited", "too many chat messages; wait a moment")
+        elif self.call.state != rooms.IN_CALL:
+            await self.conn.error(
+                "not_allowed", f"chat is only possible in the call, not while {self.call.state}"
+            )
         else:
-            event = chat.line(self.me, message.text, "call")
-            await self.hub.emit(appointment_channel(self.appointment_id), event, origin=self.conn.id)
-            await self.conn.send(event)  # the sender sees its line as the others do
+            await self.call.say(message.text)
 
     async def relay(self, message: Signal) -> None:
-        if self.state != rooms.IN_CALL:
+        if self.call.state != rooms.IN_CALL:
             await self.conn.error(
-                "not_allowed", f"signal is only allowed in the call, not while {self.state}"
+                "not_allowed", f"signal is only allowed in the call, not while {self.call.state}"
             )
             return
-        known = message.to in self.members or is_official_peer(message.to)
-        if message.to == self.peer_id or (not known and not await self._refresh_members(message.to)):
-            await self.conn.error("not_allowed", "unknown peer")
-            return
-        event = protocol.signal(self.peer_id, message.data, self.page)
-        await self.hub.emit(
-            appointment_channel(self.appointment_id), event, to=message.to, origin=self.conn.id
-        )
-
-    async def _refresh_members(self, peer_id: str) -> bool:
-        """A partner or interpreter may have been invited after this socket said hello."""
-        async with self.sessionmaker() as db:
-            rows = await db.scalars(
-                select(Participant.id).where(Participant.appointment_id == self.appointment_id)
-            )
-            self.members = {str(pid) for pid in rows}
-        return peer_id != self.peer_id and peer_id in self.members
+        await self.call.relay(message)
 
     async def deliver(self, envelope: Envelope) -> None:
-        await self.ready.wait()
         event, kind = envelope.event, envelope.event.get("type")
         if kind == "state" and isinstance(event.get("state"), str):
             await self.change_state(event["state"])
         elif kind == "revoked":
-            self.state, self.announced = rooms.ENDED, False  # the official's revoke said peer-left
+            self.call.state, self.announced = rooms.ENDED, False  # the official's revoke said peer-left
             await self.conn.error("unauthorized", "this link was withdrawn")
             self.conn.finish(CLOSE_UNAUTHORIZED)
         elif kind == "chat":
-            if chat.citizen_reads(event, self.state):
+            if chat.citizen_reads(event, self.call.state):
                 await self.conn.send(event)
         elif kind == "ended":
-            self.state = rooms.ENDED
+            self.call.state = rooms.ENDED
             await self.conn.send(protocol.ended(str(event.get("outcome", ""))))
             self.conn.finish(CLOSE_NORMAL)
         elif kind == "identify":  # addressed to this participant: the official asks for DigiD
             await self.conn.send(protocol.identify(str(event.get("level", ""))))
         elif kind == "document":
             await self.conn.send(event)  # documents are shared from the waiting room on
-        elif self.state != rooms.IN_CALL and not self.joining:
-            return  # the call's own traffic is none of the waiting room's business
-        elif kind == "peer-joined":
-            await self._send(self.book.joined(envelope))
-        elif kind == "peer-left":
-            await self._send(self.book.left(envelope))
-        elif kind == "signal":
-            page = event.get("page") if isinstance(event.get("page"), str) else None
-            await self.conn.send(protocol.signal(str(event.get("from")), event.get("data") or {}, page))
-
-    async def _send(self, message: dict[str, Any] | None) -> None:
-        if message is not None:
-            await self.conn.send(message)
+        elif self.call.state == rooms.IN_CALL or self.joining:  # the waiting room hears none of it
+            message = self.call.traffic(envelope)
+            if message is not None:
+                await self.conn.send(message)
 
 
 async def authenticate(

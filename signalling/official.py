@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -15,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import audit, calls, rooms
-from backend.db.models import Appointment, Membership, Official, Participant
+from backend.db.models import Appointment, Membership, Official
 from backend.participants import capacity
 from backend.settings import Settings
-from signalling import chat, ice, protocol
+from signalling import protocol
+from signalling.call_member import CALL_TRAFFIC, CallMember
 from signalling.connection import (
     CLOSE_FORBIDDEN,
     CLOSE_NOT_FOUND,
@@ -28,10 +28,9 @@ from signalling.connection import (
     Connection,
     unbroken,
 )
-from signalling.hub import Envelope, Hub, appointment_channel, team_channel
-from signalling.presence import PeerBook
+from signalling.hub import Envelope, Hub, team_channel
 from signalling.protocol import Chat, ClientMessage, Signal
-from signalling.snapshot import appointment_info, official_peer, room_peers
+from signalling.snapshot import official_peer, room_peers
 
 log = logging.getLogger(__name__)
 
@@ -121,63 +120,47 @@ class CallSocket:
     access: OfficialAccess
     appointment_id: uuid.UUID
     session_id: str
-    state: str = rooms.IN_CALL
-    members: set[str] = field(default_factory=set)
-    book: PeerBook = field(default_factory=PeerBook)
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    budget: chat.ChatBudget = field(default_factory=chat.ChatBudget)
-    lifetime: dt.timedelta = ice.MIN_LIFETIME
     team_id: uuid.UUID | None = None
     dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    call: CallMember = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.call = CallMember(
+            self.conn,
+            self.settings.signalling,
+            self.sessionmaker,
+            self.hub,
+            self.appointment_id,
+            peer_id=self.peer_id,
+            session_id=self.session_id,
+            state=rooms.IN_CALL,
+        )
 
     @property
     def peer_id(self) -> str:
         return str(self.access.peer["id"])
 
-    @property
-    def page(self) -> str:
-        return protocol.page_id(self.session_id)
-
     async def run(self) -> None:
-        channel = appointment_channel(self.appointment_id)
         async with self.sessionmaker() as db:
             appointment = await db.get(Appointment, self.appointment_id)
             if appointment is None:  # check_appointment found it
                 raise RuntimeError(f"appointment {self.appointment_id} is gone")
             self.team_id = appointment.team_id
         # The team channel says when someone of this appointment waits, is admitted or leaves.
-        channels = [channel, team_channel(self.team_id)]
-        async with self.hub.listen(channels, self.deliver, origin=self.conn.id, peer_id=self.peer_id):
+        async with self.call.listen(self.deliver, team_channel(self.team_id)):
             welcome = await self.welcome()
-            announced = self.state == rooms.IN_CALL
+            announced = self.call.state == rooms.IN_CALL
             if announced:  # before the welcome, so the citizens hear of us before our offers
                 announce = protocol.announcement(self.access.peer, self.session_id)
-                await self.hub.emit(channel, announce, origin=self.conn.id)
+                await self.hub.emit(self.call.channel, announce, origin=self.conn.id)
             await self.conn.send(welcome)
             await self.send_participants()
-            self.ready.set()
-            tasks = [asyncio.create_task(self.refresh_credentials()), asyncio.create_task(self.refresh())]
             try:
-                async for message in self.conn.messages():
-                    await self.handle(message)
+                await self.call.serve(self.handle, self.refresh())
             finally:
-                for task in tasks:
-                    task.cancel()
                 if announced:
                     # Taken over: this official is gone for good (their page hangs up), not away.
-                    reason = "hangup" if self.conn.close_code == CLOSE_TAKEN else "disconnected"
-                    event = protocol.peer_left(self.peer_id, reason)
-                    await self.hub.emit(channel, event, origin=self.conn.id)
-
-    async def refresh_credentials(self) -> None:
-        while self.state == rooms.IN_CALL:
-            await asyncio.sleep(ice.refresh_after(self.lifetime))
-            if self.state == rooms.IN_CALL and self.settings.signalling.turn_urls:
-                await self.conn.send(protocol.ice_servers(self.ice_servers()))
-
-    def ice_servers(self) -> list[dict[str, Any]]:
-        purpose: ice.Purpose | None = "call" if self.state == rooms.IN_CALL else None
-        return ice.ice_servers(self.settings.signalling, purpose=purpose, lifetime=self.lifetime)
+                    await self.call.leave("hangup" if self.conn.close_code == CLOSE_TAKEN else "disconnected")
 
     async def refresh(self) -> None:
         """One ``participants`` per burst of changes (like the desk's ``queue``)."""
@@ -215,70 +198,39 @@ class CallSocket:
             appointment = await db.get(Appointment, self.appointment_id, populate_existing=True)
             if appointment is None:  # appointments are never deleted while they run
                 raise RuntimeError(f"appointment {self.appointment_id} is gone")
-            self.state = rooms.IN_CALL if appointment.is_active else rooms.ENDED
-            self.members = {str(p.id) for p in appointment.participants}
-            self.lifetime = ice.call_lifetime(appointment.start_at, appointment.end_at)
-            return protocol.welcome(
-                you=self.access.peer,
-                state=self.state,
-                appointment=appointment_info(appointment),
-                peers=room_peers(appointment),
-                ice_servers=self.ice_servers(),
-                heartbeat_seconds=self.settings.signalling.heartbeat_seconds,
-            )
+            self.call.state = rooms.IN_CALL if appointment.is_active else rooms.ENDED
+            return self.call.welcome(appointment, you=self.access.peer, peers=room_peers(appointment))
 
     async def handle(self, message: ClientMessage) -> None:
         if isinstance(message, Chat):
             await self.chat(message)
         elif not isinstance(message, Signal):
             await self.conn.error("not_allowed", f"{type(message).__name__.lower()} is for citizens")
-        elif self.state != rooms.IN_CALL:
+        elif self.call.state != rooms.IN_CALL:
             await self.conn.error("not_allowed", "this appointment has ended")
-        elif message.to not in self.members and not await self._refresh_members(message.to):
-            await self.conn.error("not_allowed", "unknown peer")
         else:
-            event = protocol.signal(self.peer_id, message.data, self.page)
-            channel = appointment_channel(self.appointment_id)
-            await self.hub.emit(channel, event, to=message.to, origin=self.conn.id)
+            await self.call.relay(message)
 
     async def chat(self, message: Chat) -> None:
         if message.appointment_id not in (None, self.appointment_id):
             await self.conn.error("not_allowed", "this socket is for one appointment only")
-        elif self.state != rooms.IN_CALL:
+        elif self.call.state != rooms.IN_CALL:
             await self.conn.error("not_allowed", "this appointment has ended")
-        elif not self.budget.take():
-            await self.conn.error("rate_limited", "too many chat messages; wait a moment")
         else:
-            event = chat.line(self.access.peer, message.text, "call")
-            await self.hub.emit(appointment_channel(self.appointment_id), event, origin=self.conn.id)
-            await self.conn.send(event)
-
-    async def _refresh_members(self, peer_id: str) -> bool:
-        async with self.sessionmaker() as db:
-            rows = await db.scalars(
-                select(Participant.id).where(Participant.appointment_id == self.appointment_id)
-            )
-            self.members = {str(pid) for pid in rows}
-        return peer_id in self.members
+            await self.call.say(message.text)
 
     async def deliver(self, envelope: Envelope) -> None:
-        await self.ready.wait()
         event, kind = envelope.event, envelope.event.get("type")
         message: dict[str, Any] | None = None
         if kind == "refresh":
             if event.get("appointment_id") == str(self.appointment_id):
                 self.dirty.set()
-        elif kind == "peer-joined":
-            message = self.book.joined(envelope)
-        elif kind == "peer-left":
-            message = self.book.left(envelope)
-        elif kind == "signal":
-            page = event.get("page") if isinstance(event.get("page"), str) else None
-            message = protocol.signal(str(event.get("from")), event.get("data") or {}, page)
+        elif kind in CALL_TRAFFIC:
+            message = self.call.traffic(envelope)
         elif kind == "chat":
             message = event if event.get("scope") == "call" else None
         elif kind == "ended":
-            self.state = rooms.ENDED
+            self.call.state = rooms.ENDED
             message = protocol.ended(str(event.get("outcome", "")))
         elif kind == "identity":
             message = protocol.identity(str(event.get("peer_id", "")), str(event.get("level", "")))

@@ -21,8 +21,9 @@ from backend.background import loop_lifespan
 from backend.booking.api import BookingApi
 from backend.booking.manage import ManagePages
 from backend.booking.pages import BookingPages
+from backend.clock import Clock, system_clock
 from backend.db.engine import create_engine, create_sessionmaker
-from backend.dependencies import provide
+from backend.dependencies import provide, provide_today
 from backend.desk.agenda import AgendaPages
 from backend.desk.audit_log import AuditLog
 from backend.desk.auth import SignInRequired
@@ -71,7 +72,7 @@ def _is_form_post(request: Request[Any, Any, Any]) -> bool:
     return request.method == "POST"
 
 
-def relying_parties(settings: Settings) -> dict[str, RelyingParty]:
+def relying_parties(settings: Settings, clock: Clock = system_clock) -> dict[str, RelyingParty]:
     identity = settings.identity
     return {
         who: RelyingParty(
@@ -79,6 +80,7 @@ def relying_parties(settings: Settings) -> dict[str, RelyingParty]:
             purpose=who,
             skew_seconds=identity.clock_skew_seconds,
             login_seconds=identity.login_minutes * 60,
+            clock=clock,
         )
         for who in ("citizen", "official")
     }
@@ -115,27 +117,34 @@ def _upload_limit_key(request: Request[Any, Any, Any]) -> str:
     return f"upload:{host}:{request.url.path.rstrip('/')}"
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> Litestar:
+    """The app on ``settings`` (default: from the environment); every part reads time from ``clock``."""
     settings = settings or Settings.from_env()
     engine = create_engine(settings.database)
     channels = channels_plugin(settings)
     sessionmaker = create_sessionmaker(engine)
-    store = sessions.session_store(settings, sessionmaker)
+    store = sessions.session_store(settings, sessionmaker, clock)
     hub = hub_for(settings, channels)
     live = HubPages(hub)
-    documents = Documents(settings, vault_for(settings), live)
-    parties = relying_parties(settings)
+    documents = Documents(settings, vault_for(settings), live, clock=clock)
+    parties = relying_parties(settings, clock)
     in_process = settings.worker.in_process  # else `balie worker` runs the loops
-    outbox = OutboxWorker(sessionmaker, settings) if in_process else None
+    outbox = OutboxWorker(sessionmaker, settings, clock=clock) if in_process else None
     purger = (
         DocumentPurger(
-            sessionmaker, documents.vault, poll_seconds=settings.documents.purge_seconds, live=live
+            sessionmaker,
+            documents.vault,
+            poll_seconds=settings.documents.purge_seconds,
+            live=live,
+            clock=clock,
         )
         if in_process
         else None
     )
-    keeper = Housekeeper(sessionmaker, settings, notify=telling(live, purger)) if in_process else None
-    dev_mailbox = dev_mailbox_for(settings)
+    keeper = (
+        Housekeeper(sessionmaker, settings, notify=telling(live, purger), clock=clock) if in_process else None
+    )
+    dev_mailbox = dev_mailbox_for(settings, clock)
     echo = EchoRegistry(settings.check, settings.signalling.ice_host_addresses)
 
     route_handlers: list[Any] = [
@@ -184,7 +193,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 store="document_uploads",
             ).middleware
         )
-    middleware.append(sessions.session_config(settings).middleware)
+    middleware.append(sessions.session_config(settings, clock).middleware)
 
     database = SQLAlchemyAsyncConfig(
         engine_instance=engine,
@@ -226,6 +235,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # What handlers and sockets name in their signatures, one object each for this app.
         dependencies={
             "settings": provide(settings),
+            "clock": provide(clock),
+            "today": provide_today(),
             "sessionmaker": provide(sessionmaker),
             "hub": provide(hub),
             "live": provide(live),
@@ -251,6 +262,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 # at; handlers get their parts injected (dependencies above).
                 "db_session_scope_key": database.session_scope_key,
                 "settings": settings,
+                "clock": clock,
                 "sessionmaker": sessionmaker,
                 "live": live,
                 "documents": documents,

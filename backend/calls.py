@@ -16,6 +16,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit, rooms
+from backend.clock import Clock, system_clock
 from backend.crypto import Keyring
 from backend.db.locks import lock_appointment
 from backend.db.models import Appointment, AppointmentStatus, Participant
@@ -41,10 +42,6 @@ __all__ = [
 
 class CallIsFull(NotAllowed):
     """Admitting would put more people in the call than the service (and the mesh) allows."""
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def peer_of(participant: Participant) -> dict[str, Any]:
@@ -74,7 +71,12 @@ async def _tell_team(live: LivePages, appointment: Appointment, origin: Origin) 
 
 
 async def enter_waiting_room(
-    session: AsyncSession, live: LivePages, participant: Participant, *, origin: Origin = None
+    session: AsyncSession,
+    live: LivePages,
+    participant: Participant,
+    *,
+    origin: Origin = None,
+    clock: Clock = system_clock,
 ) -> None:
     """``invited``/``left`` -> ``waiting`` (idempotent in ``waiting``); the appointment -> ``waiting``."""
     appointment = await _locked_appointment(session, participant.appointment_id, "enter")
@@ -86,7 +88,7 @@ async def enter_waiting_room(
     if new_state == participant.state:
         await session.commit()
         return
-    now = _now()
+    now = clock()
     participant.state, participant.waiting_since = new_state, now
     appointment.status = rooms.appointment_status_after(appointment.status, "enter")
     appointment.waiting_since = appointment.waiting_since or now
@@ -105,6 +107,7 @@ async def admit(
     *,
     origin: Origin = None,
     client: str = "",
+    clock: Clock = system_clock,
 ) -> list[Participant]:
     """Admit one waiting participant, or all of them when ``participant_id`` is None."""
     appointment = await _locked_appointment(session, appointment.id, "admit")
@@ -124,7 +127,7 @@ async def admit(
         audit.admission_refused(session, appointment, official_id, reason=reason, origin=client)
         await session.commit()
         raise refusal
-    now = _now()
+    now = clock()
     for participant in waiting:
         participant.state, participant.admitted_at = rooms.transition(participant.state, "admit"), now
     appointment.status = rooms.appointment_status_after(appointment.status, "admit")
@@ -191,13 +194,14 @@ async def end_call(
     *,
     origin: Origin = None,
     client: str = "",
+    clock: Clock = system_clock,
 ) -> None:
     """End the appointment with ``outcome`` (``completed`` or ``no_show``); everyone -> ``ended``."""
     if outcome not in rooms.OUTCOMES:
         raise ValueError(f"outcome must be completed or no_show, not {outcome!r}")
     appointment = await _locked_appointment(session, appointment.id, "end")
     appointment.status = rooms.appointment_status_after(appointment.status, "end", outcome)
-    appointment.ended_at = _now()
+    appointment.ended_at = clock()
     appointment.assigned_official_id = appointment.assigned_official_id or official_id
     for participant in appointment.participants:
         participant.state = rooms.transition(participant.state, "end")

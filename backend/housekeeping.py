@@ -24,19 +24,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import audit, rooms
+from backend.clock import Clock, system_clock
 from backend.db.models import Appointment, AppointmentStatus
 from backend.live import LivePages
 from backend.notify import Wakeable
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], dt.datetime]
 Notify = Callable[[Appointment, str | None], Awaitable[None]]
 """Tell the live pages: the appointment, and the outcome when a running call was ended."""
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 async def mark_no_shows(
@@ -97,7 +93,7 @@ class Housekeeper:
         settings: Settings,
         *,
         notify: Notify | None = None,
-        clock: Clock = utc_now,
+        clock: Clock = system_clock,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._settings = settings

@@ -12,7 +12,6 @@ when every seat has a link; admission checks the seats again (backend.calls.admi
 
 from __future__ import annotations
 
-import datetime as dt
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit, rooms
 from backend.booking.tokens import hash_token, join_window, new_token
 from backend.booking.validation import is_email_address
+from backend.clock import Clock, system_clock
 from backend.db.locks import lock_appointment
 from backend.db.models import Appointment, Participant, ParticipantRole, Service
 from backend.email.messages import queue_invitation
@@ -144,7 +144,7 @@ async def invite(
     locale: str | None = None,
     invited_by: UUID | None = None,
     origin: str = "",
-    now: dt.datetime | None = None,
+    clock: Clock = system_clock,
 ) -> Invitation:
     """Add a participant with their own join link and queue the invitation email (HTML + text).
 
@@ -161,7 +161,8 @@ async def invite(
     if appointment.id is None:
         await session.flush()
     locked = await _locked(session, appointment.id)
-    if join_window(locked, settings.join).closes_at < (now or dt.datetime.now(dt.UTC)):
+    now = clock()
+    if join_window(locked, settings.join).closes_at < now:
         raise AppointmentOver(N_("Deze afspraak is al afgelopen. U kunt niemand meer uitnodigen."))
     service = await session.get(Service, locked.service_id)
     if service is None:  # appointment.service_id is a foreign key
@@ -183,7 +184,7 @@ async def invite(
     session.add(participant)
     await session.flush()
     await queue_invitation(
-        session, locked, participant, join_token=token, locale=request.locale, settings=settings
+        session, locked, participant, join_token=token, locale=request.locale, settings=settings, now=now
     )
     audit.participant_invited(session, locked, participant, invited_by=invited_by, origin=origin)
     return Invitation(participant, token)
@@ -197,6 +198,7 @@ async def revoke(
     official_id: UUID,
     *,
     origin: str = "",
+    clock: Clock = system_clock,
 ) -> Participant:
     """Withdraw an invitation: the link stops working and an open page is closed. Commits.
 
@@ -209,7 +211,7 @@ async def revoke(
     if participant.role not in INVITABLE_ROLES:
         raise InviteError(N_("De inwoner van de afspraak kunt u niet verwijderen."))
     was_in_call = participant.state == rooms.IN_CALL
-    participant.revoked_at = dt.datetime.now(dt.UTC)
+    participant.revoked_at = clock()
     participant.state = rooms.transition(participant.state, "end")
     participant.waiting_since = None
     audit.participant_revoked(session, locked, participant, official_id, origin=origin)

@@ -29,7 +29,8 @@ def long_date(day: dt.date, locale: str = "nl") -> str:
     return format_date(day, "EEEE d MMMM y", locale=_BABEL_LOCALE.get(locale, "nl_NL"))
 
 
-def clock(moment: dt.datetime, locale: str = "nl") -> str:
+def time_of_day(moment: dt.datetime, locale: str = "nl") -> str:
+    """``10:30``."""
     return format_time(local(moment), "HH:mm", locale=_BABEL_LOCALE.get(locale, "nl_NL"))
 
 

@@ -134,7 +134,7 @@ class CallMember:
     def ice_servers(self) -> list[dict[str, Any]]:
         """TURN credentials only while the page sends media: a waiting page sends none yet."""
         purpose: ice.Purpose | None = "call" if self.sends_media else None
-        return ice.ice_servers(self.settings, purpose=purpose, lifetime=self.lifetime)
+        return ice.ice_servers(self.settings, purpose=purpose, lifetime=self.lifetime, now=self.conn.clock())
 
     async def send_ice_servers(self) -> None:
         await self.conn.send(protocol.ice_servers(self.ice_servers()))
@@ -178,7 +178,7 @@ class CallMember:
         if not self.budget.take():
             await self.conn.error("rate_limited", "too many chat messages; wait a moment")
             return
-        event = chat.line(self.you, text, "call")
+        event = chat.line(self.you, text, "call", sent_at=self.conn.clock())
         await self.hub.emit(self.channel, event, origin=self.conn.id)
         await self.conn.send(event)  # the sender sees its line as the others do
 

@@ -48,13 +48,18 @@ class ChatBudget:
 
 
 def line(
-    sender: Mapping[str, Any], text: str, scope: str, appointment_id: str | None = None
+    sender: Mapping[str, Any],
+    text: str,
+    scope: str,
+    appointment_id: str | None = None,
+    *,
+    sent_at: dt.datetime,
 ) -> dict[str, Any]:
-    """The ``chat`` message for a line sent now."""
+    """The ``chat`` message for a line sent at ``sent_at``."""
     return protocol.chat(
         sender=sender,
         text=text,
-        sent_at=iso_local(dt.datetime.now(dt.UTC)),
+        sent_at=iso_local(sent_at),
         scope=scope,
         appointment_id=appointment_id,
     )

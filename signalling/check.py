@@ -37,7 +37,9 @@ class CheckSocket:
     async def run(self) -> None:
         client = self.conn.socket.client.host if self.conn.socket.client else "unknown"
         lifetime = dt.timedelta(seconds=self.settings.check.max_seconds) + CREDENTIAL_MARGIN
-        servers = ice.ice_servers(self.settings.signalling, purpose="check", lifetime=lifetime)
+        servers = ice.ice_servers(
+            self.settings.signalling, purpose="check", lifetime=lifetime, now=self.conn.clock()
+        )
         try:
             # The echo peer needs no relay of its own; STUN at most (a server behind NAT).
             self.session = self.registry.open(client, ice.stun_only(servers))

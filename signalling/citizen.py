@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -85,7 +84,7 @@ class CitizenSocket:
 
     async def handle(self, message: ClientMessage) -> None:
         if isinstance(message, Enter):
-            await self.operate(calls.enter_waiting_room)
+            await self.operate(calls.enter_waiting_room, clock=self.conn.clock)
         elif isinstance(message, JoinCall):
             self.joining = True  # the others may answer before this call returns
             try:
@@ -178,7 +177,7 @@ async def authenticate(
     if hello.token:
         async with sessionmaker() as db:
             participant = await participant_for_join_token(db, hello.token)
-            now = dt.datetime.now(dt.UTC)
+            now = conn.clock()
             if participant is None:
                 reason = "unknown or revoked join link"
             elif not participant.appointment.is_active or participant.state == rooms.ENDED:

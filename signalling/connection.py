@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from litestar.connection import WebSocket
 from litestar.exceptions import WebSocketDisconnect
 
+from backend.clock import Clock, system_clock
 from backend.settings import SignallingSettings
 from signalling import protocol
 from signalling.protocol import ClientMessage, ErrorCode, Hello, Ping, ProtocolError
@@ -40,9 +41,13 @@ BAD_MESSAGES_IN_A_ROW: Final = 5
 class Connection:
     """An accepted socket with a random id (the ``origin`` of what it publishes)."""
 
-    def __init__(self, socket: WebSocket[Any, Any, Any], settings: SignallingSettings) -> None:
+    def __init__(
+        self, socket: WebSocket[Any, Any, Any], settings: SignallingSettings, *, clock: Clock = system_clock
+    ) -> None:
         self.socket = socket
         self.settings = settings
+        self.clock = clock
+        """The app's clock (backend/clock.py): what this socket stamps and checks windows by."""
         self.id = secrets.token_hex(8)
         self.closed = asyncio.Event()
         """Set when no more I/O is possible (the peer went away or we closed)."""

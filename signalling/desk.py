@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,9 +10,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import calls
+from backend.clock import local_today
 from backend.identity.binding import identity_keyring
 from backend.settings import Settings
-from backend.timefmt import AMSTERDAM
 from signalling import chat, protocol
 from signalling.connection import CLOSE_SERVER_ERROR, Connection, unbroken
 from signalling.hub import Envelope, Hub, appointment_channel, team_channel
@@ -75,7 +74,13 @@ class DeskSocket:
         elif not self.budget.take():
             await self.conn.error("rate_limited", "too many chat messages; wait a moment")
         else:
-            event = chat.line(self.access.peer, message.text, "desk", str(message.appointment_id))
+            event = chat.line(
+                self.access.peer,
+                message.text,
+                "desk",
+                str(message.appointment_id),
+                sent_at=self.conn.clock(),
+            )
             await self.hub.emit(appointment_channel(message.appointment_id), event, origin=self.conn.id)
             await self.conn.send(event)
 
@@ -101,6 +106,6 @@ class DeskSocket:
         await self.conn.send(protocol.queue(await unbroken(self.read_queue())))
 
     async def read_queue(self) -> list[dict[str, Any]]:
-        today = dt.datetime.now(AMSTERDAM).date()
+        today = local_today(self.conn.clock)
         async with self.sessionmaker() as db:
             return await calls.desk_queue(db, self.access.team_ids, today, identity_keyring(self.settings))

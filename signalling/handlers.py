@@ -1,7 +1,7 @@
 """The signalling WebSocket routes (docs/signalling.md); register ``websocket_handlers`` on the app.
 
 They get ``settings`` (:class:`backend.settings.Settings`), ``sessionmaker``, ``hub``
-(:class:`signalling.hub.Hub`) and ``echo`` injected (the app's dependencies, backend/app.py); the
+(:class:`signalling.hub.Hub`), ``clock`` and ``echo`` injected (the app's dependencies, backend/app.py); the
 official's id comes from the cookie session (``official_id``). SDP, candidates and chat are never
 logged.
 """
@@ -18,6 +18,7 @@ from litestar import WebSocket, websocket
 from litestar.handlers import WebsocketRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.clock import Clock
 from backend.settings import Settings
 from signalling import citizen, official
 from signalling.check import CheckSocket
@@ -34,6 +35,7 @@ class _AppParts:
     settings: Settings
     sessionmaker: async_sessionmaker[AsyncSession]
     hub: Hub
+    clock: Clock
     echo: EchoRegistry | None = None
 
 
@@ -42,7 +44,7 @@ async def _serve(
     parts: _AppParts,
     run: Callable[[Connection, _AppParts], Awaitable[None]],
 ) -> None:
-    conn = Connection(socket, parts.settings.signalling)
+    conn = Connection(socket, parts.settings.signalling, clock=parts.clock)
     await conn.accept()
     try:
         await run(conn, parts)
@@ -95,8 +97,9 @@ async def citizen_socket(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     hub: Hub,
+    clock: Clock,
 ) -> None:
-    await _serve(socket, _AppParts(settings, sessionmaker, hub), _citizen)
+    await _serve(socket, _AppParts(settings, sessionmaker, hub, clock), _citizen)
 
 
 @websocket("/ws/desk")
@@ -105,8 +108,9 @@ async def desk_socket(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     hub: Hub,
+    clock: Clock,
 ) -> None:
-    await _serve(socket, _AppParts(settings, sessionmaker, hub), _desk)
+    await _serve(socket, _AppParts(settings, sessionmaker, hub, clock), _desk)
 
 
 @websocket("/ws/call/{appointment_id:uuid}")
@@ -115,6 +119,7 @@ async def call_socket(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     hub: Hub,
+    clock: Clock,
     appointment_id: uuid.UUID,
 ) -> None:
     async def run(conn: Connection, parts: _AppParts) -> None:
@@ -130,7 +135,7 @@ async def call_socket(
             conn, parts.settings, parts.sessionmaker, parts.hub, access, appointment_id, hello.session
         ).run()
 
-    await _serve(socket, _AppParts(settings, sessionmaker, hub), run)
+    await _serve(socket, _AppParts(settings, sessionmaker, hub, clock), run)
 
 
 @websocket("/ws/check")
@@ -139,9 +144,10 @@ async def check_socket(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
     hub: Hub,
+    clock: Clock,
     echo: EchoRegistry | None,
 ) -> None:
-    await _serve(socket, _AppParts(settings, sessionmaker, hub, echo), _check)
+    await _serve(socket, _AppParts(settings, sessionmaker, hub, clock, echo), _check)
 
 
 websocket_handlers: list[WebsocketRouteHandler] = [citizen_socket, desk_socket, call_socket, check_socket]

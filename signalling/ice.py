@@ -51,7 +51,7 @@ def ice_servers(
     *,
     purpose: Purpose | None,
     lifetime: dt.timedelta = MIN_LIFETIME,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
 ) -> list[dict[str, Any]]:
     """The configured servers, plus TURN with credentials for ``lifetime`` when ``purpose`` is set.
 
@@ -62,7 +62,7 @@ def ice_servers(
     servers = [dict(server) for server in settings.ice_servers]
     if purpose is None or not settings.turn_urls or not settings.turn_secret:
         return servers
-    expires_at = (now or dt.datetime.now(dt.UTC)) + min(lifetime, dt.timedelta(days=1))
+    expires_at = now + min(lifetime, dt.timedelta(days=1))
     issued = turn_credential(settings.turn_secret.reveal(), f"{purpose}-{secrets.token_hex(6)}", expires_at)
     servers.append(
         {"urls": list(settings.turn_urls), "username": issued.username, "credential": issued.credential}

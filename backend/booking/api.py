@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.booking import idempotency, journey
+from backend.booking import idempotency
 from backend.booking import service as booking
 from backend.booking.explain import explain
-from backend.booking.flow import book_and_confirm, cancel_and_notify, move_and_notify, utcnow
+from backend.booking.flow import book_and_confirm, cancel_and_notify, move_and_notify
 from backend.booking.intake import check_answers, parse_questions
 from backend.booking.schemas import (
     AppointmentIn,
@@ -31,12 +31,13 @@ from backend.booking.schemas import (
 )
 from backend.booking.tokens import appointment_for_manage_token
 from backend.booking.validation import as_utc, clean_text, email_error, name_error, plausible_day
+from backend.clock import Clock, local_today
 from backend.db.models import Appointment, Service
 from backend.errors import PROBLEM_JSON, problem
 from backend.i18n import translator
 from backend.notify import Notify
 from backend.settings import Settings
-from backend.timefmt import AMSTERDAM, iso_local
+from backend.timefmt import iso_local
 
 MAX_RANGE_DAYS = 62
 START_FORMAT = "Geef een tijd met tijdzone tussen 2000 en 2200, bv. 2026-03-03T10:30:00+01:00."
@@ -125,6 +126,7 @@ class BookingApi(Controller):
     async def list_slots(
         self,
         db_session: AsyncSession,
+        clock: Clock,
         service_id: UUID,
         from_: Annotated[dt.date | None, Parameter(query="from")] = None,
         to: dt.date | None = None,
@@ -138,7 +140,8 @@ class BookingApi(Controller):
         service = await booking.get_service(db_session, service_id)
         if service is None:
             raise NotFoundException("Onbekende dienst.")
-        today = dt.datetime.now(AMSTERDAM).date()
+        now = clock()
+        today = local_today(clock)
         first = from_ or today
         if not (plausible_day(first) and (to is None or plausible_day(to))):
             raise ValidationException("'from' en 'to' moeten datums tussen 2000 en 2200 zijn.")
@@ -152,7 +155,7 @@ class BookingApi(Controller):
             raise ValidationException("'birth_date' moet een datum tussen 2000 en vandaag zijn.")
         if birth_date is not None:
             days = booking.deadline_days(service, {"birth_date": birth_date.isoformat()})
-        starts = await booking.free_slots(db_session, service, first, last, utcnow(), days=days)
+        starts = await booking.free_slots(db_session, service, first, last, now, days=days)
         duration = dt.timedelta(minutes=service.duration_minutes)
         return [SlotOut(start=iso_local(s), end=iso_local(s + duration)) for s in starts]
 
@@ -175,6 +178,7 @@ class BookingApi(Controller):
         db_session: AsyncSession,
         settings: Settings,
         notify: Notify,
+        clock: Clock,
         data: AppointmentIn,
         idempotency_key: Annotated[
             str | None,
@@ -204,7 +208,7 @@ class BookingApi(Controller):
         if service is None:
             errors.append(("service_id", "Onbekende dienst."))
         else:
-            checked = check_answers(parse_questions(service.intake), data.intake, journey.today())
+            checked = check_answers(parse_questions(service.intake), data.intake, local_today(clock))
             errors += [(f"intake.{key}", DUTCH(message)) for key, message in checked.errors.items()]
         if errors or service is None:
             return _invalid(*((f, DUTCH(m)) for f, m in errors))
@@ -222,6 +226,7 @@ class BookingApi(Controller):
                 locale=data.locale,
                 origin=request.client.host if request.client else "",
                 on_booked=remember,
+                clock=clock,
             )
         except booking.BookingError as exc:
             return _refused(exc)
@@ -274,6 +279,7 @@ class BookingApi(Controller):
         request: Request[Any, Any, Any],
         settings: Settings,
         notify: Notify,
+        clock: Clock,
         db_session: AsyncSession,
         reference: str,
         data: RescheduleIn,
@@ -286,7 +292,13 @@ class BookingApi(Controller):
             return _invalid(("start", START_FORMAT))
         try:
             await move_and_notify(
-                db_session, settings, notify, appointment, data.start, manage_token=bearer_token(request)
+                db_session,
+                settings,
+                notify,
+                appointment,
+                data.start,
+                manage_token=bearer_token(request),
+                clock=clock,
             )
         except booking.BookingError as exc:
             return _refused(exc)
@@ -302,6 +314,7 @@ class BookingApi(Controller):
         request: Request[Any, Any, Any],
         settings: Settings,
         notify: Notify,
+        clock: Clock,
         db_session: AsyncSession,
         reference: str,
         data: CancelIn,
@@ -311,7 +324,9 @@ class BookingApi(Controller):
         if appointment is None:
             return problem(404, "Niet gevonden", NOT_FOUND)
         try:
-            await cancel_and_notify(db_session, settings, notify, appointment, reason=clean_text(data.reason))
+            await cancel_and_notify(
+                db_session, settings, notify, appointment, reason=clean_text(data.reason), clock=clock
+            )
         except booking.BookingError as exc:
             return _refused(exc)
         return _appointment_out(appointment)

@@ -18,6 +18,7 @@ from backend import audit
 from backend.booking.intake import partner_in
 from backend.booking.service import Booking, Citizen, OnBooked, book, cancel, reschedule
 from backend.booking.tokens import hash_token, new_token
+from backend.clock import Clock, system_clock
 from backend.db.models import Appointment, Service
 from backend.email.messages import (
     Tokens,
@@ -29,10 +30,6 @@ from backend.email.messages import (
 from backend.notify import Notify
 from backend.participants import invite
 from backend.settings import Settings
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _actor(official_id: UUID | None, appointment: Appointment) -> str:
@@ -52,6 +49,7 @@ async def book_and_confirm(
     created_by: UUID | None = None,
     origin: str = "",
     on_booked: OnBooked | None = None,
+    clock: Clock = system_clock,
 ) -> Booking:
     """Book and queue the confirmation and reminders, and commit.
 
@@ -59,10 +57,12 @@ async def book_and_confirm(
     committed with the booking, or nothing is.
     """
 
+    now = clock()
+
     async def confirm(session: AsyncSession, booking: Booking) -> None:
         tokens = Tokens(join=booking.join_token, manage=booking.manage_token)
         await queue_booking_confirmation(
-            session, booking.appointment, booking.participant, tokens=tokens, settings=settings
+            session, booking.appointment, booking.participant, tokens=tokens, settings=settings, now=now
         )
         partner = partner_in(booking.appointment.intake)
         if partner is not None:  # ondertrouw: the partner gets an own link, in the same commit
@@ -75,6 +75,7 @@ async def book_and_confirm(
                 settings=settings,
                 locale=locale,
                 origin=origin,
+                clock=clock,
             )
         audit.appointment_booked(
             session,
@@ -92,7 +93,7 @@ async def book_and_confirm(
         service,
         start,
         citizen,
-        now=utcnow(),
+        now=now,
         intake=intake,
         locale=locale,
         created_by=created_by,
@@ -111,9 +112,10 @@ async def move_and_notify(
     *,
     manage_token: str,
     origin: str = "",
+    clock: Clock = system_clock,
 ) -> Appointment:
     """Move the appointment; everyone gets the new time with a new join link (the old ones stop)."""
-    old_start = appointment.start_at
+    old_start, now = appointment.start_at, clock()
 
     async def moved(session: AsyncSession, appointment: Appointment) -> None:
         await cancel_reminders(session, appointment)
@@ -131,13 +133,16 @@ async def move_and_notify(
                 tokens=tokens,
                 settings=settings,
                 key=f"rescheduled:{participant.id}:{appointment.sequence}",
+                now=now,
             )
-            await queue_reminders(session, appointment, participant, tokens=tokens, settings=settings)
+            await queue_reminders(
+                session, appointment, participant, tokens=tokens, settings=settings, now=now
+            )
         audit.appointment_rescheduled(
             session, appointment, actor=_actor(None, appointment), moved_from=old_start, origin=origin
         )
 
-    await reschedule(session, appointment, start, now=utcnow(), on_moved=moved)
+    await reschedule(session, appointment, start, now=now, on_moved=moved)
     await notify.appointment_changed(appointment)
     return appointment
 
@@ -151,8 +156,10 @@ async def cancel_and_notify(
     reason: str = "",
     cancelled_by: UUID | None = None,
     origin: str = "",
+    clock: Clock = system_clock,
 ) -> Appointment:
     """Cancel; the slot is free at once and everyone gets a cancellation with ``METHOD:CANCEL``."""
+    now = clock()
 
     async def cancelled(session: AsyncSession, appointment: Appointment) -> None:
         await cancel_reminders(session, appointment)
@@ -167,6 +174,7 @@ async def cancel_and_notify(
                 tokens=None,
                 settings=settings,
                 key=f"cancelled:{participant.id}",
+                now=now,
             )
         audit.appointment_cancelled(
             session,
@@ -176,6 +184,6 @@ async def cancel_and_notify(
             origin=origin,
         )
 
-    await cancel(session, appointment, now=utcnow(), reason=reason, on_cancelled=cancelled)
+    await cancel(session, appointment, now=now, reason=reason, on_cancelled=cancelled)
     await notify.appointment_changed(appointment)
     return appointment

@@ -21,7 +21,7 @@ from backend.booking.deadlines import rule_for
 from backend.booking.intake import Question, check_answers, parse_questions
 from backend.db.models import Service
 from backend.i18n import N_, translator
-from backend.timefmt import AMSTERDAM, clock, local, long_date
+from backend.timefmt import AMSTERDAM, local, long_date, time_of_day
 
 DAYS_PER_PAGE = 14
 SESSION_KEY = "intake"
@@ -37,10 +37,6 @@ NO_TIMES = N_("Er zijn in deze periode geen tijden vrij. Kijk bij een latere per
 EXPIRED = N_("De termijn is al voorbij. Bel {phone}. U kunt dan toch een afspraak maken.")
 
 
-def today() -> dt.date:
-    return dt.datetime.now(AMSTERDAM).date()
-
-
 # -- intake answers in the session ------------------------------------------------------------------
 
 
@@ -50,15 +46,18 @@ def remember_answers(request: Request[Any, Any, Any], service_id: UUID, answers:
     request.set_session(data)
 
 
-def remembered_answers(request: Request[Any, Any, Any], service: Service) -> dict[str, Any] | None:
-    """The answers given for ``service`` in this session, checked again; None if there are none."""
+def remembered_answers(
+    request: Request[Any, Any, Any], service: Service, today: dt.date
+) -> dict[str, Any] | None:
+    """The answers given for ``service`` in this session, checked again (as of ``today``); None if
+    there are none."""
     stored = (request.session or {}).get(SESSION_KEY)
     if not isinstance(stored, dict) or stored.get("service") != str(service.id):
         return None
     answers = stored.get("answers")
     if not isinstance(answers, dict):
         return None
-    checked = check_answers(parse_questions(service.intake), answers, today())
+    checked = check_answers(parse_questions(service.intake), answers, today)
     return checked.answers if checked.ok else None
 
 
@@ -159,7 +158,8 @@ async def slot_listing(
 ) -> SlotListing:
     _ = translator(locale)
     phone = service.team.municipality.phone
-    start_day = max(first_day or today(), today())
+    today = now.astimezone(AMSTERDAM).date()
+    start_day = max(first_day or today, today)
     rules = await booking.load_rules(session, service)
     window = rules.window(now, by_official=by_official)
     last_possible = window.latest.astimezone(AMSTERDAM).date()
@@ -170,7 +170,7 @@ async def slot_listing(
         last_possible = min(last_possible, days.last)
         notice = _(rule.explanation, last=long_date(days.last, locale))
         empty = _(rule.none_left, phone=phone)
-        if days.last < today():
+        if days.last < today:
             notice, empty = "", _(EXPIRED, phone=phone)
     last_day = min(start_day + dt.timedelta(days=DAYS_PER_PAGE - 1), last_possible)
     starts = await booking.free_slots(
@@ -179,7 +179,7 @@ async def slot_listing(
     grouped = [
         {
             "label": long_date(day, locale),
-            "slots": [{"iso": s.isoformat(), "time": clock(s, locale)} for s in group],
+            "slots": [{"iso": s.isoformat(), "time": time_of_day(s, locale)} for s in group],
         }
         for day, group in groupby(starts, key=lambda s: local(s).date())
     ]
@@ -187,9 +187,7 @@ async def slot_listing(
     return SlotListing(
         days=grouped,
         first_day=start_day,
-        previous_day=max(start_day - dt.timedelta(days=DAYS_PER_PAGE), today())
-        if start_day > today()
-        else None,
+        previous_day=max(start_day - dt.timedelta(days=DAYS_PER_PAGE), today) if start_day > today else None,
         next_day=following if following <= last_possible else None,
         notice=notice,
         empty=empty,

@@ -6,6 +6,7 @@ appointment plus the grace window; unknown and expired tokens get the same page.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -17,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.booking import journey
 from backend.booking import service as booking
 from backend.booking.explain import explain
-from backend.booking.flow import cancel_and_notify, move_and_notify, utcnow
+from backend.booking.flow import cancel_and_notify, move_and_notify
 from backend.booking.intake import parse_date
 from backend.booking.steps import refused
 from backend.booking.tokens import appointment_for_manage_token, join_window
 from backend.booking.validation import clean_text, parse_moment
+from backend.clock import Clock
 from backend.db.models import Appointment
 from backend.localized import localized_list
 from backend.notify import Notify
@@ -33,17 +35,19 @@ Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 MAX_REASON = 500
 
 
-async def _appointment(settings: Settings, db_session: AsyncSession, token: str) -> Appointment | None:
-    """The appointment of a manage token that still works, else None."""
+async def _appointment(
+    settings: Settings, db_session: AsyncSession, token: str, now: dt.datetime
+) -> Appointment | None:
+    """The appointment of a manage token that still works at ``now``, else None."""
     appointment = await appointment_for_manage_token(db_session, token)
-    if appointment is None or utcnow() > join_window(appointment, settings.join).closes_at:
+    if appointment is None or now > join_window(appointment, settings.join).closes_at:
         return None
     return appointment
 
 
-def _changeable(appointment: Appointment) -> bool:
+def _changeable(appointment: Appointment, now: dt.datetime) -> bool:
     try:
-        booking.check_changeable(appointment, utcnow())
+        booking.check_changeable(appointment, now)
     except booking.NotChangeable:
         return False
     return True
@@ -63,12 +67,13 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         settings: Settings,
+        clock: Clock,
         db_session: AsyncSession,
         token: str,
         nieuw: str = "",
         gewijzigd: str = "",
     ) -> Template:
-        appointment = await _appointment(settings, db_session, token)
+        appointment = await _appointment(settings, db_session, token, clock())
         if appointment is None:
             return _invalid(request)
         locale = request_locale(request)
@@ -83,7 +88,7 @@ class ManagePages(Controller):
             answers=journey.answer_summary(appointment.service, appointment.intake, locale),
             just_booked=nieuw == "1",
             changed=gewijzigd,
-            changeable=_changeable(appointment),
+            changeable=_changeable(appointment, clock()),
         )
 
     @get("/verzetten")
@@ -91,15 +96,16 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         settings: Settings,
+        clock: Clock,
         db_session: AsyncSession,
         token: str,
         start: str = "",
         vanaf: str = "",
     ) -> Template | Redirect:
-        appointment = await _appointment(settings, db_session, token)
+        appointment = await _appointment(settings, db_session, token, clock())
         if appointment is None:
             return _invalid(request)
-        if not _changeable(appointment):
+        if not _changeable(appointment, clock()):
             return see_other(f"/afspraak/{token}")
         locale = request_locale(request)
         moment = parse_moment(start) if start else None
@@ -119,7 +125,7 @@ class ManagePages(Controller):
             locale,
             first_day=parse_date(vanaf) if vanaf else None,
             answers=appointment.intake,
-            now=utcnow(),
+            now=clock(),
         )
         return page(
             request,
@@ -137,31 +143,39 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         settings: Settings,
+        clock: Clock,
         notify: Notify,
         db_session: AsyncSession,
         token: str,
         data: dict[str, str] = Form,
     ) -> Template | Redirect:
-        appointment = await _appointment(settings, db_session, token)
+        appointment = await _appointment(settings, db_session, token, clock())
         if appointment is None:
             return _invalid(request)
         start = parse_moment(str(data.get("start", "")))
         if start is None:
             return see_other(f"/afspraak/{token}/verzetten")
         try:
-            await move_and_notify(db_session, settings, notify, appointment, start, manage_token=token)
+            await move_and_notify(
+                db_session, settings, notify, appointment, start, manage_token=token, clock=clock
+            )
         except booking.BookingError as exc:
             return refused(request, appointment.service, exc, f"/afspraak/{token}/verzetten")
         return see_other(f"/afspraak/{token}?gewijzigd=verzet")
 
     @get("/annuleren")
     async def confirm_cancel(
-        self, request: Request[Any, Any, Any], settings: Settings, db_session: AsyncSession, token: str
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        clock: Clock,
+        db_session: AsyncSession,
+        token: str,
     ) -> Template | Redirect:
-        appointment = await _appointment(settings, db_session, token)
+        appointment = await _appointment(settings, db_session, token, clock())
         if appointment is None:
             return _invalid(request)
-        if not _changeable(appointment):
+        if not _changeable(appointment, clock()):
             return see_other(f"/afspraak/{token}")
         return page(
             request,
@@ -177,17 +191,18 @@ class ManagePages(Controller):
         self,
         request: Request[Any, Any, Any],
         settings: Settings,
+        clock: Clock,
         notify: Notify,
         db_session: AsyncSession,
         token: str,
         data: dict[str, str] = Form,
     ) -> Template | Redirect:
-        appointment = await _appointment(settings, db_session, token)
+        appointment = await _appointment(settings, db_session, token, clock())
         if appointment is None:
             return _invalid(request)
         reason = clean_text(str(data.get("reason", "")))[:MAX_REASON]
         try:
-            await cancel_and_notify(db_session, settings, notify, appointment, reason=reason)
+            await cancel_and_notify(db_session, settings, notify, appointment, reason=reason, clock=clock)
         except booking.BookingError as exc:
             return page(
                 request,

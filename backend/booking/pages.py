@@ -20,6 +20,7 @@ from backend.booking import service as booking
 from backend.booking.flow import book_and_confirm
 from backend.booking.steps import BookingSteps, refused
 from backend.booking.validation import clean_text, email_error, name_error, parse_moment
+from backend.clock import Clock, local_today
 from backend.db.models import Municipality, Service
 from backend.i18n import N_
 from backend.notify import Notify
@@ -79,41 +80,49 @@ class BookingPages(Controller):
 
     @get("/diensten/{service_id:uuid}/vragen")
     async def questions(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, service_id: UUID
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, today: dt.date, service_id: UUID
     ) -> Template | Redirect:
-        return STEPS.questions(request, await _service_or_404(db_session, service_id))
+        return STEPS.questions(request, await _service_or_404(db_session, service_id), today)
 
     @post("/diensten/{service_id:uuid}/vragen")
     async def answer(
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
+        today: dt.date,
         service_id: UUID,
         data: dict[str, str] = Form,
     ) -> Template | Redirect:
-        return STEPS.answer(request, await _service_or_404(db_session, service_id), data)
+        return STEPS.answer(request, await _service_or_404(db_session, service_id), data, today)
 
     @get("/diensten/{service_id:uuid}")
     async def slots(
         self,
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
+        clock: Clock,
         service_id: UUID,
         vanaf: str = "",
     ) -> Template | Redirect:
-        return await STEPS.slots(request, db_session, await _service_or_404(db_session, service_id), vanaf)
+        service = await _service_or_404(db_session, service_id)
+        return await STEPS.slots(request, db_session, service, vanaf, clock)
 
     # -- details and booking ------------------------------------------------------------------------------
 
     @get("/diensten/{service_id:uuid}/boeken")
     async def form(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, service_id: UUID, start: str = ""
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        today: dt.date,
+        service_id: UUID,
+        start: str = "",
     ) -> Template | Redirect:
         service = await _service_or_404(db_session, service_id)
         moment = parse_moment(start)
-        if (back := STEPS.unanswered(request, service)) is not None:
+        if (back := STEPS.unanswered(request, service, today)) is not None:
             return back
-        answers = journey.remembered_answers(request, service)
+        answers = journey.remembered_answers(request, service, today)
         if moment is None:
             return see_other(f"/diensten/{service.id}")
         return self._form(request, service, moment, answers or {}, values={}, errors={})
@@ -150,15 +159,17 @@ class BookingPages(Controller):
         request: Request[Any, Any, Any],
         settings: Settings,
         notify: Notify,
+        clock: Clock,
         db_session: AsyncSession,
         service_id: UUID,
         data: dict[str, str] = Form,
     ) -> Template | Redirect:
         service = await _service_or_404(db_session, service_id)
         start = parse_moment(str(data.get("start", "")))
-        if (back := STEPS.unanswered(request, service)) is not None:
+        today = local_today(clock)
+        if (back := STEPS.unanswered(request, service, today)) is not None:
             return back
-        answers = journey.remembered_answers(request, service)
+        answers = journey.remembered_answers(request, service, today)
         if start is None:
             return see_other(f"/diensten/{service.id}")
         values, errors = check_contact(data)
@@ -178,6 +189,7 @@ class BookingPages(Controller):
                 intake=answers or {},
                 locale=locale,
                 origin=_origin(request),
+                clock=clock,
             )
         except booking.BookingError as exc:
             return refused(request, service, exc, STEPS.slots_url(service))

@@ -4,6 +4,7 @@ who may see a service, and what happens at the end."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.booking import journey
 from backend.booking.explain import explain
-from backend.booking.flow import utcnow
 from backend.booking.intake import check_answers, parse_date, parse_questions
 from backend.booking.service import BookingError, SlotTaken
+from backend.clock import Clock, local_today
 from backend.db.models import Service
 from backend.web import page, request_locale, see_other
 
@@ -39,9 +40,11 @@ class BookingSteps:
     def book_url(self, service: Service) -> str:
         return f"{self.base}/{service.id}/boeken"
 
-    def unanswered(self, request: Request[Any, Any, Any], service: Service) -> Redirect | None:
+    def unanswered(
+        self, request: Request[Any, Any, Any], service: Service, today: dt.date
+    ) -> Redirect | None:
         """The way back to the questions when the service has some and this session has no answers."""
-        if journey.needs_intake(service) and journey.remembered_answers(request, service) is None:
+        if journey.needs_intake(service) and journey.remembered_answers(request, service, today) is None:
             return see_other(self.questions_url(service))
         return None
 
@@ -49,6 +52,7 @@ class BookingSteps:
         self,
         request: Request[Any, Any, Any],
         service: Service,
+        today: dt.date,
         values: dict[str, Any] | None = None,
         errors: dict[str, str] | None = None,
         status_code: int = 200,
@@ -56,7 +60,7 @@ class BookingSteps:
         if not journey.needs_intake(service):
             return see_other(self.slots_url(service))
         if values is None:
-            values = journey.remembered_answers(request, service) or {}
+            values = journey.remembered_answers(request, service, today) or {}
         errors = errors or {}
         return page(
             request,
@@ -71,28 +75,34 @@ class BookingSteps:
         )
 
     def answer(
-        self, request: Request[Any, Any, Any], service: Service, data: dict[str, str]
+        self, request: Request[Any, Any, Any], service: Service, data: dict[str, str], today: dt.date
     ) -> Template | Redirect:
         questions = parse_questions(service.intake)
         raw = {q.key: data[q.key] for q in questions if q.key in data}
-        checked = check_answers(questions, raw, journey.today())
+        checked = check_answers(questions, raw, today)
         if not checked.ok:
-            return self.questions(request, service, raw, checked.errors, status_code=422)
+            return self.questions(request, service, today, raw, checked.errors, status_code=422)
         journey.remember_answers(request, service.id, checked.answers)
         return see_other(self.slots_url(service))
 
     async def slots(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, service: Service, vanaf: str
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        service: Service,
+        vanaf: str,
+        clock: Clock,
     ) -> Template | Redirect:
-        if (back := self.unanswered(request, service)) is not None:
+        today = local_today(clock)
+        if (back := self.unanswered(request, service, today)) is not None:
             return back
         listing = await journey.slot_listing(
             db_session,
             service,
             request_locale(request),
             first_day=parse_date(vanaf) if vanaf else None,
-            answers=journey.remembered_answers(request, service) or {},
-            now=utcnow(),
+            answers=journey.remembered_answers(request, service, today) or {},
+            now=clock(),
             by_official=self.by_official,
         )
         return page(

@@ -25,7 +25,7 @@ from backend import audit
 from backend.booking import agenda_form
 from backend.db.models import Official, OpeningHours, ScheduleException, Service, Team
 from backend.desk.auth import admin_team_ids, current_official
-from backend.timefmt import AMSTERDAM, long_date
+from backend.timefmt import long_date
 from backend.web import NO_STORE, page, request_locale, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -40,10 +40,6 @@ async def _admin_team(
         await audit.access_denied(db, official, "team", team_id, request)
         raise NotFoundException()
     return team
-
-
-def _today() -> dt.date:
-    return dt.datetime.now(AMSTERDAM).date()
 
 
 async def _week(db: AsyncSession, team: Team) -> dict[int, list[agenda_form.Block]]:
@@ -62,11 +58,11 @@ def _exception_blocks(raw: list[dict[str, Any]]) -> list[agenda_form.Block]:
     ]
 
 
-async def _team_view(db: AsyncSession, team: Team, locale: str) -> dict[str, Any]:
+async def _team_view(db: AsyncSession, team: Team, locale: str, today: dt.date) -> dict[str, Any]:
     week = await _week(db, team)
     exceptions = await db.scalars(
         select(ScheduleException)
-        .where(ScheduleException.team_id == team.id, ScheduleException.day >= _today())
+        .where(ScheduleException.team_id == team.id, ScheduleException.day >= today)
         .order_by(ScheduleException.day)
     )
     services = await db.scalars(select(Service).where(Service.team_id == team.id).order_by(Service.name))
@@ -119,6 +115,7 @@ class AgendaPages(Controller):
         request: Request[Any, Any, Any],
         db: AsyncSession,
         official: Official,
+        today: dt.date,
         *,
         status_code: int = 200,
         failed: dict[str, Any] | None = None,
@@ -131,7 +128,7 @@ class AgendaPages(Controller):
             raise NotFoundException()
         rows = await db.scalars(select(Team).where(Team.id.in_(teams)).order_by(Team.name))
         locale = request_locale(request)
-        views = [await _team_view(db, team, locale) for team in rows]
+        views = [await _team_view(db, team, locale, today) for team in rows]
         return page(
             request,
             "pages/desk/agenda.html",
@@ -148,6 +145,7 @@ class AgendaPages(Controller):
         request: Request[Any, Any, Any],
         db: AsyncSession,
         official: Official,
+        today: dt.date,
         exc: agenda_form.FormErrors,
         *,
         form: str,
@@ -156,13 +154,13 @@ class AgendaPages(Controller):
     ) -> Template:
         """The page again with the form as typed and its messages (422); nothing was stored."""
         failed = {"form": form, "id": form_id, "errors": exc.errors, "values": data}
-        return await self._page(request, db, official, status_code=422, failed=failed)
+        return await self._page(request, db, official, today, status_code=422, failed=failed)
 
     @get("/")
     async def show(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official
+        self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, today: dt.date
     ) -> Template:
-        return await self._page(request, db_session, official)
+        return await self._page(request, db_session, official, today)
 
     @post("/{team_id:uuid}")
     async def save_team(
@@ -170,6 +168,7 @@ class AgendaPages(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         official: Official,
+        today: dt.date,
         team_id: UUID,
         data: dict[str, str] = Form,
     ) -> Redirect | Template:
@@ -178,7 +177,7 @@ class AgendaPages(Controller):
             rules = agenda_form.team_rules(data)
         except agenda_form.FormErrors as exc:
             return await self._refused(
-                request, db_session, official, exc, form="team", form_id=str(team.id), data=data
+                request, db_session, official, today, exc, form="team", form_id=str(team.id), data=data
             )
         team.desks, team.lead_minutes, team.horizon_days = rules.desks, rules.lead_minutes, rules.horizon_days
         team.closed_on_public_holidays = rules.closed_on_public_holidays
@@ -198,17 +197,19 @@ class AgendaPages(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         official: Official,
+        today: dt.date,
         team_id: UUID,
         data: dict[str, str] = Form,
     ) -> Redirect | Template:
         team = await _admin_team(request, db_session, official, team_id)
         try:
-            exception = agenda_form.schedule_exception(data, _today())
+            exception = agenda_form.schedule_exception(data, today)
         except agenda_form.FormErrors as exc:
             return await self._refused(
                 request,
                 db_session,
                 official,
+                today,
                 exc,
                 form="exception",
                 form_id=f"{team.id}-exception",
@@ -259,6 +260,7 @@ class AgendaPages(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         official: Official,
+        today: dt.date,
         service_id: UUID,
         data: dict[str, str] = Form,
     ) -> Redirect | Template:
@@ -271,7 +273,7 @@ class AgendaPages(Controller):
             rules = agenda_form.service_rules(data)
         except agenda_form.FormErrors as exc:
             return await self._refused(
-                request, db_session, official, exc, form="service", form_id=str(service.id), data=data
+                request, db_session, official, today, exc, form="service", form_id=str(service.id), data=data
             )
         service.duration_minutes, service.step_minutes = rules.duration_minutes, rules.step_minutes
         service.buffer_minutes, service.lead_minutes = rules.buffer_minutes, rules.lead_minutes

@@ -3,7 +3,6 @@ time), and the button that asks a participant to identify now."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +13,7 @@ from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
+from backend.clock import Clock
 from backend.db.models import Official
 from backend.desk.auth import current_official
 from backend.desk.pages import appointment_for_official
@@ -52,6 +52,7 @@ class DeskIdentity(Controller):
         self,
         request: Request[Any, Any, Any],
         live: LivePages,
+        clock: Clock,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
@@ -62,7 +63,7 @@ class DeskIdentity(Controller):
         if participant is None or not appointment.is_active:
             await audit.access_denied(db_session, official, "participant", participant_id, request)
             raise NotFoundException()
-        participant.identity_requested_at = dt.datetime.now(dt.UTC)
+        participant.identity_requested_at = clock()
         audit.identity_requested(db_session, official.id, participant, request)
         level = binding.requested_level(participant)
         await db_session.commit()

@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit, calls
+from backend.clock import Clock
 from backend.db.models import Appointment, Official
 from backend.desk.auth import admin_team_ids, current_official, of_own_team, team_ids
 from backend.errors import problem
@@ -23,7 +24,7 @@ from backend.identity.binding import badge, identity_keyring, panel_rows
 from backend.live import LivePages
 from backend.notify import Wakeable
 from backend.settings import Settings
-from backend.timefmt import AMSTERDAM, LOCAL_TIMEZONE, clock
+from backend.timefmt import LOCAL_TIMEZONE, time_of_day
 from backend.web import NO_STORE, page, request_locale, see_other, wants_json
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -60,15 +61,15 @@ class DeskPages(Controller):
         settings: Settings,
         db_session: AsyncSession,
         official: Official,
+        today: dt.date,
     ) -> Template:
-        today = dt.datetime.now(AMSTERDAM).date()
         rows = await calls.desk_appointments(db_session, team_ids(official), today)
         keyring = identity_keyring(settings)
         appointments = [
             {
                 "id": str(a.id),
                 "reference": a.reference,
-                "start_text": clock(a.start_at),
+                "start_text": time_of_day(a.start_at),
                 "citizen_name": a.citizen_name,
                 "created_by": a.created_by.name if a.created_by else None,
                 "service_name": a.service.name,
@@ -92,6 +93,7 @@ class DeskPages(Controller):
         self,
         request: Request[Any, Any, Any],
         live: LivePages,
+        clock: Clock,
         db_session: AsyncSession,
         official: Official,
         appointment_id: UUID,
@@ -113,6 +115,7 @@ class DeskPages(Controller):
                 official.id,
                 participant_id,
                 client=audit.origin_of(request),
+                clock=clock,
             )
         except calls.NotAllowed as exc:
             await db_session.rollback()
@@ -178,6 +181,7 @@ class DeskPages(Controller):
         self,
         request: Request[Any, Any, Any],
         live: LivePages,
+        clock: Clock,
         document_purger: Wakeable | None,
         db_session: AsyncSession,
         official: Official,
@@ -202,6 +206,7 @@ class DeskPages(Controller):
                 official.id,
                 outcome,
                 client=audit.origin_of(request),
+                clock=clock,
             )
         except calls.NotAllowed:
             return _already_closed(request)

@@ -7,6 +7,7 @@ capacity). The appointment records who made it, and the citizen gets the same em
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from backend.booking.flow import book_and_confirm
 from backend.booking.pages import check_contact
 from backend.booking.steps import BookingSteps, refused
 from backend.booking.validation import parse_moment
+from backend.clock import Clock, local_today
 from backend.db.models import Appointment, Official, Service
 from backend.desk.auth import current_official, of_own_team, team_ids
 from backend.i18n import LOCALES
@@ -62,9 +64,14 @@ class PhoneBooking(Controller):
 
     @get("/{service_id:uuid}/vragen")
     async def questions(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, service_id: UUID
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        official: Official,
+        today: dt.date,
+        service_id: UUID,
     ) -> Template | Redirect:
-        return STEPS.questions(request, await _service_for(request, db_session, official, service_id))
+        return STEPS.questions(request, await _service_for(request, db_session, official, service_id), today)
 
     @post("/{service_id:uuid}/vragen")
     async def answer(
@@ -72,10 +79,12 @@ class PhoneBooking(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         official: Official,
+        today: dt.date,
         service_id: UUID,
         data: dict[str, str] = Form,
     ) -> Template | Redirect:
-        return STEPS.answer(request, await _service_for(request, db_session, official, service_id), data)
+        service = await _service_for(request, db_session, official, service_id)
+        return STEPS.answer(request, service, data, today)
 
     @get("/{service_id:uuid}")
     async def slots(
@@ -83,11 +92,12 @@ class PhoneBooking(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         official: Official,
+        clock: Clock,
         service_id: UUID,
         vanaf: str = "",
     ) -> Template | Redirect:
         service = await _service_for(request, db_session, official, service_id)
-        return await STEPS.slots(request, db_session, service, vanaf)
+        return await STEPS.slots(request, db_session, service, vanaf, clock)
 
     @get("/{service_id:uuid}/boeken")
     async def form(
@@ -95,6 +105,7 @@ class PhoneBooking(Controller):
         request: Request[Any, Any, Any],
         db_session: AsyncSession,
         official: Official,
+        today: dt.date,
         service_id: UUID,
         start: str = "",
     ) -> Template | Redirect:
@@ -102,13 +113,14 @@ class PhoneBooking(Controller):
         moment = parse_moment(start)
         if moment is None:
             return see_other(f"{BASE}/{service.id}")
-        return self._form(request, service, moment, {}, {})
+        return self._form(request, service, moment, today, {}, {})
 
     def _form(
         self,
         request: Request[Any, Any, Any],
         service: Service,
         start: Any,
+        today: dt.date,
         values: dict[str, str],
         errors: dict[str, str],
         status_code: int = 200,
@@ -122,7 +134,7 @@ class PhoneBooking(Controller):
             start_iso=start.isoformat(),
             start_text=long_datetime(start, locale),
             answers=journey.answer_summary(
-                service, journey.remembered_answers(request, service) or {}, locale
+                service, journey.remembered_answers(request, service, today) or {}, locale
             ),
             action=f"{BASE}/{service.id}/boeken",
             back=f"{BASE}/{service.id}",
@@ -138,21 +150,23 @@ class PhoneBooking(Controller):
         notify: Notify,
         db_session: AsyncSession,
         official: Official,
+        clock: Clock,
         service_id: UUID,
         data: dict[str, str] = Form,
     ) -> Template | Redirect:
         service = await _service_for(request, db_session, official, service_id)
         start = parse_moment(str(data.get("start", "")))
-        if (back := STEPS.unanswered(request, service)) is not None:
+        today = local_today(clock)
+        if (back := STEPS.unanswered(request, service, today)) is not None:
             return back
-        answers = journey.remembered_answers(request, service)
+        answers = journey.remembered_answers(request, service, today)
         if start is None:
             return see_other(f"{BASE}/{service.id}")
         values, errors = check_contact(data)
         language = str(data.get("language", "nl"))
         values["language"] = language if language in LOCALES else "nl"
         if errors:
-            return self._form(request, service, start, values, errors, status_code=422)
+            return self._form(request, service, start, today, values, errors, status_code=422)
         try:
             result = await book_and_confirm(
                 db_session,
@@ -165,6 +179,7 @@ class PhoneBooking(Controller):
                 locale=values["language"],
                 created_by=official.id,
                 origin=request.client.host if request.client else "",
+                clock=clock,
             )
         except booking.BookingError as exc:
             return refused(request, service, exc, STEPS.slots_url(service))

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 from uuid import UUID
@@ -26,6 +26,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import audit
+from backend.clock import Clock, system_clock
 from backend.db.models import Appointment, Document
 from backend.db.models.appointment import ACTIVE_STATUSES
 from backend.documents.vault import Vault
@@ -33,14 +34,9 @@ from backend.live import LivePages, NoLivePages
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], dt.datetime]
 BATCH: Final = 100
 ORPHAN_AGE: Final = dt.timedelta(hours=1)
 """An upload is stored a moment before its row commits; a file this old without a row is an orphan."""
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -59,7 +55,7 @@ class DocumentPurger:
         *,
         poll_seconds: float,
         live: LivePages | None = None,
-        clock: Clock = utc_now,
+        clock: Clock = system_clock,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._vault = vault

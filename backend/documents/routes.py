@@ -7,7 +7,6 @@ text in the visitor's language. Uploads carry the CSRF token in the ``X-CSRFToke
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit, rooms
 from backend.booking.tokens import join_window, participant_for_join_token
+from backend.clock import Clock
 from backend.crypto import SealError
 from backend.db.models import Appointment, Document, Official, Participant
 from backend.desk.auth import current_official
@@ -118,14 +118,14 @@ async def download(
 # -- the citizen's side ------------------------------------------------------------------------------
 
 
-async def _participant(db: AsyncSession, settings: Settings, token: str) -> Participant:
+async def _participant(db_session: AsyncSession, settings: Settings, clock: Clock, token: str) -> Participant:
     """The participant of a join link that works now; 404 otherwise (as the join pages do)."""
-    participant = await participant_for_join_token(db, token)
+    participant = await participant_for_join_token(db_session, token)
     if (
         participant is None
         or not participant.appointment.is_active
         or participant.state == rooms.ENDED
-        or not join_window(participant.appointment, settings.join).contains(dt.datetime.now(dt.UTC))
+        or not join_window(participant.appointment, settings.join).contains(clock())
     ):
         raise NotFoundException()
     return participant
@@ -139,6 +139,7 @@ class CitizenDocuments(Controller):
     path = "/j/{token:str}/documenten"
     include_in_schema = False
     cache_control = NO_STORE
+    dependencies = {"participant": Provide(_participant)}
 
     @get("/")
     async def index(
@@ -147,9 +148,8 @@ class CitizenDocuments(Controller):
         documents: Documents,
         settings: Settings,
         db_session: AsyncSession,
-        token: str,
+        participant: Participant,
     ) -> Response[Any]:
-        participant = await _participant(db_session, settings, token)
         items = await documents.list_for(db_session, participant.appointment_id)
         body = {
             "documents": [document_info(d) for d in items],
@@ -163,11 +163,9 @@ class CitizenDocuments(Controller):
         self,
         request: Request[Any, Any, Any],
         documents: Documents,
-        settings: Settings,
         db_session: AsyncSession,
-        token: str,
+        participant: Participant,
     ) -> Response[Any]:
-        participant = await _participant(db_session, settings, token)
         return await share(request, documents, db_session, participant.appointment, _as_sharer(participant))
 
     @get("/{document_id:uuid}")
@@ -175,12 +173,10 @@ class CitizenDocuments(Controller):
         self,
         request: Request[Any, Any, Any],
         documents: Documents,
-        settings: Settings,
         db_session: AsyncSession,
-        token: str,
+        participant: Participant,
         document_id: UUID,
     ) -> Response[bytes]:
-        participant = await _participant(db_session, settings, token)
         document = await documents.find(db_session, participant.appointment_id, document_id)
         if document is None:
             raise NotFoundException()
@@ -194,18 +190,15 @@ class CitizenDocuments(Controller):
         self,
         request: Request[Any, Any, Any],
         documents: Documents,
-        settings: Settings,
         db_session: AsyncSession,
-        token: str,
+        participant: Participant,
         document_id: UUID,
     ) -> Response[Any]:
-        participant = await _participant(db_session, settings, token)
-        service = documents
-        document = await service.find(db_session, participant.appointment_id, document_id)
+        document = await documents.find(db_session, participant.appointment_id, document_id)
         if document is None:
             return refused(request, Rejected("gone", status=404))
         try:
-            await service.remove(
+            await documents.remove(
                 db_session,
                 participant.appointment,
                 document,

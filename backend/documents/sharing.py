@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.booking.tokens import join_window
+from backend.clock import Clock, system_clock
 from backend.db.locks import lock_appointment
 from backend.db.models import Appointment, Document, DocumentRetention
 from backend.documents.inspection import inspect_upload
@@ -98,8 +99,11 @@ async def keep_days(session: AsyncSession, service_id: UUID, settings: Settings)
 class Documents:
     """The documents service of one app (or worker) process."""
 
-    def __init__(self, settings: Settings, vault: Vault, live: LivePages | None = None) -> None:
+    def __init__(
+        self, settings: Settings, vault: Vault, live: LivePages | None = None, *, clock: Clock = system_clock
+    ) -> None:
         self.settings = settings
+        self.clock = clock
         self.vault = vault
         self.live: LivePages = live or NoLivePages()
         self._inspections = asyncio.Semaphore(INSPECTIONS_AT_ONCE)
@@ -206,7 +210,7 @@ class Documents:
         days = await keep_days(session, appointment.service_id, self.settings)
         if keep and days <= 0:
             raise Rejected("keep_not_allowed", status=409)
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock()
         document.kept_for_case = keep
         document.kept_at = now if keep else None
         document.kept_by_official_id = official_id if keep else None

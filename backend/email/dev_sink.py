@@ -18,6 +18,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from backend.clock import Clock, system_clock
 from backend.settings import EmailSettings
 
 DEFAULT_KEEP = 200
@@ -106,8 +107,10 @@ class DevMailbox:
         port: int = EmailSettings.smtp_port,
         server_hostname: str = EmailSettings.local_hostname,
         keep: int = DEFAULT_KEEP,
+        clock: Clock = system_clock,
     ) -> None:
         self.host = host
+        self._clock = clock
         self.port = port
         self._messages: deque[ReceivedMessage] = deque(maxlen=keep)
         self._server_hostname = server_hostname
@@ -119,7 +122,7 @@ class DevMailbox:
         raw = envelope.original_content or envelope.content or b""
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
-        now = dt.datetime.now(dt.UTC)
+        now = self._clock()
         try:
             received = parse(raw, list(envelope.rcpt_tos), now)
         except Exception:  # a sink keeps what it got, even when it cannot read it

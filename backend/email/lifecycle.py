@@ -10,13 +10,14 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 
 from backend.background import Lifespan
+from backend.clock import Clock, system_clock
 from backend.email.dev_sink import DevMailbox
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def dev_mailbox_for(settings: Settings) -> DevMailbox | None:
+def dev_mailbox_for(settings: Settings, clock: Clock = system_clock) -> DevMailbox | None:
     """The development SMTP sink (not started yet), or None when it is off."""
     if not settings.email.dev_sink:
         return None
@@ -24,7 +25,9 @@ def dev_mailbox_for(settings: Settings) -> DevMailbox | None:
         # The mailbox shows live join links to anyone who can reach it.
         log.warning("dev mailbox requested in production: not started")
         return None
-    return DevMailbox(port=settings.email.smtp_port, server_hostname=settings.email.local_hostname)
+    return DevMailbox(
+        port=settings.email.smtp_port, server_hostname=settings.email.local_hostname, clock=clock
+    )
 
 
 def dev_mailbox_lifespan(mailbox: DevMailbox | None) -> Lifespan:

@@ -18,6 +18,7 @@ from uuid import UUID
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.clock import system_clock
 from backend.db.models import Appointment, Municipality, OutboxMessage, OutboxStatus, Participant, Service
 from backend.email.outbox import enqueue, enqueue_request, freeze, message_context, outbox_keyring
 from backend.email.render import (
@@ -31,7 +32,7 @@ from backend.email.render import (
 from backend.i18n import N_, translator
 from backend.localized import localized, localized_list
 from backend.settings import Settings
-from backend.timefmt import clock, long_datetime
+from backend.timefmt import long_datetime, time_of_day
 
 ICS_UID_DOMAIN = "digitale-balie"
 Kind = Literal["confirmation", "reminder", "rescheduled", "cancelled", "invitation"]
@@ -102,7 +103,7 @@ def build_appointment_email(
         **urls,
         "name": participant.name,
         "when": when,
-        "ends": clock(appointment.end_at, locale),
+        "ends": time_of_day(appointment.end_at, locale),
         "opens_minutes": settings.join.opens_minutes_before,
         "service": service_name,
         "municipality": municipality.name,
@@ -135,7 +136,7 @@ def build_appointment_email(
         organizer_email=sender_address(settings.email.sender),
         attendee_name=participant.name,
         attendee_email=participant.email,
-        stamp=now or dt.datetime.now(dt.UTC),
+        stamp=now or system_clock(),
         cancelled=kind == "cancelled",
     )
     ics = Attachment(
@@ -165,6 +166,7 @@ async def queue_appointment_email(
     tokens: Tokens | None,
     settings: Settings,
     key: str,
+    now: dt.datetime,
     send_at: dt.datetime | None = None,
     locale: str | None = None,
 ) -> None:
@@ -175,7 +177,15 @@ async def queue_appointment_email(
     if service is None or municipality is None:
         raise LookupError("appointment refers to a service or municipality that does not exist")
     message = build_appointment_email(
-        kind, appointment, participant, service, municipality, tokens=tokens, settings=settings, locale=locale
+        kind,
+        appointment,
+        participant,
+        service,
+        municipality,
+        tokens=tokens,
+        settings=settings,
+        now=now,
+        locale=locale,
     )
     await enqueue(
         session,
@@ -186,6 +196,7 @@ async def queue_appointment_email(
         kind=kind,
         appointment_id=appointment.id,
         send_at=send_at,
+        now=now,
         meta={"participant_id": str(participant.id)},
     )
 
@@ -203,7 +214,7 @@ async def queue_deferred(
     tokens: Tokens,
     settings: Settings,
     key: str,
-    send_at: dt.datetime | None = None,
+    send_at: dt.datetime,
     locale: str | None = None,
 ) -> None:
     """Queue an email that the worker writes when it sends it: only a sealed request (who, which
@@ -228,7 +239,7 @@ async def queue_deferred(
         keyring=outbox_keyring(settings),
         kind=kind,
         appointment_id=appointment.id,
-        send_at=send_at or dt.datetime.now(dt.UTC),
+        send_at=send_at,
     )
 
 
@@ -239,6 +250,7 @@ async def queue_booking_confirmation(
     *,
     tokens: Tokens,
     settings: Settings,
+    now: dt.datetime,
 ) -> None:
     """The confirmation and the reminders for ``participant``, with the tokens just handed out."""
     await _flushed(session, appointment, participant)
@@ -250,8 +262,9 @@ async def queue_booking_confirmation(
         tokens=tokens,
         settings=settings,
         key=f"confirmation:{participant.id}:{appointment.sequence}",
+        send_at=now,
     )
-    await queue_reminders(session, appointment, participant, tokens=tokens, settings=settings)
+    await queue_reminders(session, appointment, participant, tokens=tokens, settings=settings, now=now)
 
 
 async def queue_invitation(
@@ -262,6 +275,7 @@ async def queue_invitation(
     join_token: str,
     locale: str,
     settings: Settings,
+    now: dt.datetime,
 ) -> None:
     """The invitation for a partner or interpreter (their own link, no manage link) and their
     reminders, in ``locale``, in the caller's transaction."""
@@ -274,9 +288,12 @@ async def queue_invitation(
         tokens=tokens,
         settings=settings,
         key=f"invitation:{participant.id}",
+        send_at=now,
         locale=locale,
     )
-    await queue_reminders(session, appointment, participant, tokens=tokens, settings=settings, locale=locale)
+    await queue_reminders(
+        session, appointment, participant, tokens=tokens, settings=settings, now=now, locale=locale
+    )
 
 
 async def queue_reminders(
@@ -286,7 +303,7 @@ async def queue_reminders(
     *,
     tokens: Tokens,
     settings: Settings,
-    now: dt.datetime | None = None,
+    now: dt.datetime,
     locale: str | None = None,
 ) -> None:
     """One reminder per ``Service.reminder_minutes`` still in the future, each due at its moment.
@@ -297,7 +314,6 @@ async def queue_reminders(
     await _flushed(session, appointment, participant)
     service = await session.get(Service, appointment.service_id)
     minutes_before = sorted(set(service.reminder_minutes if service else []), reverse=True)
-    now = now or dt.datetime.now(dt.UTC)
     for minutes in minutes_before:
         due = appointment.start_at - dt.timedelta(minutes=minutes)
         if due <= now:
@@ -316,7 +332,7 @@ async def queue_reminders(
 
 
 async def render_request(
-    session: AsyncSession, request: dict[str, str], settings: Settings
+    session: AsyncSession, request: dict[str, str], settings: Settings, *, now: dt.datetime
 ) -> EmailMessage | None:
     """The email a queued request stands for, or None when it should no longer go out: the
     appointment stopped running or changed since (a moved appointment has its own email with new
@@ -342,6 +358,7 @@ async def render_request(
         municipality,
         tokens=Tokens(join=request["join"], manage=request.get("manage") or None),
         settings=settings,
+        now=now,
         locale=request.get("locale") or None,
     )
 
@@ -355,7 +372,7 @@ async def outgoing_bytes(
     opened = outbox_keyring(settings).open(sealed, context=message_context(key))
     if not deferred:
         return opened
-    message = await render_request(session, json.loads(opened), settings)
+    message = await render_request(session, json.loads(opened), settings, now=now)
     return None if message is None else freeze(message, key, now)
 
 

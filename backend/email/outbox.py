@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.clock import system_clock
 from backend.crypto import Keyring
 from backend.db.models import OutboxMessage, OutboxStatus
 from backend.settings import Settings
@@ -79,6 +80,7 @@ async def enqueue(
     kind: str = "",
     appointment_id: UUID | None = None,
     send_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> OutboxMessage:
     """Add ``message`` to the outbox in the session's transaction (the caller commits).
 
@@ -93,7 +95,7 @@ async def enqueue(
     found = await _existing(session, key)
     if found is not None:
         return found
-    now = dt.datetime.now(dt.UTC)
+    now = now or system_clock()
     row = OutboxMessage(
         idempotency_key=key,
         recipient=recipient,

@@ -19,6 +19,7 @@ from typing import Any
 import icalendar
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from backend.clock import system_clock
 from backend.i18n import translator
 from backend.settings import WEB_DIR
 
@@ -82,7 +83,7 @@ def build_message(
     message["From"] = sender
     message["To"] = Address(display_name=one_line(to_name), addr_spec=to_address)
     message["Subject"] = one_line(subject)
-    message["Date"] = format_datetime(now or dt.datetime.now(dt.UTC))
+    message["Date"] = format_datetime(now or system_clock())
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body.text, subtype="plain", charset="utf-8")
     message.add_alternative(body.html, subtype="html", charset="utf-8")

@@ -23,7 +23,7 @@ import datetime as dt
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.utils import parseaddr
 from uuid import UUID
@@ -32,18 +32,13 @@ import aiosmtplib
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.clock import Clock, system_clock
 from backend.crypto import SealError
 from backend.db.models import OutboxMessage, OutboxStatus
 from backend.email.messages import outgoing_bytes
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], dt.datetime]
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -70,7 +65,7 @@ class OutboxWorker:
         smtp_timeout: float = 30.0,
         backoff_base: float = 30.0,
         backoff_cap: float = 3600.0,
-        clock: Clock = utc_now,
+        clock: Clock = system_clock,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._settings = settings

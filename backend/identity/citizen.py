@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.booking.tokens import join_window, participant_for_join_token
+from backend.clock import Clock
 from backend.crypto import Keyring, SealError
 from backend.db.models import Participant
 from backend.i18n import N_
@@ -55,11 +56,11 @@ def _open_token(settings: Settings, sealed: object) -> str | None:
         return None
 
 
-async def _joinable(db: AsyncSession, settings: Settings, token: str) -> Participant | None:
+async def _joinable(db: AsyncSession, settings: Settings, token: str, now: dt.datetime) -> Participant | None:
     participant = await participant_for_join_token(db, token)
     if participant is None or not participant.appointment.is_active:
         return None
-    if dt.datetime.now(dt.UTC) > join_window(participant.appointment, settings.join).closes_at:
+    if now > join_window(participant.appointment, settings.join).closes_at:
         return None
     return participant
 
@@ -81,11 +82,12 @@ class DigidSignIn(Controller):
         request: Request[Any, Any, Any],
         citizen_party: RelyingParty,
         settings: Settings,
+        clock: Clock,
         db_session: AsyncSession,
         token: str,
         data: dict[str, str] = Form,
     ) -> Redirect | Template:
-        participant = await _joinable(db_session, settings, token)
+        participant = await _joinable(db_session, settings, token, clock())
         if participant is None:
             return page(request, "pages/link_invalid.html", status_code=404)
         level = binding.requested_level(participant)
@@ -112,12 +114,13 @@ class DigidSignIn(Controller):
         citizen_party: RelyingParty,
         live: LivePages,
         settings: Settings,
+        clock: Clock,
         db_session: AsyncSession,
     ) -> Redirect | Template:
         try:
             login = await citizen_party.finish(request.session, dict(request.query_params.items()))
         except LoginFailed as exc:
-            participant, token = await self._from_context(db_session, settings, exc.context)
+            participant, token = await self._from_context(db_session, settings, exc.context, clock())
             await audit.identity_failed(db_session, request, reason=exc.reason, participant=participant)
             if isinstance(exc, ProviderUnavailable):
                 return unavailable(request, exc, f"/j/{token}" if token else "/")
@@ -127,7 +130,7 @@ class DigidSignIn(Controller):
                 title=N_("Inloggen met DigiD is niet gelukt"),
                 message=N_("Het inloggen met DigiD kon niet worden afgemaakt. Probeer het opnieuw."),
             )
-        participant, token = await self._from_context(db_session, settings, login.context)
+        participant, token = await self._from_context(db_session, settings, login.context, clock())
         if participant is None or token is None:
             await audit.identity_failed(
                 db_session, request, reason="participant_gone", participant=participant
@@ -142,7 +145,7 @@ class DigidSignIn(Controller):
                 participant,
                 bsn=bsn if isinstance(bsn, str) else "",
                 level=level,
-                now=dt.datetime.now(dt.UTC),
+                now=clock(),
             )
         except binding.Refused as refused:  # raised before anything on the participant changed
             return await self._refused(request, db_session, participant, token, refused.reason, level)
@@ -155,10 +158,10 @@ class DigidSignIn(Controller):
         return see_other(f"/j/{token}")
 
     async def _from_context(
-        self, db: AsyncSession, settings: Settings, context: dict[str, Any]
+        self, db: AsyncSession, settings: Settings, context: dict[str, Any], now: dt.datetime
     ) -> tuple[Participant | None, str | None]:
         token = _open_token(settings, context.get("token"))
-        participant = await _joinable(db, settings, token) if token else None
+        participant = await _joinable(db, settings, token, now) if token else None
         if participant is not None and str(participant.id) != context.get("participant"):
             return None, None
         return participant, token

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +39,7 @@ def header_of(token: str) -> dict[str, Any]:
     return header
 
 
-async def verify(token: object, keys_for: KeysFor, expected: Expected) -> dict[str, Any]:
+async def verify(token: object, keys_for: KeysFor, expected: Expected, *, now: float) -> dict[str, Any]:
     """The ID token's claims, if its signature, issuer, audience, times and nonce are right."""
     if not isinstance(token, str) or token.count(".") != 2:
         raise LoginFailed("no_id_token")
@@ -61,7 +60,7 @@ async def verify(token: object, keys_for: KeysFor, expected: Expected) -> dict[s
         raise LoginFailed("bad_signature") from exc
     except (JoseError, ValueError) as exc:
         raise LoginFailed("bad_signature", type(exc).__name__) from exc
-    check_claims(claims, expected, now=time.time())
+    check_claims(claims, expected, now=now)
     return claims
 
 

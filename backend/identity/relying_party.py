@@ -10,7 +10,6 @@ token (:mod:`backend.identity.id_token`). Anything wrong raises
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
+from backend.clock import Clock, system_clock
 from backend.identity import id_token
 from backend.identity.errors import LoginFailed, ProviderUnavailable
 from backend.identity.pending import PendingSignIn, read_pending, write_pending
@@ -56,9 +56,16 @@ class Login:
 
 class RelyingParty:
     def __init__(
-        self, config: ClientConfig, *, purpose: str, skew_seconds: int = 60, login_seconds: int = 600
+        self,
+        config: ClientConfig,
+        *,
+        purpose: str,
+        skew_seconds: int = 60,
+        login_seconds: int = 600,
+        clock: Clock = system_clock,
     ) -> None:
         self.config = config
+        self.clock = clock
         self.purpose = purpose
         self.provider = OpenIdProvider(config.issuer)
         self.skew_seconds = skew_seconds
@@ -93,7 +100,7 @@ class RelyingParty:
                 code_verifier=verifier,
                 **dict(params or {}),
             )
-        now = int(time.time())
+        now = int(self.clock().timestamp())
         pending = {
             s: p
             for s, p in read_pending(session.get(PENDING_KEY)).items()
@@ -143,6 +150,7 @@ class RelyingParty:
                 skew_seconds=self.skew_seconds,
                 max_age_seconds=self.login_seconds,
             ),
+            now=self.clock().timestamp(),
         )
         return Login(claims=claims, context=dict(pending.context))
 
@@ -162,7 +170,7 @@ class RelyingParty:
             raise LoginFailed("missing_state")
         if entry is None:
             raise LoginFailed("wrong_state")
-        if int(time.time()) - entry.started_at >= self.login_seconds:
+        if int(self.clock().timestamp()) - entry.started_at >= self.login_seconds:
             raise LoginFailed("expired_state")
         return entry
 

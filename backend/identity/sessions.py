@@ -13,7 +13,6 @@ On top of Litestar's server-side session backend this adds what a counter for of
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -27,6 +26,7 @@ from litestar.stores.base import NamespacedStore
 from litestar.types import Empty, Message, Scope, ScopeSession
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.clock import Clock, system_clock
 from backend.identity.store import DatabaseStore
 from backend.settings import Settings
 
@@ -43,7 +43,8 @@ _LOADED: Final = "balie.session.loaded"
 
 def start_fresh(request: Request[Any, Any, Any], data: dict[str, Any]) -> None:
     """Replace the whole session with ``data`` under a new session id (use at every sign-in)."""
-    request.scope["session"] = {**data, BORN: int(time.time()), ROTATE: True}
+    # No BORN here: the backend stamps it, by the app's clock, when it stores the new session.
+    request.scope["session"] = {**data, ROTATE: True}
 
 
 def end(request: Request[Any, Any, Any]) -> None:
@@ -56,7 +57,7 @@ class BalieSessionBackend(ServerSideSessionBackend):
 
     async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
         data = await super().load_from_connection(connection)
-        now = int(time.time())
+        now = int(self.config.clock().timestamp())
         if data and not self.config.alive(data, now):
             session_id = connection.cookies.get(self.config.key)
             if session_id:
@@ -81,7 +82,7 @@ class BalieSessionBackend(ServerSideSessionBackend):
                 await self.delete(cookie_id, store)
                 headers.add("Set-Cookie", self._cookie("null", expires=0))
             return
-        now = int(time.time())
+        now = int(self.config.clock().timestamp())
         data.setdefault(BORN, now)
         loaded: dict[str, Any] = connection.scope.get("state", {}).get(_LOADED, {})
         unchanged = _without_seen(data) == _without_seen(loaded)
@@ -112,6 +113,7 @@ class BalieSessionConfig(ServerSideSessionConfig):
     _backend_class = BalieSessionBackend
 
     absolute_seconds: int = field(default=10 * 3600)
+    clock: Clock = field(default=system_clock)
 
     def alive(self, data: dict[str, Any], now: int) -> bool:
         born, seen = int(data.get(BORN, 0)), int(data.get(SEEN, 0))
@@ -131,8 +133,9 @@ def _without_seen(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != SEEN}
 
 
-def session_config(settings: Settings) -> BalieSessionConfig:
+def session_config(settings: Settings, clock: Clock = system_clock) -> BalieSessionConfig:
     return BalieSessionConfig(
+        clock=clock,
         key=COOKIE,
         max_age=settings.sessions.idle_minutes * 60,
         absolute_seconds=settings.sessions.absolute_hours * 3600,
@@ -144,13 +147,15 @@ def session_config(settings: Settings) -> BalieSessionConfig:
     )
 
 
-def session_store(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> NamespacedStore:
+def session_store(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock = system_clock
+) -> NamespacedStore:
     """The store for ``BALIE_SESSION_STORE``: the app's database (default) or Redis."""
     if settings.sessions.store == "redis":
         from litestar.stores.redis import RedisStore
 
         return RedisStore.with_client(url=settings.channels.redis_url, namespace="balie-session")
-    return DatabaseStore(sessionmaker, namespace="session")
+    return DatabaseStore(sessionmaker, namespace="session", clock=clock)
 
 
 __all__ = ["COOKIE", "BalieSessionConfig", "end", "session_config", "session_store", "start_fresh"]

@@ -14,14 +14,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from backend.clock import Clock, system_clock
 from backend.db.models import StoredSession
 
 NO_EXPIRY: Final = dt.timedelta(days=30)
 """Rows need an expiry; values stored without one are kept this long."""
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _seconds(value: int | dt.timedelta | None) -> dt.timedelta:
@@ -31,21 +28,28 @@ def _seconds(value: int | dt.timedelta | None) -> dt.timedelta:
 
 
 class DatabaseStore(NamespacedStore):
-    __slots__ = ("_sessionmaker",)
+    __slots__ = ("_clock", "_sessionmaker")
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], namespace: str = "balie") -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        namespace: str = "balie",
+        *,
+        clock: Clock = system_clock,
+    ) -> None:
         self.namespace = namespace
         self._sessionmaker = sessionmaker
+        self._clock = clock
 
     def with_namespace(self, namespace: str) -> DatabaseStore:
-        return DatabaseStore(self._sessionmaker, f"{self.namespace}.{namespace}")
+        return DatabaseStore(self._sessionmaker, f"{self.namespace}.{namespace}", clock=self._clock)
 
     def _key(self, key: str) -> str:
         return f"{self.namespace}:{key}"
 
     async def set(self, key: str, value: str | bytes, expires_in: int | dt.timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
-        now = _now()
+        now = self._clock()
         expires_at = now + _seconds(expires_in)
         stored_key = self._key(key)
         async with self._sessionmaker() as db:
@@ -78,7 +82,7 @@ class DatabaseStore(NamespacedStore):
             if row is None:
                 await db.commit()
                 return None
-            now = _now()
+            now = self._clock()
             if row.expires_at <= now:
                 await db.execute(delete(StoredSession).where(StoredSession.key == stored_key))
                 await db.commit()
@@ -114,4 +118,4 @@ class DatabaseStore(NamespacedStore):
             await db.commit()
         if expires_at is None:
             return None
-        return max(int((expires_at - _now()).total_seconds()), 0)
+        return max(int((expires_at - self._clock()).total_seconds()), 0)

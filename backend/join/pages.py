@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -10,10 +9,11 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.booking.tokens import join_window, participant_for_join_token
+from backend.clock import Clock
 from backend.db.models import Participant
 from backend.identity import binding, levels
 from backend.settings import Settings
-from backend.timefmt import clock, long_datetime
+from backend.timefmt import long_datetime, time_of_day
 from backend.web import NO_STORE, page, request_locale, see_other
 
 
@@ -32,10 +32,15 @@ class JoinPages(Controller):
 
     @get("/{token:str}")
     async def landing(
-        self, request: Request[Any, Any, Any], settings: Settings, db_session: AsyncSession, token: str
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        clock: Clock,
+        db_session: AsyncSession,
+        token: str,
     ) -> Template:
         participant = await _usable(db_session, token)
-        now = dt.datetime.now(dt.UTC)
+        now = clock()
         if participant is None:
             return page(request, "pages/link_invalid.html", status_code=404)
         appointment = participant.appointment
@@ -51,18 +56,21 @@ class JoinPages(Controller):
             participant=participant,
             start_text=long_datetime(appointment.start_at, locale),
             too_early=now < window.opens_at,
-            opens_text=clock(window.opens_at, locale),
+            opens_text=time_of_day(window.opens_at, locale),
             **_identity(participant),
         )
 
     @post("/{token:str}/start")
     async def start(
-        self, request: Request[Any, Any, Any], settings: Settings, db_session: AsyncSession, token: str
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        clock: Clock,
+        db_session: AsyncSession,
+        token: str,
     ) -> Template | Redirect:
         participant = await _usable(db_session, token)
-        if participant is None or not join_window(participant.appointment, settings.join).contains(
-            dt.datetime.now(dt.UTC)
-        ):
+        if participant is None or not join_window(participant.appointment, settings.join).contains(clock()):
             return see_other(f"/j/{token}")
         if not binding.may_enter(participant):
             return see_other(f"/j/{token}")  # DigiD first: the landing page offers it
@@ -70,12 +78,17 @@ class JoinPages(Controller):
 
     @get("/{token:str}/wachtkamer")
     async def room(
-        self, request: Request[Any, Any, Any], settings: Settings, db_session: AsyncSession, token: str
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        clock: Clock,
+        db_session: AsyncSession,
+        token: str,
     ) -> Template | Redirect:
         participant = await _usable(db_session, token)
         if participant is None:
             return page(request, "pages/link_invalid.html", status_code=404)
-        if not join_window(participant.appointment, settings.join).contains(dt.datetime.now(dt.UTC)):
+        if not join_window(participant.appointment, settings.join).contains(clock()):
             return see_other(f"/j/{token}")
         if not binding.may_enter(participant):
             return see_other(f"/j/{token}")

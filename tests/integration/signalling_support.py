@@ -33,6 +33,7 @@ from websockets.asyncio.client import ClientConnection
 
 from backend import calls
 from backend.booking.tokens import hash_token, new_token
+from backend.clock import system_clock
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.migrate import upgrade
 from backend.db.models import Appointment, Membership, Official, Participant
@@ -223,6 +224,7 @@ def tiny_app(settings: Settings) -> Litestar:
             "hub": provide(hub),
             "sessionmaker": provide(sessionmaker),
             "echo": provide(None),
+            "clock": provide(system_clock),
         },
         state=State({"live": HubPages(hub), "sessionmaker": sessionmaker}),  # for the tests' own moves
         on_shutdown=[lambda: engine.dispose()],

@@ -27,6 +27,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.background import loop_lifespan
+from backend.clock import system_clock
 from backend.crypto import Keyring
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.migrate import upgrade
@@ -452,7 +453,12 @@ async def test_booking_confirmation_is_queued_once_and_delivered(
         appointment, participant = await _book(session)
         for _ in range(2):
             await queue_booking_confirmation(
-                session, appointment, participant, tokens=Tokens("J" * 43, "M" * 43), settings=settings
+                session,
+                appointment,
+                participant,
+                tokens=Tokens("J" * 43, "M" * 43),
+                settings=settings,
+                now=system_clock(),
             )
     (row,) = await rows(sessions)  # the appointment lies in the past: no reminder is queued
     assert row.idempotency_key == f"confirmation:{participant.id}:0"

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from backend import rooms
+from backend.clock import ManualClock
 from backend.settings import Secret, SignallingSettings
 from signalling import chat, protocol
 from signalling.call_member import CallMember, relayed_signal
@@ -34,6 +35,7 @@ class Page:
         self.incoming = list(incoming)
         self.sent: list[dict[str, Any]] = []
         self.errors: list[tuple[str, str]] = []
+        self.clock = ManualClock(dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC))
 
     async def messages(self) -> AsyncIterator[object]:
         for message in self.incoming:

@@ -34,8 +34,8 @@ def test_credential_follows_the_turn_rest_scheme() -> None:
 
 
 def test_pages_without_media_get_the_configured_list_only() -> None:
-    assert ice.ice_servers(with_turn(), purpose=None) == [STUN]
-    assert ice.ice_servers(SignallingSettings(ice_servers=(STUN,)), purpose="call") == [STUN]
+    assert ice.ice_servers(with_turn(), purpose=None, now=NOW) == [STUN]
+    assert ice.ice_servers(SignallingSettings(ice_servers=(STUN,)), purpose="call", now=NOW) == [STUN]
 
 
 def test_media_pages_get_turn_for_at_most_their_lifetime_under_a_random_name() -> None:

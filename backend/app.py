@@ -44,6 +44,7 @@ from backend.housekeeping import Housekeeper, telling
 from backend.identity import sessions
 from backend.identity.citizen import DigidSignIn
 from backend.identity.clients import client_config
+from backend.identity.jwks import client_jwks
 from backend.identity.official import OfficialSignIn
 from backend.identity.relying_party import RelyingParty
 from backend.join.pages import JoinPages, device_check
@@ -68,8 +69,9 @@ def _sign_in_redirect(request: Request[Any, Any, Any], exc: Exception) -> Any:
     return see_other("/balie/inloggen")
 
 
-def _is_form_post(request: Request[Any, Any, Any]) -> bool:
-    return request.method == "POST"
+def _is_throttled(request: Request[Any, Any, Any]) -> bool:
+    """Form posts, and the links that start a sign-in (``opt={"throttle": True}``)."""
+    return request.method == "POST" or bool(request.route_handler.opt.get("throttle"))
 
 
 def relying_parties(settings: Settings, clock: Clock = system_clock) -> dict[str, RelyingParty]:
@@ -161,6 +163,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         AgendaPages,
         OfficialSignIn,
         DigidSignIn,
+        client_jwks,
         CitizenDocuments,
         DeskDocuments,
         DeskPeople,
@@ -181,7 +184,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             RateLimitConfig(
                 rate_limit=("minute", settings.rate_limit_per_minute),
                 exclude=["/static", "/healthz", "/dev"],
-                check_throttle_handler=_is_form_post,
+                check_throttle_handler=_is_throttled,
             ).middleware
         )
     if settings.documents.uploads_per_minute > 0:

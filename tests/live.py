@@ -4,6 +4,7 @@ people do."""
 from __future__ import annotations
 
 import asyncio
+import html
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -191,6 +193,19 @@ async def post_form(
     return await client.post(action, data={"_csrf_token": token.group(1), **(data or {})})
 
 
+async def follow_link(
+    client: httpx.AsyncClient, page_path: str, action: str, query: Mapping[str, str] | None = None
+) -> httpx.Response:
+    """Open ``page_path`` and follow its link marked ``data-action="{action}"``, like a browser."""
+    page = await client.get(page_path)
+    link = re.search(rf'<a\b[^>]*\bhref="([^"]+)"[^>]*\bdata-action="{re.escape(action)}"', page.text)
+    assert link, f"no {action} link on {page_path} ({page.status_code})"
+    url = html.unescape(link.group(1))
+    if query:
+        url = f"{url}{'&' if '?' in url else '?'}{urlencode(query)}"
+    return await client.get(url)
+
+
 async def through_dev_provider(
     client: httpx.AsyncClient, started: httpx.Response, choice: Mapping[str, str]
 ) -> str:
@@ -208,7 +223,7 @@ async def through_dev_provider(
 
 async def sign_in_official(client: httpx.AsyncClient, subject: str) -> None:
     """Sign in at /balie/inloggen as ``subject`` through the development identity provider."""
-    started = await post_form(client, "/balie/inloggen", "/balie/inloggen")
+    started = await follow_link(client, "/balie/inloggen", "sign-in")
     callback = await through_dev_provider(client, started, {"sub": subject})
     response = await client.get(callback)
     assert response.status_code == 303 and response.headers["location"] == "/balie", response.text[:500]
@@ -218,7 +233,7 @@ async def identify_citizen(
     client: httpx.AsyncClient, join_token: str, *, bsn: str = "999993653", level: str = "midden"
 ) -> httpx.Response:
     """DigiD from the join page through the development provider; returns the app's last answer."""
-    started = await post_form(client, f"/j/{join_token}", f"/j/{join_token}/digid")
+    started = await follow_link(client, f"/j/{join_token}", "digid")
     callback = await through_dev_provider(client, started, {"bsn": bsn, "level": level})
     return await client.get(callback)
 

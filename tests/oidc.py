@@ -24,7 +24,7 @@ from litestar import Litestar, Request, get, post
 
 from backend.app import create_app
 from backend.settings import Settings
-from tests.live import post_form
+from tests.live import follow_link
 from tests.support import free_port
 
 
@@ -45,9 +45,12 @@ async def serve(app: Litestar, port: int) -> AsyncIterator[None]:
 
 
 @asynccontextmanager
-async def served_balie(settings: Settings) -> AsyncIterator[tuple[Litestar, httpx.AsyncClient]]:
-    """``create_app`` under uvicorn on a free port, its public URL pointing there, and a client."""
-    port = free_port()
+async def served_balie(
+    settings: Settings, port: int | None = None
+) -> AsyncIterator[tuple[Litestar, httpx.AsyncClient]]:
+    """``create_app`` under uvicorn on ``port`` (or a free one), its public URL pointing there, and a
+    client."""
+    port = port or free_port()
     settings = dataclasses.replace(settings, public_url=f"http://127.0.0.1:{port}")
     app = create_app(settings)
     async with serve(app, port), httpx.AsyncClient(base_url=settings.public_url, timeout=20) as client:
@@ -173,13 +176,13 @@ class TestProvider:
 
 
 async def start_official_sign_in(client: httpx.AsyncClient) -> httpx.Response:
-    return await post_form(client, "/balie/inloggen", "/balie/inloggen")
+    return await follow_link(client, "/balie/inloggen", "sign-in")
 
 
 async def start_digid(
     client: httpx.AsyncClient, join_token: str, data: dict[str, str] | None = None
 ) -> httpx.Response:
-    return await post_form(client, f"/j/{join_token}", f"/j/{join_token}/digid", data)
+    return await follow_link(client, f"/j/{join_token}", "digid", data)
 
 
 async def appointment_with_link(

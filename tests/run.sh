@@ -13,6 +13,8 @@ command -v pg_ctlcluster >/dev/null || need+=(postgresql)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v unshare >/dev/null || need+=(util-linux)
 command -v ip >/dev/null || need+=(iproute2)
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
@@ -39,4 +41,7 @@ if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
 fi
 
 python3 -m pip install -q -e '.[test]'
+# npm's certified oidc-provider, the other side of the sign-in interop tests (tests/interop/).
+[ -d tests/interop/provider/node_modules/oidc-provider ] || \
+  npm ci --prefix tests/interop/provider --no-audit --no-fund --loglevel=error
 exec python3 -m pytest "$@"

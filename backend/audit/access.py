@@ -77,10 +77,12 @@ async def sign_in_failed(
     request: Request[Any, Any, Any],
     *,
     reason: str,
+    provider_error: str = "",
     actor: str = "anonymous",
     object_id: object = "",
     municipality_id: UUID | None = None,
 ) -> None:
+    """``provider_error``: the identity provider's own error code, where it gave one."""
     _record(
         session,
         actor=actor,
@@ -90,7 +92,7 @@ async def sign_in_failed(
         municipality_id=municipality_id,
         result="failure",
         origin=origin_of(request),
-        details={"reason": reason},
+        details={"reason": reason, **({"provider_error": provider_error} if provider_error else {})},
     )
     await session.commit()
 

@@ -8,9 +8,8 @@ import datetime as dt
 from typing import Any, Final
 
 import structlog
-from litestar import Controller, Request, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar import Controller, Request, get
+from litestar.params import Parameter
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +28,6 @@ from backend.settings import Settings
 from backend.web import NO_STORE, page, see_other
 
 log = structlog.get_logger()
-Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 RETURN_CONTEXT: Final = b"digid-return"
 
 
@@ -76,7 +74,7 @@ class DigidSignIn(Controller):
     include_in_schema = False
     cache_control = NO_STORE
 
-    @post("/j/{token:str}/digid")
+    @get("/j/{token:str}/digid", opt={"throttle": True})
     async def start(
         self,
         request: Request[Any, Any, Any],
@@ -85,13 +83,14 @@ class DigidSignIn(Controller):
         clock: Clock,
         db_session: AsyncSession,
         token: str,
-        data: dict[str, str] = Form,
+        next_page: str | None = Parameter(query="next", default=None, required=False),
     ) -> Redirect | Template:
+        """A link (ADR 0010): the redirect to DigiD must not be a form's answer under the page's CSP."""
         participant = await _joinable(db_session, settings, token, clock())
         if participant is None:
             return page(request, "pages/link_invalid.html", status_code=404)
         level = binding.requested_level(participant)
-        after = "call" if data.get("next") == "call" else "room"
+        after = "call" if next_page == "call" else "room"
         await db_session.commit()
         try:
             url = await citizen_party.begin(
@@ -121,7 +120,14 @@ class DigidSignIn(Controller):
             login = await citizen_party.finish(request.session, dict(request.query_params.items()))
         except LoginFailed as exc:
             participant, token = await self._from_context(db_session, settings, exc.context, clock())
-            await audit.identity_failed(db_session, request, reason=exc.reason, participant=participant)
+            log.warning("DigiD sign-in failed", reason=exc.reason, provider_error=exc.provider_error or None)
+            await audit.identity_failed(
+                db_session,
+                request,
+                reason=exc.reason,
+                participant=participant,
+                details={"provider_error": exc.provider_error} if exc.provider_error else None,
+            )
             if isinstance(exc, ProviderUnavailable):
                 return unavailable(request, exc, f"/j/{token}" if token else "/")
             return self._problem(

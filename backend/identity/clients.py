@@ -57,4 +57,6 @@ def client_config(settings: Settings, who: Who) -> ClientConfig:
         scope=registration.scope,
         algorithms=registration.algorithms,
         redirect_uri=redirect_uri,
+        token_auth=registration.token_auth,
+        keys=settings.identity.client_keys,
     )

@@ -1,4 +1,10 @@
-"""Officials sign in with their municipality's OpenID provider; sign-out ends the local session."""
+"""Officials sign in with their municipality's OpenID provider; sign-out ends the local session.
+
+A sign-in starts with a GET (a link on the sign-in page), not with a form: the answer redirects to
+the provider, and browsers hold a form's redirect to the page's CSP ``form-action 'self'`` (ADR
+0010). Nothing is at stake in starting one: the provider's answer only counts in the session that
+started it (``state``, ``nonce`` and PKCE).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from backend.web import NO_STORE, page, see_other
 
 log = structlog.get_logger()
 SIGN_IN = "/balie/inloggen"
+START_SIGN_IN = "/balie/inloggen/start"
 
 
 def unavailable(request: Request[Any, Any, Any], exc: LoginFailed, retry: str) -> Template:
@@ -34,6 +41,11 @@ def unavailable(request: Request[Any, Any, Any], exc: LoginFailed, retry: str) -
         message=N_("De inlogdienst is nu niet bereikbaar. Probeer het over een paar minuten opnieuw."),
         retry=retry,
     )
+
+
+async def _failed(db: AsyncSession, request: Request[Any, Any, Any], exc: LoginFailed) -> None:
+    log.warning("official sign-in failed", reason=exc.reason, provider_error=exc.provider_error or None)
+    await audit.sign_in_failed(db, request, reason=exc.reason, provider_error=exc.provider_error)
 
 
 class OfficialSignIn(Controller):
@@ -50,7 +62,7 @@ class OfficialSignIn(Controller):
             signed_out=request.query_params.get("uitgelogd") == "1",
         )
 
-    @post("/inloggen")
+    @get("/inloggen/start", opt={"throttle": True})
     async def start(
         self, request: Request[Any, Any, Any], official_party: RelyingParty
     ) -> Redirect | Template:
@@ -72,10 +84,10 @@ class OfficialSignIn(Controller):
         try:
             login = await party.finish(request.session, dict(request.query_params.items()))
         except ProviderUnavailable as exc:
-            await audit.sign_in_failed(db_session, request, reason=exc.reason)
+            await _failed(db_session, request, exc)
             return unavailable(request, exc, SIGN_IN)
         except LoginFailed as exc:
-            await audit.sign_in_failed(db_session, request, reason=exc.reason)
+            await _failed(db_session, request, exc)
             return page(
                 request,
                 "pages/identity/problem.html",

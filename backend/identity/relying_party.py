@@ -25,11 +25,13 @@ with warnings.catch_warnings():
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
 from backend.clock import Clock, system_clock
-from backend.identity import id_token
-from backend.identity.errors import LoginFailed, ProviderUnavailable
+from backend.identity import client_auth, id_token
+from backend.identity.client_auth import ClientKeys
+from backend.identity.errors import LoginFailed, ProviderUnavailable, error_code
 from backend.identity.pending import PendingSignIn, read_pending, write_pending
 from backend.identity.provider import TIMEOUT, OpenIdProvider
 from backend.settings import Secret
+from backend.settings.identity import TokenAuth
 
 PENDING_KEY: Final = "oidc"
 MAX_PENDING: Final = 4
@@ -44,6 +46,9 @@ class ClientConfig:
     scope: str
     algorithms: tuple[str, ...]
     redirect_uri: str
+    token_auth: TokenAuth = "client_secret_basic"  # noqa: S105 - a method name
+    keys: ClientKeys | None = None
+    """The app's own keys, for ``private_key_jwt``."""
 
 
 @dataclass(frozen=True)
@@ -71,16 +76,18 @@ class RelyingParty:
         self.skew_seconds = skew_seconds
         self.login_seconds = login_seconds
 
-    def _client(self) -> AsyncOAuth2Client:
-        return AsyncOAuth2Client(
+    def _client(self, token_endpoint: str = "") -> AsyncOAuth2Client:
+        client = AsyncOAuth2Client(
             client_id=self.config.client_id,
             client_secret=self.config.client_secret.reveal(),
             scope=self.config.scope,
             redirect_uri=self.config.redirect_uri,
             code_challenge_method="S256",
-            token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method name
+            token_endpoint_auth_method=self.config.token_auth,
             timeout=TIMEOUT,
         )
+        client_auth.register(client, self.config.token_auth, self.config.keys, token_endpoint)
+        return client
 
     async def begin(
         self,
@@ -128,7 +135,7 @@ class RelyingParty:
 
     async def _finish(self, pending: PendingSignIn, query: Mapping[str, str]) -> Login:
         if "error" in query:
-            raise LoginFailed("provider_error", str(query.get("error"))[:60])
+            raise LoginFailed("provider_error", provider_error=error_code(query.get("error")))
         metadata = await self.provider.metadata()
         iss = query.get("iss")
         if iss is not None and iss != self.config.issuer:
@@ -176,13 +183,13 @@ class RelyingParty:
 
     async def _redeem(self, token_endpoint: str, code: str, verifier: str) -> dict[str, Any]:
         try:
-            async with self._client() as client:
+            async with self._client(token_endpoint) as client:
                 token = await client.fetch_token(
                     token_endpoint, grant_type="authorization_code", code=code, code_verifier=verifier
                 )
         except OAuthError as exc:
             # The provider refused the code: reused, issued for another redirect URI or PKCE challenge.
-            raise LoginFailed("token_refused", str(exc.error)[:60]) from exc
+            raise LoginFailed("token_refused", provider_error=error_code(exc.error)) from exc
         except (httpx.HTTPError, ValueError) as exc:
             raise ProviderUnavailable("token_endpoint_failed", type(exc).__name__) from exc
         return dict(token)

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
+from backend.identity.client_auth import ClientKeys
 from backend.settings.fields import (
     IN_DEVELOPMENT,
+    Reading,
     Secret,
+    SettingsError,
     concern,
     in_development,
     required_in_production,
@@ -24,6 +29,30 @@ from backend.settings.parsers import (
     one_of,
 )
 
+TokenAuth = Literal["client_secret_basic", "client_secret_post", "private_key_jwt"]
+
+
+def client_keys(raw: str, name: str) -> ClientKeys | None:
+    """A JWKS of the app's private keys, as JSON or as the path of a file that holds it."""
+    if not raw:
+        return None
+    document = raw
+    if not raw.lstrip().startswith("{"):
+        try:
+            document = Path(raw).read_text()
+        except OSError as exc:
+            raise SettingsError(f"{name}: cannot read {raw!r} ({exc.strerror})") from exc
+    try:
+        return ClientKeys.parse(document)
+    except ValueError as exc:
+        raise SettingsError(f"{name} {exc}") from exc
+
+
+def keys_for_private_key_jwt(value: ClientKeys | None, name: str, reading: Reading) -> None:
+    for who in ("CITIZEN", "OFFICIAL"):
+        if reading[f"BALIE_{who}_OIDC_TOKEN_AUTH"] == "private_key_jwt" and value is None:
+            raise SettingsError(f"BALIE_{who}_OIDC_TOKEN_AUTH is private_key_jwt: {name} is required")
+
 
 @dataclass(frozen=True)
 class OidcClientSettings:
@@ -39,10 +68,16 @@ class OidcClientSettings:
     client_id: str = setting(
         "OIDC_CLIENT_ID",
         "",
-        doc="the app's client id at that provider (redirect URI `{public url}{redirect}`, "
-        "`client_secret_basic`); required in production",
+        doc="the app's client id at that provider (redirect URI `{public url}{redirect}`); "
+        "required in production",
     )
     client_secret: Secret = setting("OIDC_CLIENT_SECRET", Secret(""), doc="... and its secret")
+    token_auth: TokenAuth = setting(
+        "OIDC_TOKEN_AUTH",
+        "client_secret_basic",
+        doc="how the app authenticates at the token endpoint: `client_secret_basic`, "
+        "`client_secret_post` or `private_key_jwt` (signed with `BALIE_OIDC_CLIENT_KEYS`)",
+    )
     scope: str = setting("OIDC_SCOPE", "openid", doc="scopes asked for{scope_note}")
     algorithms: tuple[str, ...] = setting(
         "OIDC_ALGORITHMS",
@@ -89,6 +124,16 @@ class IdentitySettings:
         parse=group_map,
         doc='JSON: group -> `["<cbs code>/<team slug>", "official"|"admin"]`; empty: groups named '
         "`balie:<cbs code>:<team slug>:<official|admin>` map by their name",
+    )
+    client_keys: ClientKeys | None = setting(
+        "OIDC_CLIENT_KEYS",
+        None,
+        parse=client_keys,
+        check=keys_for_private_key_jwt,
+        shown="none",
+        doc="the app's private keys for `private_key_jwt`: a JWKS as JSON, or the path of a file with "
+        "it; the first key signs, all public halves are served at `/oidc/jwks.json` (rotation: add "
+        "the new key second, register, then move it first)",
     )
     keys: KeyList = setting(
         "IDENTITY_KEYS",

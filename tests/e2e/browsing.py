@@ -40,6 +40,8 @@ class Site:
     browser: Browser | None = None
     contexts: list[BrowserContext] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """More settings for the server (e.g. an external identity provider)."""
 
     @property
     def base_url(self) -> str:
@@ -55,7 +57,7 @@ class Site:
             self.port,
             self.database_url,
             smtp_port=self.smtp_port,
-            extra={"BALIE_DEV_MAILBOX": "true", "BALIE_ICE_HOST_ADDRESSES": "127.0.0.1"},
+            extra={"BALIE_DEV_MAILBOX": "true", "BALIE_ICE_HOST_ADDRESSES": "127.0.0.1", **self.extra_env},
         )
 
     def start_server(self) -> None:
@@ -103,8 +105,16 @@ class Site:
 
 
 @asynccontextmanager
-async def site(namespace: Namespace, workdir: Path, **agenda: Any) -> AsyncIterator[Site]:
-    place = Site(namespace, workdir)
+async def site(
+    namespace: Namespace,
+    workdir: Path,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+    **agenda: Any,
+) -> AsyncIterator[Site]:
+    place = Site(namespace, workdir, extra_env=dict(env or {}))
+    if port is not None:
+        place.port = port
     place.database_url = f"sqlite+aiosqlite:///{workdir / 'browser.db'}"
     place.service_id = await prepare_database(place.database_url, **agenda)
     place.start_server()
@@ -165,7 +175,7 @@ async def into_waiting_room(page: Page, link: str) -> None:
 async def sign_in(page: Page) -> None:
     """Sign in at the desk through the development identity provider, as the test official."""
     await page.goto("/balie/inloggen")
-    await page.click("button[data-action=sign-in]")
+    await page.click("a[data-action=sign-in]")
     await page.wait_for_url(re.compile(r"/dev/idp/authorize"))
     await page.check("input[data-official=official-testgemeente]")
     await page.click("button[data-action=sign-in]")

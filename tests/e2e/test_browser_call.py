@@ -53,7 +53,7 @@ def namespace(tmp_path: Path) -> Iterator[Namespace]:
 async def sign_in_official(page: Page, subject: str) -> None:
     """/balie/inloggen -> the development provider's page -> pick ``subject`` -> back at the desk."""
     await page.goto("/balie/inloggen")
-    await page.click("button[data-action=sign-in]")
+    await page.click("a[data-action=sign-in]")
     await page.wait_for_url(re.compile(r"/dev/idp/authorize"))
     await page.check(f"input[data-official={subject}]")
     await page.click("button[data-action=sign-in]")

@@ -99,7 +99,7 @@ async def _scenario(browser: Browser, base_url: str, log: Path) -> None:
     # DigiD first: no Start button until the citizen has logged in at the required level.
     await citizen.goto(await mailbox_join_link(citizen, base_url, "sanne@example.nl"))
     assert await citizen.locator("button[data-action=start]").count() == 0
-    await citizen.click("button[data-action=digid]")
+    await citizen.click("a[data-action=digid]")
     await _digid(citizen, "999993653")
     await citizen.wait_for_selector("[data-digid-done]")
     await citizen.click("button[data-action=start]")
@@ -122,7 +122,7 @@ async def _scenario(browser: Browser, base_url: str, log: Path) -> None:
     # During the call the official asks for DigiD; the citizen goes there and comes back to the call.
     await official.click("[data-identity-panel] button[data-action=ask-identity]")
     await citizen.wait_for_selector("[data-identify-request]:visible", timeout=15_000)
-    await citizen.click("[data-identify-request] button[data-action=identify]")
+    await citizen.click("[data-identify-request] a[data-action=identify]")
     await _digid(citizen, "999993653")
     await citizen.wait_for_url(re.compile(r"/wachtkamer$"))
     await citizen.wait_for_selector("[data-view=call]:visible", timeout=15_000)

@@ -23,8 +23,15 @@ from backend.cli import refusals
 from backend.db.models import AppointmentStatus, AuditEvent, Membership, Official, Participant, StoredSession
 from backend.identity import binding
 from backend.settings import IdentitySettings, OidcClientSettings, Secret, Settings
-from tests.live import CSRF_FIELD, identify_citizen, post_form, sign_in_official
-from tests.oidc import TestProvider, appointment_with_link, served_balie, start_digid, start_official_sign_in
+from tests.live import (
+    CSRF_FIELD,
+    follow_link,
+    identify_citizen,
+    post_form,
+    sign_in_official,
+    through_dev_provider,
+)
+from tests.oidc import TestProvider, appointment_with_link, served_balie, start_official_sign_in
 from tests.support import seed_agenda
 
 GROUPS = ["balie:0599:burgerzaken:admin", "other-app:users"]
@@ -251,8 +258,7 @@ async def test_the_official_asks_for_digid_during_the_call(
                     await next_message(again, "welcome")
                     assert (await next_message(again, "identify"))["level"] == "basis"
 
-                started = await start_digid(citizen_http, token, {"next": "call"})
-                from tests.live import through_dev_provider
+                started = await follow_link(citizen_http, f"/j/{token}/wachtkamer", "identify")
 
                 callback = await through_dev_provider(
                     citizen_http, started, {"bsn": "999991772", "level": "basis"}

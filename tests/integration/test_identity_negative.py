@@ -279,6 +279,12 @@ async def test_provider_error_and_unreachable_token_endpoint(
         await official_refused(
             client, sessionmaker, "provider_error", await client.get("/balie/inloggen/terug", params=params)
         )
+        events = await failures(sessionmaker, "session.sign_in")
+        assert events[-1].details == {"reason": "provider_error", "provider_error": "access_denied"}
+        params = {"error": "<script>x</script>", "state": (await begin(client, provider))["state"]}
+        await client.get("/balie/inloggen/terug", params=params)
+        events = await failures(sessionmaker, "session.sign_in")
+        assert events[-1].details == {"reason": "provider_error", "provider_error": "other"}
 
         def refuse(form: dict[str, str], authorization: dict[str, str]) -> dict[str, Any]:
             raise RuntimeError("boom")  # the provider answers 500 with no JSON
@@ -292,6 +298,14 @@ async def test_provider_error_and_unreachable_token_endpoint(
             "token_endpoint_failed",
             await client.get("/balie/inloggen/terug", params=params),
         )
+
+
+async def test_starting_a_sign_in_counts_against_the_rate_limit(settings: Settings, service: Any) -> None:
+    """The start is a link (GET), so the limit on form posts must cover it too."""
+    async with served_balie(dataclasses.replace(settings, rate_limit_per_minute=3)) as (_, client):
+        answers = [(await client.get("/balie/inloggen/start")).status_code for _ in range(4)]
+        assert answers == [303, 303, 303, 429]
+        assert (await client.get("/balie/inloggen")).status_code == 200  # the page itself is not limited
 
 
 async def test_user_without_groups_gets_no_access(
@@ -411,7 +425,7 @@ async def test_level_below_the_service_requirement(
         response = await client.get(callback)
         assert response.status_code == 403
         assert "DigiD Basis" in response.text and "DigiD Midden" in response.text
-        assert f'action="/j/{token}/digid"' in response.text  # sign in again, at the right level
+        assert f'href="/j/{token}/digid?next=room"' in response.text  # sign in again, at the right level
         row = await participant_row(sessionmaker, participant.id)
         assert (row.identity_level, row.bsn_sealed) == (None, None)
         events = await failures(sessionmaker, "identity.verify")
@@ -458,7 +472,7 @@ async def test_citizen_token_checks_apply_too(
             "/digid/terug", params={"code": authorization["state"], "state": authorization["state"]}
         )
         assert response.status_code == 400
-        assert f'action="/j/{token}/digid"' in response.text
+        assert f'href="/j/{token}/digid"' in response.text
         events = await failures(sessionmaker, "identity.verify")
         assert events[-1].details == {"reason": "wrong_aud"} and events[-1].object_id == str(participant.id)
         row = await participant_row(sessionmaker, participant.id)

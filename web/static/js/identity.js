@@ -1,7 +1,7 @@
 // DigiD during the call, on both sides; follows the page's signalling socket through the
 // "balie:signalling" DOM events that signalling.js dispatches, so the call modules stay untouched.
-// Citizen: an `identify` message shows the "Identificeer u nu met DigiD" form (a normal POST: the
-// page goes to DigiD and comes back to the call). Official: "Vraag om DigiD" posts in the
+// Citizen: an `identify` message shows "Identificeer u nu met DigiD" (a link: the page goes to
+// DigiD and comes back to the call). Official: "Vraag om DigiD" posts in the
 // background (the call goes on), and an `identity` message reloads the panel with the new badge.
 
 const request = document.querySelector("[data-identify-request]");
@@ -11,7 +11,7 @@ document.addEventListener("balie:signalling", (event) => {
   const message = event.detail || {};
   if (message.type === "identify" && request) {
     request.hidden = false;
-    request.querySelector("button")?.focus({ preventScroll: false });
+    request.querySelector("[data-action=identify]")?.focus({ preventScroll: false });
   }
   if (message.type === "identity" && panel) refreshPanel();
 });

@@ -1,0 +1,118 @@
+"""Client authentication at the token endpoint of npm's ``oidc-provider``, scripted over HTTP.
+
+Each method the app offers (``client_secret_basic`` with a secret that needs form-urlencoding,
+``client_secret_post``, ``private_key_jwt`` with the app's own key, which the provider fetches
+from the app's ``/oidc/jwks.json``) signs an official in; a secret the provider does not know is
+refused and audited with the provider's own error code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from backend.db.engine import create_engine, create_sessionmaker
+from backend.db.migrate import upgrade
+from backend.db.models import AuditEvent
+from backend.identity.client_auth import ClientKeys
+from backend.settings import Secret, Settings
+from backend.settings.identity import TokenAuth
+from tests.interop.op import OFFICIAL_CLIENT, InteropProvider, app_clients, interop_provider, signing_key
+from tests.live import follow_link
+from tests.oidc import served_balie
+from tests.support import free_port, make_settings, seed_agenda
+
+SECRET = "s3cret+with/those=chars"
+
+
+@pytest.fixture
+async def seeded(tmp_path: Path) -> AsyncIterator[Settings]:
+    settings = make_settings(tmp_path)
+    engine = create_engine(settings.database)
+    await upgrade(engine)
+    async with create_sessionmaker(engine)() as session:
+        await seed_agenda(session)
+    await engine.dispose()
+    yield settings
+
+
+def official_client(app_url: str, method: TokenAuth, secret: str) -> dict[str, Any]:
+    client = next(c for c in app_clients(app_url, secret=secret) if c["client_id"] == OFFICIAL_CLIENT)
+    client["token_endpoint_auth_method"] = method
+    if method == "private_key_jwt":
+        del client["client_secret"]
+        client["jwks_uri"] = f"{app_url}/oidc/jwks.json"  # the provider fetches the app's public key
+    return client
+
+
+def with_provider(
+    settings: Settings, op: InteropProvider, method: TokenAuth, secret: str, keys: ClientKeys | None
+) -> Settings:
+    official = dataclasses.replace(
+        settings.identity.official,
+        issuer=op.issuer,
+        client_id=OFFICIAL_CLIENT,
+        client_secret=Secret(secret),
+        scope="openid profile email groups",
+        token_auth=method,
+    )
+    identity = dataclasses.replace(settings.identity, official=official, client_keys=keys)
+    return dataclasses.replace(settings, identity=identity)
+
+
+async def sign_in_at(client: httpx.AsyncClient, op: InteropProvider, account: str) -> httpx.Response:
+    """Follow "Inloggen" to the provider, sign in there as ``account``, and return the app's answer."""
+    response = await follow_link(client, "/balie/inloggen", "sign-in")
+    for _ in range(10):  # the provider's redirects: authorize -> its sign-in screen -> ... -> the app
+        assert response.status_code in (302, 303), f"{response.status_code} {response.text[:300]}"
+        location = str(response.url.join(response.headers["location"]))
+        if not location.startswith(op.issuer):
+            return await client.get(location)
+        response = await client.get(location)
+        if response.status_code == 200 and "/interaction/" in location:
+            response = await client.post(location, data={"login": account})
+    raise AssertionError("the provider never sent the browser back to the app")
+
+
+@pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post", "private_key_jwt"])
+async def test_each_client_authentication_signs_an_official_in(
+    tmp_path: Path, seeded: Settings, method: TokenAuth
+) -> None:
+    port = free_port()
+    app_url = f"http://127.0.0.1:{port}"
+    keys = ClientKeys.parse(json.dumps({"keys": [signing_key("PS256"), signing_key("ES256")]}))
+    with interop_provider(tmp_path, [official_client(app_url, method, SECRET)]) as op:
+        settings = with_provider(seeded, op, method, SECRET, keys)
+        async with served_balie(settings, port) as (_, client):
+            published = (await client.get("/oidc/jwks.json")).json()
+            assert [k["kid"] for k in published["keys"]] == [k.kid for k in keys.keys]
+            assert all("d" not in k for k in published["keys"])  # public halves only
+            done = await sign_in_at(client, op, "official-testgemeente")
+            assert done.status_code == 303 and done.headers["location"] == "/balie", op.log_tail()
+            desk = await client.get("/balie")
+            assert desk.status_code == 200 and "data-desk" in desk.text
+
+
+async def test_a_secret_the_provider_refuses_is_audited_with_its_error_code(
+    tmp_path: Path, seeded: Settings
+) -> None:
+    port = free_port()
+    app_url = f"http://127.0.0.1:{port}"
+    with interop_provider(tmp_path, [official_client(app_url, "client_secret_basic", SECRET)]) as op:
+        settings = with_provider(seeded, op, "client_secret_basic", "not-the-secret", None)
+        async with served_balie(settings, port) as (_, client):
+            done = await sign_in_at(client, op, "official-testgemeente")
+            assert done.status_code == 400 and "Inloggen is niet gelukt" in done.text
+    engine = create_engine(settings.database)
+    async with create_sessionmaker(engine)() as db:
+        event = (await db.scalars(select(AuditEvent).where(AuditEvent.action == "session.sign_in"))).one()
+    await engine.dispose()
+    assert event.result == "failure"
+    assert event.details == {"reason": "token_refused", "provider_error": "invalid_client"}

@@ -119,4 +119,6 @@ async def main(rounds: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=10)
-    asyncio.run(main(parser.parse_args().rounds))
+    parser.add_argument("--quick", action="store_true", help="2 rounds: that it runs")
+    arguments = parser.parse_args()
+    asyncio.run(main(2 if arguments.quick else arguments.rounds))

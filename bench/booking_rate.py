@@ -8,6 +8,7 @@ Baseline, measured in the same run with the same number of concurrent connection
 row with a unique key per transaction, committed, with raw asyncpg.
 
     python -m bench.booking_rate --bookings 600 --concurrency 10
+    python -m bench.booking_rate --quick   # a few bookings: that it runs (tests/test_benchmarks.py)
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ import time
 import uuid
 
 import asyncpg
-from litestar.datastructures import State
 
 from backend.booking import service as booking
 from backend.booking.flow import book_and_confirm
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.migrate import upgrade
 from backend.db.models import Municipality, OpeningHours, Service, Team
+from backend.notify import Notify
 from backend.settings import DatabaseSettings, Secret, Settings
 from backend.timefmt import AMSTERDAM
 from tests.support import postgres_database
@@ -89,7 +90,7 @@ async def bookings(url: str, service_id: uuid.UUID, total: int, concurrency: int
     )
     engine = create_engine(settings.database)
     sessions = create_sessionmaker(engine)
-    state = State({"settings": settings})
+    notify = Notify()  # no live pages, no in-process outbox: the rows are what is measured
     now = dt.datetime.now(AMSTERDAM)
     async with sessions() as session:
         service = await session.get_one(Service, service_id)
@@ -108,7 +109,12 @@ async def bookings(url: str, service_id: uuid.UUID, total: int, concurrency: int
             async with sessions() as session:
                 svc = await session.get_one(Service, service_id)
                 await book_and_confirm(
-                    session, state, svc, targets[n], booking.Citizen(f"Inwoner {n}", f"inwoner{n}@example.nl")
+                    session,
+                    settings,
+                    notify,
+                    svc,
+                    targets[n],
+                    booking.Citizen(f"Inwoner {n}", f"inwoner{n}@example.nl"),
                 )
 
     began = time.perf_counter()
@@ -133,5 +139,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--bookings", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="20 bookings, 4 at a time: that it runs")
     arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.bookings, arguments.concurrency = 20, 4
     asyncio.run(main(arguments.bookings, arguments.concurrency))

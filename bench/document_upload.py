@@ -76,7 +76,10 @@ def timed(rounds: int, run: Callable[[], object]) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--quick", action="store_true", help="2 rounds: that it runs")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds = 2
     files = {
         "PDF, 5 MB": ("akte.pdf", samples.pdf(pad_to=5 * 1024 * 1024)),
         "JPEG, 12 MP": ("foto.jpg", photo(4000, 3000)),

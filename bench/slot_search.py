@@ -149,4 +149,6 @@ async def main(rounds: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=30)
-    asyncio.run(main(parser.parse_args().rounds))
+    parser.add_argument("--quick", action="store_true", help="3 rounds: that it runs")
+    arguments = parser.parse_args()
+    asyncio.run(main(3 if arguments.quick else arguments.rounds))

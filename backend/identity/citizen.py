@@ -20,6 +20,7 @@ from backend.crypto import Keyring, SealError
 from backend.db.models import Participant
 from backend.i18n import N_
 from backend.identity import binding, levels
+from backend.identity.claims import bsn_from, claim_at
 from backend.identity.errors import LoginFailed, ProviderUnavailable
 from backend.identity.official import unavailable
 from backend.identity.relying_party import RelyingParty
@@ -28,6 +29,29 @@ from backend.settings import Settings
 from backend.web import NO_STORE, page, see_other
 
 log = structlog.get_logger()
+CLAIM_PROBLEMS: Final[dict[str, dict[str, str]]] = {
+    "missing_bsn": {
+        "title": N_("DigiD gaf uw burgerservicenummer niet door"),
+        "message": N_(
+            "U bent ingelogd, maar wij kregen uw burgerservicenummer niet mee. Dat ligt niet aan u. "
+            "Probeer het later opnieuw of bel uw gemeente."
+        ),
+    },
+    "missing_level": {
+        "title": N_("Wij weten niet hoe u bent ingelogd"),
+        "message": N_(
+            "U bent ingelogd, maar DigiD gaf niet door met welk niveau. Dat ligt niet aan u. "
+            "Probeer het later opnieuw of bel uw gemeente."
+        ),
+    },
+    "unknown_level": {
+        "title": N_("Wij weten niet hoe u bent ingelogd"),
+        "message": N_(
+            "U bent ingelogd, maar wij kennen het niveau niet dat DigiD doorgaf. Dat ligt niet aan u. "
+            "Probeer het later opnieuw of bel uw gemeente."
+        ),
+    },
+}
 RETURN_CONTEXT: Final = b"digid-return"
 
 
@@ -143,13 +167,22 @@ class DigidSignIn(Controller):
             )
             return page(request, "pages/link_invalid.html", status_code=404)
         identity = settings.identity
-        level = levels.level_of(login.claims.get(identity.loa_claim), identity.loa_map)
-        bsn = login.claims.get(identity.bsn_claim)
+        bsn_value = claim_at(login.claims, identity.bsn_claim)
+        level_value = claim_at(login.claims, identity.loa_claim)
+        level = levels.level_of(level_value, identity.loa_map)
+        missing = self._claim_problem(identity.bsn_claim, bsn_value, identity.loa_claim, level_value, level)
+        if missing is not None:
+            reason, details = missing
+            await audit.identity_failed(
+                db_session, request, reason=reason, participant=participant, details=details
+            )
+            problem = CLAIM_PROBLEMS[reason]
+            return self._problem(request, token, title=problem["title"], message=problem["message"])
         try:
             binding.bind(
                 binding.identity_keyring(settings),
                 participant,
-                bsn=bsn if isinstance(bsn, str) else "",
+                bsn=bsn_from(bsn_value),
                 level=level,
                 now=clock(),
             )
@@ -162,6 +195,20 @@ class DigidSignIn(Controller):
         if after == "call" or participant.state in ("waiting", "admitted", "in_call"):
             return see_other(f"/j/{token}/wachtkamer")
         return see_other(f"/j/{token}")
+
+    @staticmethod
+    def _claim_problem(
+        bsn_claim: str, bsn_value: object, loa_claim: str, level_value: object, level: str
+    ) -> tuple[str, dict[str, str]] | None:
+        """What is missing from a sign-in that did succeed at the provider: its own reason, never
+        "invalid BSN" or "level too low" for a claim that never came."""
+        if bsn_value is None:
+            return "missing_bsn", {"claim": bsn_claim}
+        if level_value is None:
+            return "missing_level", {"claim": loa_claim}
+        if level == levels.NONE:
+            return "unknown_level", {"claim": loa_claim, "value": str(level_value)[:100]}
+        return None
 
     async def _from_context(
         self, db: AsyncSession, settings: Settings, context: dict[str, Any], now: dt.datetime

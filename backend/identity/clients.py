@@ -58,5 +58,6 @@ def client_config(settings: Settings, who: Who) -> ClientConfig:
         algorithms=registration.algorithms,
         redirect_uri=redirect_uri,
         token_auth=registration.token_auth,
+        claims_from=registration.claims_from,
         keys=settings.identity.client_keys,
     )

@@ -1,4 +1,4 @@
-"""From an official's groups (or roles) in the ID token to team memberships and roles.
+"""From an official's groups (or roles) in their claims to team memberships and roles.
 
 A configured table (``BALIE_OFFICIAL_OIDC_GROUP_MAP``) maps a group to a team and a role; without a
 table, groups named ``balie:<cbs code>:<team slug>:<official|admin>`` say it themselves. Groups that
@@ -43,11 +43,14 @@ def grants_from(groups: object, table: Mapping[str, tuple[str, str]]) -> list[Te
 
 
 def _grant(group: str, table: Mapping[str, tuple[str, str]]) -> TeamGrant | None:
+    # Keycloak sends full group paths ("/balie:0599:burgerzaken:official", "/gemeente/balie:..."):
+    # the table may name the path or the group itself; the naming convention reads the group.
+    name = group.rsplit("/", 1)[-1] if group.startswith("/") else group
     if table:
-        target = table.get(group)
+        target = table.get(group, table.get(name))
         if target is None:
             return None
         (cbs_code, _, team_slug), role = target[0].partition("/"), target[1]
         return TeamGrant(cbs_code, team_slug, role) if role in ROLES else None
-    match = _CONVENTION.fullmatch(group)
+    match = _CONVENTION.fullmatch(name)
     return TeamGrant(*match.groups()) if match else None

@@ -39,6 +39,8 @@ def level_of(value: object, table: Mapping[str, str]) -> str:
     The level names themselves (``midden``...) are always understood, so a broker that already
     speaks in DigiD levels needs no table.
     """
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # a numeric level sent as a number
     if not isinstance(value, str):
         return NONE
     if value in table:

@@ -19,6 +19,7 @@ from backend import audit
 from backend.desk.auth import SESSION_KEY, SIGNED_IN_AT
 from backend.i18n import N_
 from backend.identity import officials, sessions
+from backend.identity.claims import claim_at
 from backend.identity.clients import dev_issuer, uses_dev_provider
 from backend.identity.errors import LoginFailed, ProviderUnavailable
 from backend.identity.groups import grants_from
@@ -96,7 +97,25 @@ class OfficialSignIn(Controller):
                 message=N_("Het inloggen kon niet worden afgemaakt. Probeer het opnieuw."),
                 retry=SIGN_IN,
             )
-        grants = grants_from(login.claims.get(settings.identity.groups_claim), settings.identity.group_map)
+        groups = claim_at(login.claims, settings.identity.groups_claim)
+        if groups is None:  # the provider sent no groups at all: its set-up, not this official
+            await audit.sign_in_failed(
+                db_session,
+                request,
+                reason="missing_groups",
+                object_id=str(login.claims["sub"])[:64],
+            )
+            return page(
+                request,
+                "pages/identity/problem.html",
+                status_code=403,
+                title=N_("Uw organisatie gaf uw teams niet door"),
+                message=N_(
+                    "U bent ingelogd bij uw organisatie, maar die gaf niet door bij welke teams u hoort. "
+                    "Dat ligt niet aan u: vraag de beheerder van de inlogdienst om de groepen mee te sturen."
+                ),
+            )
+        grants = grants_from(groups, settings.identity.group_map)
         teams = await officials.teams_for(db_session, grants)
         dev = dev_issuer(settings) if uses_dev_provider(settings, "official") else None
         official = await officials.provision(db_session, login.claims, teams, dev_issuer=dev)

@@ -30,6 +30,7 @@ class Metadata:
     token_endpoint: str
     jwks_uri: str
     iss_parameter_supported: bool
+    userinfo_endpoint: str | None = None
 
     @classmethod
     def parse(cls, issuer: str, document: object) -> Metadata:
@@ -44,6 +45,9 @@ class Metadata:
             token_endpoint=document["token_endpoint"],
             jwks_uri=document["jwks_uri"],
             iss_parameter_supported=document.get("authorization_response_iss_parameter_supported") is True,
+            userinfo_endpoint=document["userinfo_endpoint"]
+            if isinstance(document.get("userinfo_endpoint"), str)
+            else None,
         )
 
 

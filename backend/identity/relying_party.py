@@ -18,6 +18,8 @@ from typing import Any, Final
 import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
+from joserfc import jwt
+from joserfc.errors import JoseError
 
 with warnings.catch_warnings():
     # authlib 1.7+ would rather use the httpx2 fork; httpx is what this project (and its tests) use.
@@ -26,12 +28,13 @@ with warnings.catch_warnings():
 
 from backend.clock import Clock, system_clock
 from backend.identity import client_auth, id_token
+from backend.identity.claims import merged
 from backend.identity.client_auth import ClientKeys
 from backend.identity.errors import LoginFailed, ProviderUnavailable, error_code
 from backend.identity.pending import PendingSignIn, read_pending, write_pending
-from backend.identity.provider import TIMEOUT, OpenIdProvider
+from backend.identity.provider import TIMEOUT, Metadata, OpenIdProvider
 from backend.settings import Secret
-from backend.settings.identity import TokenAuth
+from backend.settings.identity import ClaimsFrom, TokenAuth
 
 PENDING_KEY: Final = "oidc"
 MAX_PENDING: Final = 4
@@ -47,6 +50,7 @@ class ClientConfig:
     algorithms: tuple[str, ...]
     redirect_uri: str
     token_auth: TokenAuth = "client_secret_basic"  # noqa: S105 - a method name
+    claims_from: ClaimsFrom = "both"
     keys: ClientKeys | None = None
     """The app's own keys, for ``private_key_jwt``."""
 
@@ -159,7 +163,61 @@ class RelyingParty:
             ),
             now=self.clock().timestamp(),
         )
+        if self.config.claims_from != "id_token":
+            found = await self._userinfo(metadata, token, str(claims["sub"]))
+            claims = merged(claims, found, userinfo_first=self.config.claims_from == "userinfo")
         return Login(claims=claims, context=dict(pending.context))
+
+    async def _userinfo(self, metadata: Metadata, token: dict[str, Any], sub: str) -> dict[str, Any]:
+        """The userinfo response (OIDC Core 5.3), JSON or signed; its ``sub`` must be the ID token's."""
+        required = self.config.claims_from == "userinfo"
+        access_token = token.get("access_token")
+        if metadata.userinfo_endpoint is None or not isinstance(access_token, str):
+            if required:
+                raise LoginFailed("no_userinfo", "no userinfo endpoint or no access token")
+            return {}
+        try:
+            async with httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=False) as http:
+                response = await http.get(
+                    metadata.userinfo_endpoint,
+                    headers={"authorization": f"Bearer {access_token}", "accept": "application/json"},
+                )
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailable("userinfo_failed", type(exc).__name__) from exc
+        if response.status_code in (401, 403):
+            raise LoginFailed("userinfo_refused", provider_error=_bearer_error(response))
+        if response.status_code != 200:
+            raise ProviderUnavailable("userinfo_failed", str(response.status_code))
+        found = await self._userinfo_claims(response)
+        if found.get("sub") != sub:
+            raise LoginFailed("userinfo_sub_mismatch")  # OIDC Core 5.3.2: must not be used
+        return found
+
+    async def _userinfo_claims(self, response: httpx.Response) -> dict[str, Any]:
+        if response.headers.get("content-type", "").split(";")[0].strip() == "application/jwt":
+            signed = response.text.strip()
+            header = id_token.header_of(signed)
+            if header.get("alg") not in self.config.algorithms:
+                raise LoginFailed("alg_not_allowed", str(header.get("alg")))
+            kid = header.get("kid") if isinstance(header.get("kid"), str) else None
+            try:
+                keys = await self.provider.keys_for(kid)
+                found = dict(jwt.decode(signed, keys, algorithms=list(self.config.algorithms)).claims)
+            except JoseError as exc:
+                raise LoginFailed("bad_userinfo_signature", type(exc).__name__) from exc
+            if found.get("iss", self.config.issuer) != self.config.issuer:
+                raise LoginFailed("wrong_iss")
+            audience = found.get("aud", self.config.client_id)
+            if self.config.client_id not in (audience if isinstance(audience, list) else [audience]):
+                raise LoginFailed("wrong_aud")
+            return found
+        try:
+            document = response.json()
+        except ValueError as exc:
+            raise ProviderUnavailable("userinfo_failed", "not JSON") from exc
+        if not isinstance(document, dict):
+            raise ProviderUnavailable("userinfo_failed", "not a JSON object")
+        return document
 
     def _take_pending(self, session: MutableMapping[str, Any], state: str | None) -> PendingSignIn:
         pending = read_pending(session.get(PENDING_KEY))
@@ -193,3 +251,13 @@ class RelyingParty:
         except (httpx.HTTPError, ValueError) as exc:
             raise ProviderUnavailable("token_endpoint_failed", type(exc).__name__) from exc
         return dict(token)
+
+
+def _bearer_error(response: httpx.Response) -> str:
+    """The ``error`` of a bearer token refusal (RFC 6750 3), from ``WWW-Authenticate``."""
+    header = response.headers.get("www-authenticate", "")
+    for part in header.replace(",", " ").split():
+        name, _, value = part.partition("=")
+        if name == "error":
+            return error_code(value.strip('"'))
+    return ""

@@ -30,6 +30,7 @@ from backend.settings.parsers import (
 )
 
 TokenAuth = Literal["client_secret_basic", "client_secret_post", "private_key_jwt"]
+ClaimsFrom = Literal["both", "id_token", "userinfo"]
 
 
 def client_keys(raw: str, name: str) -> ClientKeys | None:
@@ -79,6 +80,12 @@ class OidcClientSettings:
         "`client_secret_post` or `private_key_jwt` (signed with `BALIE_OIDC_CLIENT_KEYS`)",
     )
     scope: str = setting("OIDC_SCOPE", "openid", doc="scopes asked for{scope_note}")
+    claims_from: ClaimsFrom = setting(
+        "OIDC_CLAIMS_FROM",
+        "both",
+        doc="where the claims are read: `both` (the ID token, and the userinfo response for what it "
+        "lacks), `id_token` or `userinfo` (first, before the ID token); userinfo's `sub` must match",
+    )
     algorithms: tuple[str, ...] = setting(
         "OIDC_ALGORITHMS",
         ("RS256", "PS256", "ES256"),
@@ -110,7 +117,7 @@ class IdentitySettings:
         "CITIZEN_OIDC_LOA_MAP",
         factory=lambda: dict(DEFAULT_LOA_MAP),
         parse=loa_map,
-        shown="DigiD's SAML contexts",
+        shown="DigiD's SAML contexts, AuthSP levels 10-30 and the eIDAS LoA URIs",
         doc="JSON: claim value -> `basis`, `midden`, `substantieel` or `hoog` (the level names "
         "always map to themselves)",
     )

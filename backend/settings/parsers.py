@@ -20,6 +20,16 @@ DEFAULT_LOA_MAP: Mapping[str, str] = {
     "urn:oasis:names:tc:SAML:2.0:ac:classes:MobileTwoFactorContract": "midden",
     "urn:oasis:names:tc:SAML:2.0:ac:classes:Smartcard": "substantieel",
     "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI": "hoog",
+    # The numeric AuthSP levels some brokers pass on (`authsp_level`).
+    "10": "basis",
+    "20": "midden",
+    "25": "substantieel",
+    "30": "hoog",
+    # eIDAS levels of assurance. Logius places DigiD Midden at eIDAS low, so low counts as Midden;
+    # substantial and high are DigiD Substantieel and Hoog.
+    "http://eidas.europa.eu/LoA/low": "midden",
+    "http://eidas.europa.eu/LoA/substantial": "substantieel",
+    "http://eidas.europa.eu/LoA/high": "hoog",
 }
 
 

@@ -82,6 +82,7 @@ def relying_parties(settings: Settings, clock: Clock = system_clock) -> dict[str
             purpose=who,
             skew_seconds=identity.clock_skew_seconds,
             login_seconds=identity.login_minutes * 60,
+            fresh_login=who == "citizen",  # DigiD asks again each time: the person at this screen
             clock=clock,
         )
         for who in ("citizen", "official")

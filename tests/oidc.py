@@ -113,6 +113,7 @@ class TestProvider:
             "aud": client_id,
             "iat": now,
             "exp": now + 300,
+            "auth_time": now,  # a fresh login, as prompt=login and max_age ask for
             "nonce": authorization.get("nonce"),
         }
         base.update(overrides)

@@ -124,7 +124,7 @@ class DigidSignIn(Controller):
                     "token": _seal_token(settings, token),
                     "next": after,
                 },
-                params={"acr_values": levels.acr_for(level, settings.identity.loa_map), "prompt": "login"},
+                params={"acr_values": levels.acr_for(level, settings.identity.loa_map)},
             )
         except ProviderUnavailable as exc:
             return unavailable(request, exc, f"/j/{token}")

@@ -26,6 +26,8 @@ class Expected:
     skew_seconds: int = 60
     max_age_seconds: int = 600
     """An ``iat`` older than this (plus skew) is a token minted for another sign-in."""
+    authenticated_after: float | None = None
+    """When set, ``auth_time`` must be present and no earlier than this (minus skew)."""
 
 
 def header_of(token: str) -> dict[str, Any]:
@@ -84,6 +86,15 @@ def check_claims(claims: dict[str, Any], expected: Expected, *, now: float) -> N
         raise LoginFailed("iat_in_future")
     if float(iat) < now - expected.max_age_seconds - expected.skew_seconds:  # type: ignore[arg-type]
         raise LoginFailed("stale")
+    nbf = claims.get("nbf")
+    if nbf is not None and (not _number(nbf) or float(nbf) > now + expected.skew_seconds):
+        raise LoginFailed("not_yet_valid")
+    if expected.authenticated_after is not None:
+        auth_time = claims.get("auth_time")
+        if not _number(auth_time):
+            raise LoginFailed("missing_auth_time")
+        if float(auth_time) < expected.authenticated_after - expected.skew_seconds:  # type: ignore[arg-type]
+            raise LoginFailed("stale_auth_time")  # an earlier session at the provider, not a new login
     if claims.get("nonce") != expected.nonce:
         raise LoginFailed("wrong_nonce")
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:

@@ -71,9 +71,14 @@ class RelyingParty:
         purpose: str,
         skew_seconds: int = 60,
         login_seconds: int = 600,
+        fresh_login: bool = False,
         clock: Clock = system_clock,
     ) -> None:
+        """``fresh_login``: the person must authenticate for this sign-in (``prompt=login`` and
+        ``max_age``), and the ID token's ``auth_time`` must say so: a provider that reused an
+        earlier session despite the prompt is refused."""
         self.config = config
+        self.fresh_login = fresh_login
         self.clock = clock
         self.purpose = purpose
         self.provider = OpenIdProvider(config.issuer)
@@ -103,13 +108,16 @@ class RelyingParty:
         """Remember a new sign-in in ``session`` and return the URL to send the browser to."""
         metadata = await self.provider.metadata()
         state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
+        extra = dict(params or {})
+        if self.fresh_login:
+            extra.update(prompt="login", max_age=str(self.login_seconds))
         async with self._client() as client:
             url, _ = client.create_authorization_url(
                 metadata.authorization_endpoint,
                 state=state,
                 nonce=nonce,
                 code_verifier=verifier,
-                **dict(params or {}),
+                **extra,
             )
         now = int(self.clock().timestamp())
         pending = {
@@ -138,14 +146,16 @@ class RelyingParty:
             raise
 
     async def _finish(self, pending: PendingSignIn, query: Mapping[str, str]) -> Login:
-        if "error" in query:
-            raise LoginFailed("provider_error", provider_error=error_code(query.get("error")))
         metadata = await self.provider.metadata()
+        # RFC 9207, for error responses too: an answer from a mixed-up provider is not believed,
+        # whatever it says.
         iss = query.get("iss")
         if iss is not None and iss != self.config.issuer:
-            raise LoginFailed("wrong_iss_parameter")  # RFC 9207: an answer from a mixed-up provider
+            raise LoginFailed("wrong_iss_parameter")
         if iss is None and metadata.iss_parameter_supported:
             raise LoginFailed("missing_iss_parameter")
+        if "error" in query:
+            raise LoginFailed("provider_error", provider_error=error_code(query.get("error")))
         code = query.get("code")
         if not code:
             raise LoginFailed("missing_code")
@@ -160,6 +170,7 @@ class RelyingParty:
                 algorithms=self.config.algorithms,
                 skew_seconds=self.skew_seconds,
                 max_age_seconds=self.login_seconds,
+                authenticated_after=pending.started_at if self.fresh_login else None,
             ),
             now=self.clock().timestamp(),
         )

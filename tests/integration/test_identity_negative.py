@@ -478,3 +478,66 @@ async def test_citizen_token_checks_apply_too(
         row = await participant_row(sessionmaker, participant.id)
         assert row.identity_level is None
         await assert_no_session(client, sessionmaker)
+
+
+async def test_an_error_response_from_a_mixed_up_provider_is_not_believed(
+    settings: Settings, sessionmaker: Any, provider: TestProvider, service: Any
+) -> None:
+    """RFC 9207 on error responses too: the wrong ``iss`` is the reason, not the error it claims."""
+    provider.iss_parameter = True
+    async with served_balie(against(settings, provider)) as (_, client):
+        authorization = await begin(client, provider)
+        params = {"error": "access_denied", "state": authorization["state"], "iss": "http://127.0.0.1:2"}
+        response = await client.get("/balie/inloggen/terug", params=params)
+        await official_refused(client, sessionmaker, "wrong_iss_parameter", response)
+
+
+async def test_a_token_not_valid_yet_is_refused(
+    settings: Settings, sessionmaker: Any, provider: TestProvider, service: Any
+) -> None:
+    async with served_balie(against(settings, provider)) as (_, client):
+        authorization = await begin(client, provider)
+        answering(provider, valid(provider, nbf=int(time.time()) + 600))
+        params = {"code": authorization["state"], "state": authorization["state"]}
+        response = await client.get("/balie/inloggen/terug", params=params)
+        await official_refused(client, sessionmaker, "not_yet_valid", response)
+        authorization = await begin(client, provider)
+        answering(provider, valid(provider, nbf=int(time.time()) + 30))  # within the clock skew
+        params = {"code": authorization["state"], "state": authorization["state"]}
+        done = await client.get("/balie/inloggen/terug", params=params)
+        assert done.status_code == 303 and done.headers["location"] == "/balie"
+
+
+@pytest.mark.parametrize(("auth_time", "reason"), [(-3600, "stale_auth_time"), (None, "missing_auth_time")])
+async def test_digid_must_be_a_new_login_not_an_earlier_session_at_the_provider(
+    settings: Settings,
+    session: AsyncSession,
+    sessionmaker: Any,
+    provider: TestProvider,
+    service: Any,
+    auth_time: int | None,
+    reason: str,
+) -> None:
+    _, participant, token = await appointment_with_link(session, service, required_loa="midden")
+
+    def token_for(a: dict[str, str]) -> str:
+        claims = provider.claims(a, CLIENT_ID, bsn="999993653", acr="midden")
+        if auth_time is None:
+            del claims["auth_time"]
+        else:
+            claims["auth_time"] = int(time.time()) + auth_time
+        return provider.sign(claims)
+
+    answering(provider, token_for)
+    async with served_balie(against(settings, provider)) as (_, client):
+        started = await start_digid(client, token)
+        authorization = provider.remember(started.headers["location"])
+        assert (authorization["prompt"], authorization["max_age"]) == ("login", "600")
+        response = await client.get(
+            "/digid/terug", params={"code": authorization["state"], "state": authorization["state"]}
+        )
+        assert response.status_code == 400
+        events = await failures(sessionmaker, "identity.verify")
+        assert events[-1].details == {"reason": reason} and events[-1].object_id == str(participant.id)
+        row = await participant_row(sessionmaker, participant.id)
+        assert row.identity_level is None

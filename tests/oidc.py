@@ -20,7 +20,7 @@ import httpx
 import uvicorn
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from litestar import Litestar, Request, get, post
+from litestar import Litestar, Request, Response, get, post
 
 from backend.app import create_app
 from backend.settings import Settings
@@ -91,6 +91,7 @@ class TestProvider:
     token_requests: list[dict[str, str]] = field(default_factory=list)
     jwks_fetches: int = 0
     iss_parameter: bool = False
+    jwks_cache_control: str | None = None
 
     __test__ = False  # not a pytest test class
 
@@ -147,9 +148,10 @@ class TestProvider:
             }
 
         @get("/jwks")
-        async def jwks() -> dict[str, Any]:
+        async def jwks() -> Response[dict[str, Any]]:
             provider.jwks_fetches += 1
-            return {"keys": [k.as_dict(private=False) for k in provider.keys]}
+            headers = {"cache-control": provider.jwks_cache_control} if provider.jwks_cache_control else {}
+            return Response({"keys": [k.as_dict(private=False) for k in provider.keys]}, headers=headers)
 
         @post("/token", status_code=200)
         async def token(request: Request[Any, Any, Any]) -> dict[str, Any]:

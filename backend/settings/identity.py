@@ -62,8 +62,9 @@ class OidcClientSettings:
     issuer: str = setting(
         "OIDC_ISSUER",
         "",
-        parse=lambda raw, _name: raw.rstrip("/"),
-        doc="the OpenID provider for {who} (discovery at `{issuer}/.well-known/openid-configuration`); "
+        parse=lambda raw, _name: raw.strip(),
+        doc="the OpenID provider for {who}, exactly as its discovery document names it (a trailing "
+        "slash included; discovery at `{issuer}/.well-known/openid-configuration`); "
         "empty: the development provider at `/dev/idp` (development only)",
     )
     client_id: str = setting(

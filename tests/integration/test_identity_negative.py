@@ -215,7 +215,7 @@ async def test_forged_id_tokens(
         await official_refused(client, sessionmaker, reason, response)
 
 
-async def test_unknown_kid_fetches_the_keys_again_once_then_refuses(
+async def test_unknown_kid_fetches_the_keys_again_once_in_a_while_then_refuses(
     settings: Settings, sessionmaker: Any, provider: TestProvider, service: Any
 ) -> None:
     from joserfc.jwk import RSAKey

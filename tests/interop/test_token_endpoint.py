@@ -116,3 +116,18 @@ async def test_a_secret_the_provider_refuses_is_audited_with_its_error_code(
     await engine.dispose()
     assert event.result == "failure"
     assert event.details == {"reason": "token_refused", "provider_error": "invalid_client"}
+
+
+async def test_an_issuer_with_a_trailing_slash_is_taken_exactly(tmp_path: Path, seeded: Settings) -> None:
+    """Discovery names ``http://host:port/``: the app compares it, ``iss`` and the RFC 9207
+    parameter exactly as written, and finds the discovery document beside it."""
+    port = free_port()
+    app_url = f"http://127.0.0.1:{port}"
+    with interop_provider(
+        tmp_path, [official_client(app_url, "client_secret_basic", SECRET)], issuer_suffix="/"
+    ) as op:
+        assert op.issuer.endswith("/")
+        settings = with_provider(seeded, op, "client_secret_basic", SECRET, None)
+        async with served_balie(settings, port) as (_, client):
+            done = await sign_in_at(client, op, "official-testgemeente")
+            assert done.status_code == 303 and done.headers["location"] == "/balie", op.log_tail()

@@ -75,3 +75,10 @@ def test_private_key_jwt_needs_the_client_keys_which_may_come_from_a_file(tmp_pa
     path.write_text(private_jwks("PS256"))
     settings = Settings.from_env({**env, "BALIE_OIDC_CLIENT_KEYS": str(path)})
     assert settings.identity.client_keys is not None and settings.identity.client_keys.algorithm() == "PS256"
+
+
+def test_an_issuer_is_kept_exactly_as_written(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"BALIE_DATA_DIR": str(tmp_path), "BALIE_OFFICIAL_OIDC_ISSUER": " https://op.example/realms/x/ "}
+    )
+    assert settings.identity.official.issuer == "https://op.example/realms/x/"

@@ -108,7 +108,7 @@ def test_the_two_oidc_clients_share_one_declaration_with_their_own_defaults(tmp_
     settings = Settings.from_env(
         {"BALIE_DATA_DIR": str(tmp_path), "BALIE_CITIZEN_OIDC_ISSUER": "https://broker.example.nl/"}
     )
-    assert settings.identity.citizen.issuer == "https://broker.example.nl"
+    assert settings.identity.citizen.issuer == "https://broker.example.nl/"  # exactly as written
     assert settings.identity.official.issuer == ""
     assert (settings.identity.citizen.scope, settings.identity.official.scope) == ("openid", "openid profile")
 

@@ -30,6 +30,7 @@ from backend.web import NO_STORE, page, see_other
 log = structlog.get_logger()
 SIGN_IN = "/balie/inloggen"
 START_SIGN_IN = "/balie/inloggen/start"
+ID_TOKEN_KEY = "id_token"  # noqa: S105 - a session key, not a secret
 
 
 def unavailable(request: Request[Any, Any, Any], exc: LoginFailed, retry: str) -> Template:
@@ -136,13 +137,39 @@ class OfficialSignIn(Controller):
             )
         audit.signed_in(db_session, official, request, party.config.issuer)
         await db_session.commit()
-        sessions.start_fresh(request, {SESSION_KEY: str(official.id), SIGNED_IN_AT: int(login.claims["iat"])})
+        sessions.start_fresh(
+            request,
+            {
+                SESSION_KEY: str(official.id),
+                SIGNED_IN_AT: int(login.claims["iat"]),
+                ID_TOKEN_KEY: login.id_token,  # server-side: the hint to sign out at the provider
+            },
+        )
         return see_other("/balie")
 
     @post("/uitloggen")
-    async def sign_out(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> Redirect:
-        official_id = request.session.get(SESSION_KEY) if request.session else None
+    async def sign_out(
+        self,
+        request: Request[Any, Any, Any],
+        official_party: RelyingParty,
+        settings: Settings,
+        db_session: AsyncSession,
+    ) -> Redirect | Template:
+        """End the session here, then at the provider too: otherwise the next "Inloggen" on a shared
+        counter PC signs the previous official in again without asking."""
+        session = request.session or {}
+        official_id, id_token = session.get(SESSION_KEY), session.get(ID_TOKEN_KEY)
         if official_id:
             await audit.signed_out(db_session, official_id, request)
         sessions.end(request)
-        return see_other(f"{SIGN_IN}?uitgelogd=1")
+        signed_out = f"{SIGN_IN}?uitgelogd=1"
+        url = (
+            await official_party.logout_url(id_token, f"{settings.public_url}{signed_out}")
+            if official_id and isinstance(id_token, str) and id_token
+            else None
+        )
+        if url is None:
+            return see_other(signed_out)
+        # A page, not a redirect: a form's redirect to the provider would be held by the CSP's
+        # form-action 'self' (ADR 0010); the page goes on by itself, with a link as well.
+        return page(request, "pages/identity/signing_out.html", logout_url=url)

@@ -43,6 +43,7 @@ class Metadata:
     jwks_uri: str
     iss_parameter_supported: bool
     userinfo_endpoint: str | None = None
+    end_session_endpoint: str | None = None
 
     @classmethod
     def parse(cls, issuer: str, document: object) -> Metadata:
@@ -57,10 +58,14 @@ class Metadata:
             token_endpoint=document["token_endpoint"],
             jwks_uri=document["jwks_uri"],
             iss_parameter_supported=document.get("authorization_response_iss_parameter_supported") is True,
-            userinfo_endpoint=document["userinfo_endpoint"]
-            if isinstance(document.get("userinfo_endpoint"), str)
-            else None,
+            userinfo_endpoint=_optional_url(document, "userinfo_endpoint"),
+            end_session_endpoint=_optional_url(document, "end_session_endpoint"),
         )
+
+
+def _optional_url(document: dict[str, Any], name: str) -> str | None:
+    value = document.get(name)
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
 
 
 class OpenIdProvider:

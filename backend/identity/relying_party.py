@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlencode
 
 import httpx
 from authlib.common.security import generate_token
@@ -61,6 +62,8 @@ class Login:
 
     claims: dict[str, Any]
     context: dict[str, Any]
+    id_token: str = ""
+    """The ID token as the provider sent it (the hint for RP-initiated logout)."""
 
 
 class RelyingParty:
@@ -177,7 +180,21 @@ class RelyingParty:
         if self.config.claims_from != "id_token":
             found = await self._userinfo(metadata, token, str(claims["sub"]))
             claims = merged(claims, found, userinfo_first=self.config.claims_from == "userinfo")
-        return Login(claims=claims, context=dict(pending.context))
+        return Login(claims=claims, context=dict(pending.context), id_token=str(token.get("id_token")))
+
+    async def logout_url(self, id_token_hint: str, post_logout_redirect_uri: str) -> str | None:
+        """Where to send the browser to end the session at the provider too (OpenID Connect
+        RP-Initiated Logout 1.0), or None when the provider offers no such endpoint."""
+        try:
+            endpoint = (await self.provider.metadata()).end_session_endpoint
+        except ProviderUnavailable:
+            return None  # signed out here in any case; the provider's session ends on its own
+        if endpoint is None:
+            return None
+        query = {"client_id": self.config.client_id, "post_logout_redirect_uri": post_logout_redirect_uri}
+        if id_token_hint:
+            query["id_token_hint"] = id_token_hint
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
 
     async def _userinfo(self, metadata: Metadata, token: dict[str, Any], sub: str) -> dict[str, Any]:
         """The userinfo response (OIDC Core 5.3), JSON or signed; its ``sub`` must be the ID token's."""

@@ -9,7 +9,9 @@ refused and audited with the provider's own error code.
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from backend.identity.client_auth import ClientKeys
 from backend.settings import Secret, Settings
 from backend.settings.identity import TokenAuth
 from tests.interop.op import OFFICIAL_CLIENT, InteropProvider, app_clients, interop_provider, signing_key
-from tests.live import follow_link
+from tests.live import CSRF_FIELD, follow_link
 from tests.oidc import served_balie
 from tests.support import free_port, make_settings, seed_agenda
 
@@ -131,3 +133,40 @@ async def test_an_issuer_with_a_trailing_slash_is_taken_exactly(tmp_path: Path, 
         async with served_balie(settings, port) as (_, client):
             done = await sign_in_at(client, op, "official-testgemeente")
             assert done.status_code == 303 and done.headers["location"] == "/balie", op.log_tail()
+
+
+async def test_signing_out_ends_the_session_at_the_provider_too(tmp_path: Path, seeded: Settings) -> None:
+    """RP-initiated logout: after "Uitloggen" the next "Inloggen" on the same PC asks again."""
+    port = free_port()
+    app_url = f"http://127.0.0.1:{port}"
+    with interop_provider(tmp_path, [official_client(app_url, "client_secret_basic", SECRET)]) as op:
+        settings = with_provider(seeded, op, "client_secret_basic", SECRET, None)
+        async with served_balie(settings, port) as (_, client):
+            assert (await sign_in_at(client, op, "official-testgemeente")).headers["location"] == "/balie"
+            desk = await client.get("/balie")
+            csrf = CSRF_FIELD.search(desk.text)
+            assert csrf
+            out = await client.post("/balie/uitloggen", data={"_csrf_token": csrf.group(1)})
+            assert out.status_code == 200 and "data-signing-out" in out.text
+            refresh = re.search(r'http-equiv="refresh" content="0;url=([^"]+)"', out.text)
+            assert refresh, out.text[:500]
+            logout = html.unescape(refresh.group(1))
+            assert logout.startswith(op.issuer) and "id_token_hint=" in logout
+            assert (await client.get("/balie")).status_code in (302, 303)  # signed out here at once
+
+            confirm = await client.get(logout)  # the provider asks "sign out?" with its own form
+            xsrf = re.search(r'name="xsrf" value="([^"]+)"', confirm.text)
+            assert confirm.status_code == 200 and xsrf, confirm.text[:500]
+            action = re.search(r'<form[^>]*action="([^"]+)"', confirm.text)
+            assert action
+            back = await client.post(
+                str(confirm.url.join(action.group(1))), data={"xsrf": xsrf.group(1), "logout": "yes"}
+            )
+            assert back.status_code in (302, 303)
+            assert back.headers["location"] == f"{app_url}/balie/inloggen?uitgelogd=1"
+
+            # Signing in again shows the provider's sign-in screen instead of letting the last one in.
+            again = await follow_link(client, "/balie/inloggen", "sign-in")
+            at_provider = await client.get(again.headers["location"])
+            assert at_provider.status_code in (302, 303)
+            assert "/interaction/" in at_provider.headers["location"]

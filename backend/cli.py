@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from backend.logs import configure_logging
-from backend.settings import Settings, SettingsError
+from backend.settings import Settings
 
 
 async def _migrate(settings: Settings) -> None:
@@ -77,9 +77,11 @@ def refusals(settings: Settings) -> list[str]:
             )
         for who in ("CITIZEN", "OFFICIAL"):
             registration = getattr(settings.identity, who.lower())
-            if not (registration.issuer and registration.client_id and registration.client_secret):
+            keys = registration.token_auth == "private_key_jwt"  # noqa: S105 - it signs: no secret
+            if not (registration.issuer and registration.client_id and (registration.client_secret or keys)):
                 problems.append(
-                    f"BALIE_{who}_OIDC_ISSUER, _CLIENT_ID and _CLIENT_SECRET are required in production"
+                    f"BALIE_{who}_OIDC_ISSUER, _CLIENT_ID and _CLIENT_SECRET (or "
+                    "_TOKEN_AUTH=private_key_jwt) are required in production"
                 )
     return problems
 
@@ -131,18 +133,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "settings":  # documents the declaration: reads no environment
         _settings_table(args.readme)
         return 0
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        print(f"balie: {exc}", file=sys.stderr)
+    settings, problems = Settings.with_problems()
+    if args.command == "run":
+        problems = problems + refusals(settings)
+    if problems:  # all of them at once: an operator should not need a restart per mistake
+        print(f"balie: {len(problems)} setting(s) must change before balie can start:", file=sys.stderr)
+        for problem in problems:
+            print(f"balie: - {problem}", file=sys.stderr)
         return 2
     configure_logging(json_lines=not settings.development)
     if args.command == "run":
-        problems = refusals(settings)
-        for problem in problems:
-            print(f"balie: {problem}", file=sys.stderr)
-        if problems:
-            return 2
         _run(settings, args.host, args.port)
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))

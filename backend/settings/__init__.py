@@ -37,13 +37,14 @@ from backend.settings.fields import (
     Reading,
     Secret,
     SettingsError,
+    configured_in_production,
     in_development,
-    required_in_production,
+    secret_key_in_production,
     setting,
 )
 from backend.settings.identity import IdentitySettings, OidcClientSettings
 from backend.settings.parsers import DEFAULT_LOA_MAP, LEVELS, KeyList
-from backend.settings.reader import read
+from backend.settings.reader import read_all
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_DIR = ROOT / "web"
@@ -79,8 +80,10 @@ class Settings:
         "PUBLIC_URL",
         "http://127.0.0.1:8000",
         parse=lambda raw, _name: raw.rstrip("/"),
+        check=configured_in_production,
         shown="where `balie run` listens",
-        doc="base of links in emails; `https://` makes cookies Secure and adds HSTS",
+        doc="base of links in emails and of the sign-ins' redirect URIs; `https://` makes cookies "
+        "Secure and adds HSTS; required in production",
     )
     public_url_configured: bool = False
     """Whether ``BALIE_PUBLIC_URL`` was set; if not, ``balie run`` derives it from --host/--port."""
@@ -91,10 +94,10 @@ class Settings:
         "SECRET_KEY",
         Secret(""),
         derive=_development_secret,
-        check=required_in_production(),
+        check=secret_key_in_production,
         shown="generated into `<data dir>/secret_key` in development",
         doc="signs CSRF tokens, seals waiting email and derives the development identity provider's "
-        "client secrets; required in production",
+        "client secrets; required in production, at least 32 bytes",
     )
     demo_data: bool = setting(
         "DEMO_DATA",
@@ -133,9 +136,18 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        settings, problems = cls.with_problems(environ)
+        if problems:
+            raise SettingsError("\n".join(problems), problems)
+        return settings
+
+    @classmethod
+    def with_problems(cls, environ: Mapping[str, str] | None = None) -> tuple[Settings, list[str]]:
+        """The settings and every problem found in them (each unusable one keeps its default)."""
         env = os.environ if environ is None else environ
-        settings = read(cls(), env)
-        return dataclasses.replace(settings, public_url_configured=bool(env.get("BALIE_PUBLIC_URL")))
+        settings, problems = read_all(cls(), env)
+        configured = bool(env.get("BALIE_PUBLIC_URL"))
+        return dataclasses.replace(settings, public_url_configured=configured), problems
 
 
 __all__ = [

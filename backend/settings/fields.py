@@ -15,6 +15,7 @@ from dataclasses import MISSING, dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class Secret:
@@ -44,7 +45,11 @@ class Secret:
 
 
 class SettingsError(ValueError):
-    """A BALIE_* variable holds a value that cannot be used."""
+    """BALIE_* variables hold values that cannot be used; ``problems`` names each one."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 class _Unset(Enum):
@@ -62,6 +67,8 @@ class Reading:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.environ = environ
         self.found: dict[str, Any] = {}
+        self.problems: list[str] = []
+        """Every setting that could not be used: the reader goes on, so all are told at once."""
 
     def __getitem__(self, name: str) -> Any:
         return self.found[name]
@@ -203,3 +210,27 @@ def required_in_production(why: str = "") -> Check:
             raise SettingsError(f"{name} is required in production{why}")
 
     return check
+
+
+def secret_key_in_production(value: Secret, name: str, reading: Reading) -> None:
+    if in_development(reading):
+        return
+    if not value:
+        raise SettingsError(f"{name} is required in production")
+    if len(value.reveal().encode()) < 32:
+        raise SettingsError(f"{name} must be at least 32 bytes in production (it signs and seals)")
+
+
+def configured_in_production(value: object, name: str, reading: Reading) -> None:
+    """For a default that only suits development (links to 127.0.0.1 in every email)."""
+    if not in_development(reading) and not reading.environ.get(name):
+        raise SettingsError(f"{name} is required in production (links in emails, sign-in redirect URIs)")
+
+
+def issuer_in_production(value: str, name: str, reading: Reading) -> None:
+    """An issuer over plain HTTP only on loopback (tests, a provider beside the app)."""
+    if in_development(reading) or not value.startswith("http://"):
+        return
+    host = urlsplit(value).hostname or ""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise SettingsError(f"{name} must use https:// in production, not {value!r}")

@@ -15,6 +15,7 @@ from backend.settings.fields import (
     SettingsError,
     concern,
     in_development,
+    issuer_in_production,
     required_in_production,
     setting,
 )
@@ -63,6 +64,7 @@ class OidcClientSettings:
         "OIDC_ISSUER",
         "",
         parse=lambda raw, _name: raw.strip(),
+        check=issuer_in_production,
         doc="the OpenID provider for {who}, exactly as its discovery document names it (a trailing "
         "slash included; discovery at `{issuer}/.well-known/openid-configuration`); "
         "empty: the development provider at `/dev/idp` (development only)",

@@ -7,7 +7,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args, get_origin, get_type_hints
 
-from backend.settings.fields import BY_TYPE, PREFIX, SETTING, UNSET, WORDS, Parse, Reading, Setting, choice
+from backend.settings.fields import (
+    BY_TYPE,
+    PREFIX,
+    SETTING,
+    UNSET,
+    WORDS,
+    Parse,
+    Reading,
+    Setting,
+    SettingsError,
+    choice,
+)
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -17,8 +28,19 @@ T = TypeVar("T", bound="DataclassInstance")
 
 def read(defaults: T, environ: Mapping[str, str]) -> T:
     """``defaults`` with every declared setting read from ``environ``, in declaration order (a
-    derived default or a check sees what was read before it)."""
-    return _read_concern(defaults, Reading(environ), prefix="")
+    derived default or a check sees what was read before it). Raises one :class:`SettingsError`
+    that names every setting that cannot be used, not only the first."""
+    settings, problems = read_all(defaults, environ)
+    if problems:
+        raise SettingsError("\n".join(problems), problems)
+    return settings
+
+
+def read_all(defaults: T, environ: Mapping[str, str]) -> tuple[T, list[str]]:
+    """:func:`read`, but the problems are returned beside the settings (a setting that could not
+    be used keeps its default)."""
+    reading = Reading(environ)
+    return _read_concern(defaults, reading, prefix=""), reading.problems
 
 
 def _read_concern(defaults: T, reading: Reading, prefix: str) -> T:
@@ -35,11 +57,18 @@ def _read_concern(defaults: T, reading: Reading, prefix: str) -> T:
 
 def _read_value(spec: Setting, name: str, kind: object, default: Any, reading: Reading) -> Any:
     raw = reading.environ.get(name)
-    value = UNSET if raw is None else (spec.parse or parser_for(kind, name))(raw, name)
+    try:
+        value = UNSET if raw is None else (spec.parse or parser_for(kind, name))(raw, name)
+    except SettingsError as exc:
+        reading.problems.extend(exc.problems)
+        value = UNSET
     if value is UNSET:
         value = default if spec.derive is None else spec.derive(reading)
     if spec.check is not None:
-        spec.check(value, name, reading)
+        try:
+            spec.check(value, name, reading)
+        except SettingsError as exc:
+            reading.problems.extend(exc.problems)
     reading.found[name] = value
     return value
 

@@ -14,7 +14,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRETS = {
-    "BALIE_SECRET_KEY": "s",
+    "BALIE_SECRET_KEY": "s" * 32,
     "BALIE_IDENTITY_KEYS": "k1:a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=",
     "BALIE_OFFICIAL_OIDC_CLIENT_SECRET": "o",
     "BALIE_CITIZEN_OIDC_CLIENT_SECRET": "c",
@@ -39,6 +39,18 @@ def compose_config(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         cwd=ROOT,
         check=False,
     )
+
+
+def test_the_app_nodes_environment_is_accepted_by_balie_run_in_production() -> None:
+    """What compose hands an app node passes every check ``balie run`` makes before it starts."""
+    from backend.cli import refusals
+    from backend.settings import Settings
+
+    result = compose_config(SECRETS)
+    assert result.returncode == 0, result.stderr
+    app = yaml.safe_load(result.stdout)["services"]["app1"]["environment"]
+    settings, problems = Settings.with_problems({k: str(v) for k, v in app.items()})
+    assert problems + refusals(settings) == []
 
 
 def test_compose_file_is_valid_and_has_every_part() -> None:

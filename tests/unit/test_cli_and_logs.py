@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,30 @@ def test_bad_settings_stop_the_cli_with_a_clear_message(
     monkeypatch.setenv("BALIE_WORKER_POLL_SECONDS", "vaak")
     assert main(["migrate"]) == 2
     assert "BALIE_WORKER_POLL_SECONDS must be a number" in capsys.readouterr().err
+
+
+def test_balie_run_in_production_names_every_setting_to_change_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in [n for n in os.environ if n.startswith("BALIE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("BALIE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("BALIE_ENV", "production")
+    monkeypatch.setenv("BALIE_SECRET_KEY", "short")
+    monkeypatch.setenv("BALIE_DEV_IDP", "true")
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    for named in (
+        "BALIE_PUBLIC_URL is required",
+        "BALIE_SECRET_KEY must be at least 32 bytes",
+        "BALIE_IDENTITY_KEYS is required",
+        "BALIE_DOCUMENTS_KEYS is required",
+        "BALIE_DEV_IDP is on",
+        "BALIE_CITIZEN_OIDC_ISSUER, _CLIENT_ID and _CLIENT_SECRET",
+        "BALIE_OFFICIAL_OIDC_ISSUER, _CLIENT_ID and _CLIENT_SECRET",
+    ):
+        assert named in err, err
+    assert err.startswith("balie: 7 setting(s) must change")
 
 
 @pytest.mark.parametrize("json_lines", [False, True])

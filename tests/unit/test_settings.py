@@ -21,9 +21,11 @@ from backend.settings.fields import concern, setting
 from backend.settings.reader import declared, read
 
 KEY = base64.b64encode(b"k" * 32).decode()
+SECRET = "s" * 32
 PRODUCTION = {
     "BALIE_ENV": "production",
-    "BALIE_SECRET_KEY": "s",
+    "BALIE_PUBLIC_URL": "https://balie.example.nl",
+    "BALIE_SECRET_KEY": SECRET,
     "BALIE_IDENTITY_KEYS": f"i1:{KEY}",
     "BALIE_DOCUMENTS_KEYS": f"d1:{KEY}",
 }
@@ -82,7 +84,7 @@ def test_development_and_production_defaults(tmp_path: Path) -> None:
 
     production = Settings.from_env({"BALIE_DATA_DIR": str(tmp_path / "prod"), **PRODUCTION})
     assert not (production.demo_data or production.email.dev_sink or production.identity.dev_provider)
-    assert production.secret_key == Secret("s") and not (tmp_path / "prod").exists()
+    assert production.secret_key == Secret(SECRET) and not (tmp_path / "prod").exists()
     assert production.identity.key_id == "i1" and production.documents.key_id == "d1"
     switched_on = Settings.from_env({**PRODUCTION, "BALIE_DEMO_DATA": "true", "BALIE_DEV_IDP": "1"})
     assert switched_on.demo_data and switched_on.identity.dev_provider  # cli.refusals() stops this one
@@ -92,6 +94,30 @@ def test_development_and_production_defaults(tmp_path: Path) -> None:
 def test_production_requires_its_secrets(missing: str) -> None:
     with pytest.raises(SettingsError, match=f"{missing} is required in production"):
         Settings.from_env({**PRODUCTION, missing: ""})
+
+
+def test_production_says_everything_that_must_change_at_once(tmp_path: Path) -> None:
+    """One message for every unusable setting: no restart per mistake."""
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env(
+            {
+                "BALIE_ENV": "production",
+                "BALIE_SECRET_KEY": "too-short",
+                "BALIE_SMTP_PORT": "poort",
+                "BALIE_CITIZEN_OIDC_ISSUER": "http://broker.example.nl",
+                "BALIE_OFFICIAL_OIDC_ISSUER": "http://127.0.0.1:9000",  # loopback: a provider beside the app
+            }
+        )
+    problems = refused.value.problems
+    assert problems == [
+        "BALIE_PUBLIC_URL is required in production (links in emails, sign-in redirect URIs)",
+        "BALIE_SECRET_KEY must be at least 32 bytes in production (it signs and seals)",
+        "BALIE_SMTP_PORT must be a whole number, not 'poort'",
+        "BALIE_CITIZEN_OIDC_ISSUER must use https:// in production, not 'http://broker.example.nl'",
+        "BALIE_IDENTITY_KEYS is required in production (it seals BSNs)",
+        "BALIE_DOCUMENTS_KEYS is required in production",
+    ]  # in the order of declaration
+    assert str(refused.value) == "\n".join(problems)
 
 
 def test_defaults_that_follow_other_settings(tmp_path: Path) -> None:

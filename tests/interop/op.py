@@ -126,11 +126,12 @@ def interop_provider(
     id_token_claims: bool = True,
     prefix: list[str] | None = None,
     issuer_suffix: str = "",
+    port: int | None = None,
 ) -> Iterator[InteropProvider]:
     """The provider on a free loopback port; ``id_token_claims=False`` keeps scope claims in userinfo
     only (the library's default, OIDC Core 5.4)."""
     install()
-    port = free_port()
+    port = port or free_port()
     issuer = f"http://127.0.0.1:{port}{issuer_suffix}"
     config = {
         "port": port,

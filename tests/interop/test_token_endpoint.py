@@ -170,3 +170,51 @@ async def test_signing_out_ends_the_session_at_the_provider_too(tmp_path: Path, 
             at_provider = await client.get(again.headers["location"])
             assert at_provider.status_code in (302, 303)
             assert "/interaction/" in at_provider.headers["location"]
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256", "ES256"])
+async def test_id_tokens_signed_with_each_algorithm_and_a_rotated_key(
+    tmp_path: Path, seeded: Settings, alg: str
+) -> None:
+    port = free_port()
+    app_url = f"http://127.0.0.1:{port}"
+    client_registration = official_client(app_url, "client_secret_basic", SECRET)
+    client_registration["id_token_signed_response_alg"] = alg
+    with interop_provider(tmp_path, [client_registration], keys=[signing_key(alg)]) as op:
+        settings = with_provider(seeded, op, "client_secret_basic", SECRET, None)
+        async with served_balie(settings, port) as (_, client):
+            assert (await sign_in_at(client, op, "official-testgemeente")).headers["location"] == "/balie"
+            op.rotate([signing_key(alg)])  # a new key signs; the old one is withdrawn
+            client.cookies.clear()
+            again = await sign_in_at(client, op, "official-testgemeente")
+            assert again.status_code == 303 and again.headers["location"] == "/balie", op.log_tail()
+
+
+async def test_a_provider_that_is_down_gets_a_clear_page_and_the_app_recovers(
+    tmp_path: Path, seeded: Settings
+) -> None:
+    """Down when the sign-in starts, and down between the authorization and the callback."""
+    port = free_port()
+    app_url = f"http://127.0.0.1:{port}"
+    registration = [official_client(app_url, "client_secret_basic", SECRET)]
+    with interop_provider(tmp_path, registration) as first:
+        issuer_port = first.port
+    # The provider is gone: "Inloggen" says so, in Dutch, with a way to try again.
+    settings = with_provider(seeded, first, "client_secret_basic", SECRET, None)
+    async with served_balie(settings, port) as (_, client):
+        down = await follow_link(client, "/balie/inloggen", "sign-in")
+        assert down.status_code == 503 and "Inloggen lukt nu niet" in down.text
+        with interop_provider(tmp_path, registration, port=issuer_port) as op:
+            assert (await sign_in_at(client, op, "official-testgemeente")).headers["location"] == "/balie"
+            client.cookies.clear()
+            started = await follow_link(client, "/balie/inloggen", "sign-in")
+            response = started
+            while not str(response.headers.get("location", "")).startswith(app_url):
+                location = str(response.url.join(response.headers["location"]))
+                response = await client.get(location)
+                if response.status_code == 200 and "/interaction/" in location:
+                    response = await client.post(location, data={"login": "official-testgemeente"})
+            callback = response.headers["location"]
+        # The provider went down after it sent the browser back: the code cannot be redeemed.
+        late = await client.get(callback)
+        assert late.status_code == 503 and "Inloggen lukt nu niet" in late.text

@@ -214,7 +214,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         middleware=middleware,
         csrf_config=CSRFConfig(
             secret=settings.secret_key.reveal(),
-            cookie_name="balie_csrf",
+            cookie_name=sessions.host_cookie(settings, "balie_csrf"),
             cookie_secure=settings.secure_cookies,
             cookie_samesite="strict",
             # The API uses bearer tokens, the mailbox only reads, and the development provider's

@@ -133,10 +133,17 @@ def _without_seen(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != SEEN}
 
 
+def host_cookie(settings: Settings, name: str) -> str:
+    """``__Host-`` + ``name`` when the public URL is https: the browser then only accepts the
+    cookie Secure, for the whole site and from this host (no ``Domain``), so a sibling subdomain
+    cannot plant or overwrite it."""
+    return f"__Host-{name}" if settings.secure_cookies else name
+
+
 def session_config(settings: Settings, clock: Clock = system_clock) -> BalieSessionConfig:
     return BalieSessionConfig(
         clock=clock,
-        key=COOKIE,
+        key=host_cookie(settings, COOKIE),
         max_age=settings.sessions.idle_minutes * 60,
         absolute_seconds=settings.sessions.absolute_hours * 3600,
         httponly=True,
@@ -158,4 +165,12 @@ def session_store(
     return DatabaseStore(sessionmaker, namespace="session", clock=clock)
 
 
-__all__ = ["COOKIE", "BalieSessionConfig", "end", "session_config", "session_store", "start_fresh"]
+__all__ = [
+    "COOKIE",
+    "BalieSessionConfig",
+    "end",
+    "host_cookie",
+    "session_config",
+    "session_store",
+    "start_fresh",
+]

@@ -45,6 +45,7 @@ from backend.identity import sessions
 from backend.identity.citizen import DigidSignIn
 from backend.identity.clients import client_config
 from backend.identity.jwks import client_jwks
+from backend.identity.logout import ProviderSessions
 from backend.identity.official import OfficialSignIn
 from backend.identity.relying_party import RelyingParty
 from backend.join.pages import JoinPages, device_check
@@ -70,8 +71,10 @@ def _sign_in_redirect(request: Request[Any, Any, Any], exc: Exception) -> Any:
 
 
 def _is_throttled(request: Request[Any, Any, Any]) -> bool:
-    """Form posts, and the links that start a sign-in (``opt={"throttle": True}``)."""
-    return request.method == "POST" or bool(request.route_handler.opt.get("throttle"))
+    """Form posts (unless ``opt={"throttle": False}``), and the links that start a sign-in
+    (``opt={"throttle": True}``)."""
+    throttle = request.route_handler.opt.get("throttle")
+    return throttle is not False if request.method == "POST" else bool(throttle)
 
 
 def relying_parties(settings: Settings, clock: Clock = system_clock) -> dict[str, RelyingParty]:
@@ -218,8 +221,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             cookie_secure=settings.secure_cookies,
             cookie_samesite="strict",
             # The API uses bearer tokens, the mailbox only reads, and the development provider's
-            # token endpoint is called server to server (client authentication instead).
-            exclude=["/api/", "/dev/mailbox", "/dev/idp/token"],
+            # token endpoint is called server to server (client authentication instead), as is the
+            # back-channel logout (a signed logout token instead).
+            exclude=["/api/", "/dev/mailbox", "/dev/idp/token", "/balie/uitloggen/backchannel"],
         ),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(
@@ -249,6 +253,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             "document_purger": provide(purger),
             "citizen_party": provide(parties["citizen"]),
             "official_party": provide(parties["official"]),
+            "provider_sessions": provide(
+                ProviderSessions(
+                    store.with_namespace("provider-sessions"),
+                    keep_seconds=settings.sessions.absolute_hours * 3600,
+                )
+            ),
             "dev_idp": provide(dev_provider),
             "dev_mailbox": provide(dev_mailbox),
             "echo": provide(echo),

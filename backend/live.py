@@ -16,7 +16,7 @@ own event back. ``None``: the server caused it (an HTTP handler, the housekeeper
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
@@ -59,6 +59,9 @@ class LivePages(Protocol):
     async def identified(self, appointment_id: UUID, participant_id: UUID, level: str) -> None:
         """The appointment's call pages: the participant identified with DigiD at ``level``."""
 
+    async def signed_out(self, team_ids: Sequence[UUID], official_id: UUID) -> None:
+        """The official's desk and call pages (in ``team_ids``): their provider ended their sessions."""
+
 
 class NoLivePages:
     """The port where no page listens (the separate worker process, scripts): every event is dropped."""
@@ -95,4 +98,7 @@ class NoLivePages:
         return None
 
     async def identified(self, appointment_id: UUID, participant_id: UUID, level: str) -> None:
+        return None
+
+    async def signed_out(self, team_ids: Sequence[UUID], official_id: UUID) -> None:
         return None

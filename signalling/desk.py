@@ -14,7 +14,7 @@ from backend.clock import local_today
 from backend.identity.binding import identity_keyring
 from backend.settings import Settings
 from signalling import chat, protocol
-from signalling.connection import CLOSE_SERVER_ERROR, Connection, unbroken
+from signalling.connection import CLOSE_SERVER_ERROR, CLOSE_UNAUTHORIZED, Connection, unbroken
 from signalling.hub import Envelope, Hub, appointment_channel, team_channel
 from signalling.official import OfficialAccess, appointment_of_team
 from signalling.protocol import Chat
@@ -85,8 +85,12 @@ class DeskSocket:
             await self.conn.send(event)
 
     async def deliver(self, envelope: Envelope) -> None:
-        if envelope.event.get("type") == "refresh":
+        kind = envelope.event.get("type")
+        if kind == "refresh":
             self.dirty.set()
+        elif kind == "signed-out" and envelope.event.get("official_id") == str(self.access.official_id):
+            await self.conn.error("unauthorized", "your organisation signed you out")
+            self.conn.finish(CLOSE_UNAUTHORIZED)
 
     async def refresh(self) -> None:
         # Changes come in bursts (admit = state + refresh per participant): one queue per burst.

@@ -3,7 +3,7 @@ protocol message (signalling.protocol) on the appointment's or the team's channe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -63,3 +63,7 @@ class HubPages:
 
     async def identified(self, appointment_id: UUID, participant_id: UUID, level: str) -> None:
         await self._to_appointment(appointment_id, protocol.identity(str(participant_id), level))
+
+    async def signed_out(self, team_ids: Sequence[UUID], official_id: UUID) -> None:
+        for team_id in team_ids:  # the desk and call sockets listen on their teams' channels
+            await self.hub.emit(team_channel(team_id), protocol.signed_out(official_id), origin=SERVER_ORIGIN)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import audit, calls, rooms
 from backend.db.models import Appointment, Membership, Official
+from backend.desk.auth import SIGNED_IN_AT, ended_by_provider
 from backend.participants import capacity
 from backend.settings import Settings
 from signalling import protocol
@@ -65,7 +66,9 @@ async def authenticate(
     if official_id is not None:
         async with sessionmaker() as db:
             official = await db.get(Official, official_id)
-            if official is not None:
+            if official is not None and not ended_by_provider(
+                official, conn.socket.session.get(SIGNED_IN_AT)
+            ):
                 teams = await db.scalars(
                     select(Membership.team_id).where(Membership.official_id == official_id)
                 )
@@ -239,5 +242,8 @@ class CallSocket:
         elif kind == "taken-over" and event.get("official_id") != str(self.access.official_id):
             await self.conn.error("taken", "a colleague took over this call")
             self.conn.finish(CLOSE_TAKEN)
+        elif kind == "signed-out" and event.get("official_id") == str(self.access.official_id):
+            await self.conn.error("unauthorized", "your organisation signed you out")
+            self.conn.finish(CLOSE_UNAUTHORIZED)
         if message is not None:
             await self.conn.send(message)

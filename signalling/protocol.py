@@ -330,6 +330,12 @@ def taken_over(official_id: uuid.UUID) -> dict[str, Any]:
     return {"type": "taken-over", "official_id": str(official_id)}
 
 
+def signed_out(official_id: uuid.UUID) -> dict[str, Any]:
+    """Internal (between sockets): the official's provider ended their sessions (back-channel
+    logout); their desk and call sockets close with 4401, everyone else's ignore it."""
+    return {"type": "signed-out", "official_id": str(official_id)}
+
+
 def identify(level: str) -> dict[str, Any]:
     """To a citizen: the official asks them to identify with DigiD at ``level`` (or higher)."""
     return {"type": "identify", "level": level}

@@ -5,7 +5,7 @@ the domain told the pages (as aiortc's tests record track states), without socke
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -57,3 +57,6 @@ class RecordingPages:
 
     async def identified(self, appointment_id: UUID, participant_id: UUID, level: str) -> None:
         self._keep("identified", participant_id=participant_id, level=level)
+
+    async def signed_out(self, team_ids: Sequence[UUID], official_id: UUID) -> None:
+        self._keep("signed_out", official_id=official_id)

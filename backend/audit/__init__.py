@@ -22,6 +22,7 @@ from backend.audit.access import (
     sign_in_failed,
     signed_in,
     signed_out,
+    signed_out_by_provider,
 )
 from backend.audit.agenda import agenda_changed
 from backend.audit.appointments import (
@@ -83,5 +84,6 @@ __all__ = [
     "sign_in_failed",
     "signed_in",
     "signed_out",
+    "signed_out_by_provider",
     "waiting_room_entered",
 ]

@@ -97,6 +97,19 @@ async def sign_in_failed(
     await session.commit()
 
 
+def signed_out_by_provider(session: AsyncSession, official_id: object, issuer: str, by: str) -> None:
+    """The official's provider ended their sessions (back-channel logout, ``by`` ``sub`` or ``sid``)."""
+    _record(
+        session,
+        actor="provider",
+        action="session.sign_out",
+        object_type="official",
+        object_id=official_id,
+        origin="",
+        details={"by": by, "issuer": issuer[:200]},
+    )
+
+
 async def signed_out(session: AsyncSession, official_id: object, request: Request[Any, Any, Any]) -> None:
     _record(
         session,

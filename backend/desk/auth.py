@@ -18,6 +18,7 @@ from backend.db.models import Official
 
 SESSION_KEY = "official_id"
 SIGNED_IN_AT = "signed_in_at"
+"""When the session was signed in, by the app's clock (seconds since the epoch)."""
 
 
 class SignInRequired(HTTPException):
@@ -31,10 +32,19 @@ async def current_official(request: Request[Any, Any, Any], db_session: AsyncSes
     except ValueError:
         raise SignInRequired() from None
     official = await db_session.get(Official, official_id)
-    if official is None:
+    if official is None or ended_by_provider(official, request.session.get(SIGNED_IN_AT)):
         request.clear_session()
         raise SignInRequired()
     return official
+
+
+def ended_by_provider(official: Official, signed_in_at: object) -> bool:
+    """Whether the provider ended this session (back-channel logout) after it was signed in."""
+    if official.signed_out_at is None:
+        return False
+    if not isinstance(signed_in_at, int | float) or isinstance(signed_in_at, bool):
+        return True  # a session that cannot say when it signed in does not outlive a logout
+    return signed_in_at <= official.signed_out_at.timestamp()
 
 
 def team_ids(official: Official) -> set[UUID]:

@@ -45,24 +45,72 @@ async def verify(token: object, keys_for: KeysFor, expected: Expected, *, now: f
     """The ID token's claims, if its signature, issuer, audience, times and nonce are right."""
     if not isinstance(token, str) or token.count(".") != 2:
         raise LoginFailed("no_id_token")
+    claims = await _signed_claims(token, keys_for, expected.algorithms)
+    check_claims(claims, expected, now=now)
+    return claims
+
+
+BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+LOGOUT_TOKEN_SECONDS = 300
+"""A logout token older than this (plus skew) is refused: it is sent the moment the session ends."""
+
+
+async def verify_logout_token(
+    token: object, keys_for: KeysFor, expected: Expected, *, now: float
+) -> dict[str, Any]:
+    """A back-channel logout token's claims (OpenID Connect Back-Channel Logout 1.0, 2.6):
+    signed, for us, recent, with the logout event, a ``sub`` or ``sid``, and no ``nonce`` (so an
+    ID token can never pass for one). ``expected.nonce`` is not used; the caller checks ``jti``."""
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise LoginFailed("no_logout_token")
+    typ = header_of(token).get("typ")
+    if typ is not None and str(typ).lower() not in ("logout+jwt", "application/logout+jwt"):
+        raise LoginFailed("wrong_typ")
+    claims = await _signed_claims(token, keys_for, expected.algorithms)
+    if claims.get("iss") != expected.issuer:
+        raise LoginFailed("wrong_iss")
+    audience = claims.get("aud")
+    if expected.client_id not in (audience if isinstance(audience, list) else [audience]):
+        raise LoginFailed("wrong_aud")
+    iat, exp = claims.get("iat"), claims.get("exp")
+    if not _number(iat) or float(iat) < now - LOGOUT_TOKEN_SECONDS - expected.skew_seconds:  # type: ignore[arg-type]
+        raise LoginFailed("stale")
+    if float(iat) > now + expected.skew_seconds:  # type: ignore[arg-type]
+        raise LoginFailed("iat_in_future")
+    if exp is not None and (not _number(exp) or now > float(exp) + expected.skew_seconds):
+        raise LoginFailed("expired")
+    events = claims.get("events")
+    if not isinstance(events, dict) or not isinstance(events.get(BACKCHANNEL_LOGOUT_EVENT), dict):
+        raise LoginFailed("no_logout_event")
+    if "nonce" in claims:
+        raise LoginFailed("nonce_in_logout_token")
+    if not isinstance(claims.get("jti"), str) or not claims["jti"]:
+        raise LoginFailed("missing_jti")
+    if not (isinstance(claims.get("sub"), str) and claims["sub"]) and not (
+        isinstance(claims.get("sid"), str) and claims["sid"]
+    ):
+        raise LoginFailed("missing_sub_and_sid")
+    return claims
+
+
+async def _signed_claims(token: str, keys_for: KeysFor, algorithms: Sequence[str]) -> dict[str, Any]:
     header = header_of(token)
     alg = header.get("alg")
     # Before any key is touched: `none` and HMAC (which would use a public key as the secret) never.
-    if not isinstance(alg, str) or alg not in expected.algorithms:
+    if not isinstance(alg, str) or alg not in algorithms:
         raise LoginFailed("alg_not_allowed", str(alg))
     kid = header.get("kid") if isinstance(header.get("kid"), str) else None
     keys = await keys_for(kid)
     if kid is not None and not any(key.kid == kid for key in keys.keys):
         raise LoginFailed("unknown_key", kid)
     try:
-        claims = dict(jwt.decode(token, keys, algorithms=list(expected.algorithms)).claims)
+        claims = dict(jwt.decode(token, keys, algorithms=list(algorithms)).claims)
     except InvalidKeyIdError as exc:
         raise LoginFailed("unknown_key", str(kid)) from exc
     except BadSignatureError as exc:
         raise LoginFailed("bad_signature") from exc
     except (JoseError, ValueError) as exc:
         raise LoginFailed("bad_signature", type(exc).__name__) from exc
-    check_claims(claims, expected, now=now)
     return claims
 
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from litestar.response import Redirect, Template
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
+from backend.clock import Clock
+from backend.db.models import Official
 from backend.desk.auth import SESSION_KEY, SIGNED_IN_AT
 from backend.i18n import N_
 from backend.identity import officials, sessions
@@ -23,11 +28,14 @@ from backend.identity.claims import claim_at
 from backend.identity.clients import dev_issuer, uses_dev_provider
 from backend.identity.errors import LoginFailed, ProviderUnavailable
 from backend.identity.groups import grants_from
+from backend.identity.logout import ProviderSessions
 from backend.identity.relying_party import RelyingParty
+from backend.live import LivePages
 from backend.settings import Settings
 from backend.web import NO_STORE, page, see_other
 
 log = structlog.get_logger()
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 SIGN_IN = "/balie/inloggen"
 START_SIGN_IN = "/balie/inloggen/start"
 ID_TOKEN_KEY = "id_token"  # noqa: S105 - a session key, not a secret
@@ -79,7 +87,9 @@ class OfficialSignIn(Controller):
         self,
         request: Request[Any, Any, Any],
         official_party: RelyingParty,
+        provider_sessions: ProviderSessions,
         settings: Settings,
+        clock: Clock,
         db_session: AsyncSession,
     ) -> Redirect | Template:
         party = official_party
@@ -137,11 +147,14 @@ class OfficialSignIn(Controller):
             )
         audit.signed_in(db_session, official, request, party.config.issuer)
         await db_session.commit()
+        sid = login.claims.get("sid")
+        if isinstance(sid, str) and sid:  # a back-channel logout may name only the provider's session
+            await provider_sessions.remember(party.config.issuer, sid, official.id)
         sessions.start_fresh(
             request,
             {
                 SESSION_KEY: str(official.id),
-                SIGNED_IN_AT: int(login.claims["iat"]),
+                SIGNED_IN_AT: clock().timestamp(),  # by the app's clock, as signed_out_at is
                 ID_TOKEN_KEY: login.id_token,  # server-side: the hint to sign out at the provider
             },
         )
@@ -173,3 +186,57 @@ class OfficialSignIn(Controller):
         # A page, not a redirect: a form's redirect to the provider would be held by the CSP's
         # form-action 'self' (ADR 0010); the page goes on by itself, with a link as well.
         return page(request, "pages/identity/signing_out.html", logout_url=url)
+
+    @post(
+        "/uitloggen/backchannel",
+        status_code=200,
+        opt={"throttle": False},  # the provider's server, maybe for many officials at once
+    )
+    async def back_channel_logout(
+        self,
+        official_party: RelyingParty,
+        provider_sessions: ProviderSessions,
+        live: LivePages,
+        clock: Clock,
+        db_session: AsyncSession,
+        data: dict[str, str] = Form,
+    ) -> Response[Any]:
+        """OpenID Connect Back-Channel Logout 1.0: the provider ended an official's session; their
+        sessions here end too (:mod:`backend.identity.logout`) and their open pages close."""
+        issuer = official_party.config.issuer
+        try:
+            claims = await official_party.verify_logout(data.get("logout_token"))
+        except ProviderUnavailable as exc:
+            log.warning("back-channel logout: provider unavailable", reason=exc.reason)
+            return _logout_error(503, "temporarily_unavailable", "the provider's keys could not be read")
+        except LoginFailed as exc:
+            log.warning("back-channel logout refused", reason=exc.reason)
+            return _logout_error(400, "invalid_request", exc.reason)
+        if not await provider_sessions.first_use(issuer, str(claims["jti"])):
+            return _logout_error(400, "invalid_request", "replayed")
+        official, by = await _official_of_logout(db_session, provider_sessions, issuer, claims)
+        if official is not None:
+            official.signed_out_at = clock()
+            audit.signed_out_by_provider(db_session, official.id, issuer, by)
+            await db_session.commit()
+            await live.signed_out([m.team_id for m in official.memberships], official.id)
+        return Response(None, status_code=200, headers={"cache-control": "no-store"})
+
+
+async def _official_of_logout(
+    db: AsyncSession, provider_sessions: ProviderSessions, issuer: str, claims: dict[str, Any]
+) -> tuple[Official | None, str]:
+    sub, sid = claims.get("sub"), claims.get("sid")
+    if isinstance(sub, str) and sub:
+        found = await db.scalar(select(Official).where(Official.issuer == issuer, Official.subject == sub))
+        return found, "sub"
+    official_id = await provider_sessions.official_for(issuer, str(sid))
+    return (await db.get(Official, official_id) if official_id else None), "sid"
+
+
+def _logout_error(status: int, error: str, description: str) -> Response[Any]:
+    return Response(
+        {"error": error, "error_description": description},
+        status_code=status,
+        headers={"cache-control": "no-store"},
+    )

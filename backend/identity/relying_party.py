@@ -182,6 +182,21 @@ class RelyingParty:
             claims = merged(claims, found, userinfo_first=self.config.claims_from == "userinfo")
         return Login(claims=claims, context=dict(pending.context), id_token=str(token.get("id_token")))
 
+    async def verify_logout(self, token: object) -> dict[str, Any]:
+        """A back-channel logout token's claims, checked against this provider and client."""
+        return await id_token.verify_logout_token(
+            token,
+            self.provider.keys_for,
+            id_token.Expected(
+                issuer=self.config.issuer,
+                client_id=self.config.client_id,
+                nonce="",
+                algorithms=self.config.algorithms,
+                skew_seconds=self.skew_seconds,
+            ),
+            now=self.clock().timestamp(),
+        )
+
     async def logout_url(self, id_token_hint: str, post_logout_redirect_uri: str) -> str | None:
         """Where to send the browser to end the session at the provider too (OpenID Connect
         RP-Initiated Logout 1.0), or None when the provider offers no such endpoint."""

@@ -156,6 +156,17 @@ CASES = [
         lambda w: Row(w.by_official, "session.sign_out", "official", w.official.id, origin=IP),
     ),
     Case(
+        "signed_out_by_provider",
+        lambda s, w: audit.signed_out_by_provider(s, w.official.id, "https://idp.example.nl", "sid"),
+        lambda w: Row(
+            "provider",
+            "session.sign_out",
+            "official",
+            w.official.id,
+            details={"by": "sid", "issuer": "https://idp.example.nl"},
+        ),
+    ),
+    Case(
         "identity_verified",
         lambda s, w: audit.identity_verified(s, w.citizen, "basis", w.request),
         lambda w: _citizen(

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from joserfc import jwt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -541,3 +542,80 @@ async def test_digid_must_be_a_new_login_not_an_earlier_session_at_the_provider(
         assert events[-1].details == {"reason": reason} and events[-1].object_id == str(participant.id)
         row = await participant_row(sessionmaker, participant.id)
         assert row.identity_level is None
+
+
+def logout_token(provider: TestProvider, **overrides: Any) -> str:
+    claims: dict[str, Any] = {
+        "iss": provider.issuer,
+        "aud": CLIENT_ID,
+        "iat": int(time.time()),
+        "jti": f"jti-{time.monotonic_ns()}",
+        "sub": "user-1",
+        "events": {"http://schemas.openid.net/event/backchannel-logout": {}},
+    }
+    claims.update(overrides)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    key = provider.signing_key
+    assert key is not None
+    return jwt.encode({"alg": "RS256", "kid": str(key.kid), "typ": "logout+jwt"}, claims, key)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"nonce": "n"}, "nonce_in_logout_token"),  # an ID token never passes for a logout token
+        ({"events": None}, "no_logout_event"),
+        ({"aud": "someone-else"}, "wrong_aud"),
+        ({"iat": int(time.time()) - 3600}, "stale"),
+        ({"sub": None}, "missing_sub_and_sid"),
+        ({"jti": None}, "missing_jti"),
+    ],
+)
+async def test_a_bad_logout_token_is_refused_and_signs_nobody_out(
+    settings: Settings,
+    sessionmaker: Any,
+    provider: TestProvider,
+    service: Any,
+    overrides: dict[str, Any],
+    reason: str,
+) -> None:
+    async with served_balie(against(settings, provider)) as (_, client):
+        authorization = await begin(client, provider)
+        answering(provider, valid(provider))
+        params = {"code": authorization["state"], "state": authorization["state"]}
+        assert (await client.get("/balie/inloggen/terug", params=params)).status_code == 303
+        async with httpx.AsyncClient(base_url=str(client.base_url)) as the_provider:
+            refused = await the_provider.post(
+                "/balie/uitloggen/backchannel", data={"logout_token": logout_token(provider, **overrides)}
+            )
+        assert refused.status_code == 400
+        assert refused.json() == {"error": "invalid_request", "error_description": reason}
+        assert (await client.get("/balie")).status_code == 200  # still signed in
+
+
+async def test_a_logout_token_naming_only_the_session_and_a_replay(
+    settings: Settings, sessionmaker: Any, provider: TestProvider, service: Any
+) -> None:
+    async with served_balie(against(settings, provider)) as (_, client):
+        authorization = await begin(client, provider)
+        answering(provider, valid(provider, sid="provider-session-1"))
+        params = {"code": authorization["state"], "state": authorization["state"]}
+        assert (await client.get("/balie/inloggen/terug", params=params)).status_code == 303
+        token = logout_token(provider, sub=None, sid="provider-session-1")
+        async with httpx.AsyncClient(base_url=str(client.base_url)) as the_provider:
+            done = await the_provider.post("/balie/uitloggen/backchannel", data={"logout_token": token})
+            assert done.status_code == 200 and done.headers["cache-control"] == "no-store"
+            again = await the_provider.post("/balie/uitloggen/backchannel", data={"logout_token": token})
+            assert again.status_code == 400 and again.json()["error_description"] == "replayed"
+        signed_out = await client.get("/balie")
+        assert signed_out.status_code in (302, 303) and signed_out.headers["location"] == "/balie/inloggen"
+        async with sessionmaker() as db:
+            (event,) = await db.scalars(select(AuditEvent).where(AuditEvent.actor == "provider"))
+            await db.commit()
+        assert event.details == {"by": "sid", "issuer": provider.issuer}
+        # A new sign-in afterwards counts again.
+        authorization = await begin(client, provider)
+        answering(provider, valid(provider))
+        params = {"code": authorization["state"], "state": authorization["state"]}
+        assert (await client.get("/balie/inloggen/terug", params=params)).status_code == 303
+        assert (await client.get("/balie")).status_code == 200

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from uuid import UUID
 
+from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -18,6 +20,9 @@ class Official(Base):
     subject: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254), default="")
+    signed_out_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    """When the identity provider last ended this official's sessions (back-channel logout): a
+    session signed in before it no longer counts, on any node, in any session store."""
     memberships: Mapped[list[Membership]] = relationship(back_populates="official", lazy="selectin")
 
 

@@ -20,7 +20,7 @@ from backend.crypto import Keyring, SealError
 from backend.db.models import Participant
 from backend.i18n import N_
 from backend.identity import binding, levels
-from backend.identity.claims import bsn_from, claim_at
+from backend.identity.claims import bsn_from, claim_at, represents_someone
 from backend.identity.errors import LoginFailed, ProviderUnavailable
 from backend.identity.official import unavailable
 from backend.identity.relying_party import RelyingParty
@@ -42,6 +42,13 @@ CLAIM_PROBLEMS: Final[dict[str, dict[str, str]]] = {
         "message": N_(
             "U bent ingelogd, maar DigiD gaf niet door met welk niveau. Dat ligt niet aan u. "
             "Probeer het later opnieuw of bel uw gemeente."
+        ),
+    },
+    "representation": {
+        "title": N_("U logde in voor iemand anders"),
+        "message": N_(
+            "U logde in met een machtiging, voor iemand anders. Voor deze afspraak moet u met uw "
+            "eigen DigiD inloggen. Log opnieuw in en kies niet voor een machtiging."
         ),
     },
     "unknown_level": {
@@ -171,6 +178,9 @@ class DigidSignIn(Controller):
         level_value = claim_at(login.claims, identity.loa_claim)
         level = levels.level_of(level_value, identity.loa_map)
         missing = self._claim_problem(identity.bsn_claim, bsn_value, identity.loa_claim, level_value, level)
+        acting = represents_someone(login.claims)
+        if acting is not None:  # whoever signed in acts for someone else: not their own identity
+            missing = ("representation", {"claim": acting})
         if missing is not None:
             reason, details = missing
             await audit.identity_failed(

@@ -53,3 +53,13 @@ def bsn_from(value: object) -> str:
     match = _SECTOR_BSN.fullmatch(value)
     digits = match.group(1) if match else value
     return digits.zfill(9) if len(digits) == 8 and digits.isdigit() else digits
+
+
+REPRESENTATION: Final = ("act", "represents", "representation", "may_act")
+"""Claims that say the person at the screen acts for someone else (DigiD Machtigen, RFC 8693
+``act``): such a token is never the citizen's own identity."""
+
+
+def represents_someone(claims: Mapping[str, Any]) -> str | None:
+    """The first representation claim present, or None."""
+    return next((name for name in REPRESENTATION if claims.get(name) not in (None, "", {}, [])), None)

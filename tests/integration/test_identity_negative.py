@@ -619,3 +619,54 @@ async def test_a_logout_token_naming_only_the_session_and_a_replay(
         params = {"code": authorization["state"], "state": authorization["state"]}
         assert (await client.get("/balie/inloggen/terug", params=params)).status_code == 303
         assert (await client.get("/balie")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("overrides", "details", "page"),
+    [
+        ({"act": {"sub": "999991772"}}, {"reason": "representation", "claim": "act"}, "voor iemand anders"),
+        ({"represents": "999991772"}, {"reason": "representation", "claim": "represents"}, "machtiging"),
+        (
+            {"acr": "urn:example:loa:9"},
+            {"reason": "unknown_level", "claim": "acr", "value": "urn:example:loa:9"},
+            "niveau niet",
+        ),
+        ({"acr": None}, {"reason": "missing_level", "claim": "acr"}, "niet door met welk niveau"),
+        ({"bsn": None}, {"reason": "missing_bsn", "claim": "bsn"}, "burgerservicenummer niet door"),
+        ({"bsn": "s00000000:999993653"}, None, None),  # a sector-prefixed BSN is the citizen's own
+    ],
+)
+async def test_what_a_broker_sends_besides_a_plain_identity(
+    settings: Settings,
+    session: AsyncSession,
+    sessionmaker: Any,
+    provider: TestProvider,
+    service: Any,
+    overrides: dict[str, Any],
+    details: dict[str, str] | None,
+    page: str | None,
+) -> None:
+    """A representation claim is never taken as the citizen's own identity; an unknown or missing
+    level or BSN is named for what it is, never "invalid BSN" or "DigiD geen"."""
+    _, participant, token = await appointment_with_link(session, service, required_loa="midden")
+
+    def token_for(a: dict[str, str]) -> str:
+        claims = provider.claims(a, CLIENT_ID, bsn="999993653", acr="midden")
+        claims.update(overrides)
+        return provider.sign({k: v for k, v in claims.items() if v is not None})
+
+    answering(provider, token_for)
+    async with served_balie(against(settings, provider)) as (_, client):
+        authorization = provider.remember((await start_digid(client, token)).headers["location"])
+        response = await client.get(
+            "/digid/terug", params={"code": authorization["state"], "state": authorization["state"]}
+        )
+        row = await participant_row(sessionmaker, participant.id)
+        if details is None:
+            assert response.status_code == 303 and row.identity_level == "midden"
+            return
+        assert response.status_code == 400 and page is not None and page in response.text
+        assert "geen." not in response.text
+        events = await failures(sessionmaker, "identity.verify")
+        assert events[-1].details == details
+        assert row.identity_level is None and row.bsn_sealed is None

@@ -161,6 +161,16 @@ class DigidSignIn(Controller):
             )
             if isinstance(exc, ProviderUnavailable):
                 return unavailable(request, exc, f"/j/{token}" if token else "/")
+            if exc.reason == "encrypted_id_token":
+                return self._problem(
+                    request,
+                    token,
+                    title=N_("Inloggen met DigiD lukt nu niet"),
+                    message=N_(
+                        "DigiD stuurt uw gegevens versleuteld, maar deze website kan ze niet openen. "
+                        "Dat ligt niet aan u. Probeer het later opnieuw of bel uw gemeente."
+                    ),
+                )
             return self._problem(
                 request,
                 token,

@@ -28,6 +28,8 @@ JWKS_PATH: Final = "/oidc/jwks.json"
 """Where the app publishes the public half of its client keys (a stable URL to register)."""
 SIGNING_ALGORITHMS: Final = {"RSA": "PS256", "EC": "ES256", "OKP": "EdDSA"}
 """The algorithm each kind of key signs with when the key names none."""
+ENCRYPTION_ALGORITHMS: Final = {"RSA": "RSA-OAEP-256", "EC": "ECDH-ES+A256KW", "OKP": "ECDH-ES+A256KW"}
+"""... and the key management algorithm an encryption key (``"use": "enc"``) is published with."""
 
 ASSERTION_SECONDS: Final = 60
 """How long a client assertion is good for: it is sent at once, and a short life limits replay."""
@@ -78,7 +80,16 @@ class ClientKeys:
 
     @property
     def signing(self) -> RSAKey | ECKey | OKPKey:
-        return self.keys[0]
+        """The first key not marked ``"use": "enc"``."""
+        for key in self.keys:
+            if key.get("use") != "enc":
+                return key
+        raise ValueError("BALIE_OIDC_CLIENT_KEYS holds no signing key (every key is marked use=enc)")
+
+    @property
+    def decryption(self) -> tuple[RSAKey | ECKey | OKPKey, ...]:
+        """The keys a provider may encrypt ID tokens to: those marked ``"use": "enc"``."""
+        return tuple(key for key in self.keys if key.get("use") == "enc")
 
     def algorithm(self) -> str:
         alg = self.signing.get("alg")
@@ -90,7 +101,8 @@ class ClientKeys:
         for key in self.keys:
             entry = dict(key.as_dict(private=False))
             entry.setdefault("use", "sig")
-            entry.setdefault("alg", str(key.get("alg") or SIGNING_ALGORITHMS[key.key_type]))
+            defaults = ENCRYPTION_ALGORITHMS if entry["use"] == "enc" else SIGNING_ALGORITHMS
+            entry.setdefault("alg", str(key.get("alg") or defaults[key.key_type]))
             published.append(entry)
         return {"keys": published}
 

@@ -6,11 +6,13 @@ import base64
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
-from joserfc import jwt
+from joserfc import jwe, jwt
 from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
+from joserfc.jwe import JWERegistry
 from joserfc.jwk import KeySet
+from joserfc.registry import HeaderParameter
 
 from backend.identity.errors import LoginFailed
 
@@ -39,6 +41,51 @@ def header_of(token: str) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise LoginFailed("malformed_id_token")
     return header
+
+
+JWE_ALGORITHMS: Final = (
+    "RSA-OAEP",
+    "RSA-OAEP-256",
+    "ECDH-ES",
+    "ECDH-ES+A128KW",
+    "ECDH-ES+A256KW",
+    "A128GCM",
+    "A192GCM",
+    "A256GCM",
+    "A128CBC-HS256",
+    "A256CBC-HS512",
+)
+"""Key management and content encryption accepted for an encrypted ID token (no RSA1_5, no dir)."""
+_JWE_REGISTRY: Final = JWERegistry(
+    # RFC 7519 5.3: a provider may repeat claims in the protected header (oidc-provider does).
+    header_registry={
+        "iss": HeaderParameter("the iss claim, repeated", "str"),
+        "sub": HeaderParameter("the sub claim, repeated", "str"),
+        "aud": HeaderParameter("the aud claim, repeated", lambda value: _audience(value)),
+    },
+    algorithms=list(JWE_ALGORITHMS),
+)
+
+
+def _audience(value: object) -> None:
+    if not isinstance(value, str) and not (
+        isinstance(value, list) and all(isinstance(v, str) for v in value)
+    ):
+        raise ValueError("aud must be a string or a list of strings")
+
+
+def decrypted(token: object, keys: Sequence[Any]) -> object:
+    """A nested (signed, then encrypted) ID token's inner JWS; other tokens as they are. An
+    encrypted token with no key to open it is refused with its own reason."""
+    if not isinstance(token, str) or token.count(".") != 4:
+        return token
+    if not keys:
+        raise LoginFailed("encrypted_id_token")  # the provider encrypts: configure a use=enc key
+    try:
+        opened = jwe.decrypt_compact(token, KeySet(list(keys)), registry=_JWE_REGISTRY)
+    except (JoseError, ValueError) as exc:
+        raise LoginFailed("undecryptable_id_token", type(exc).__name__) from exc
+    return opened.plaintext.decode() if opened.plaintext is not None else None
 
 
 async def verify(token: object, keys_for: KeysFor, expected: Expected, *, now: float) -> dict[str, Any]:

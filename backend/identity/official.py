@@ -100,13 +100,19 @@ class OfficialSignIn(Controller):
             return unavailable(request, exc, SIGN_IN)
         except LoginFailed as exc:
             await _failed(db_session, request, exc)
+            encrypted = exc.reason == "encrypted_id_token"
             return page(
                 request,
                 "pages/identity/problem.html",
                 status_code=400,
                 title=N_("Inloggen is niet gelukt"),
-                message=N_("Het inloggen kon niet worden afgemaakt. Probeer het opnieuw."),
-                retry=SIGN_IN,
+                message=N_(
+                    "Uw organisatie stuurt de inloggegevens versleuteld, maar de Digitale Balie heeft "
+                    "geen sleutel om ze te openen. Vraag de beheerder om een sleutel in te stellen."
+                )
+                if encrypted
+                else N_("Het inloggen kon niet worden afgemaakt. Probeer het opnieuw."),
+                retry=None if encrypted else SIGN_IN,
             )
         groups = claim_at(login.claims, settings.identity.groups_claim)
         if groups is None:  # the provider sent no groups at all: its set-up, not this official

@@ -163,8 +163,9 @@ class RelyingParty:
         if not code:
             raise LoginFailed("missing_code")
         token = await self._redeem(metadata.token_endpoint, code, pending.code_verifier)
+        keys = self.config.keys
         claims = await id_token.verify(
-            token.get("id_token"),
+            id_token.decrypted(token.get("id_token"), keys.decryption if keys else ()),
             self.provider.keys_for,
             id_token.Expected(
                 issuer=self.config.issuer,

@@ -56,6 +56,13 @@ def signing_key(alg: str = "RS256") -> dict[str, Any]:
     return dict(key.as_dict(private=True))
 
 
+def encryption_key(alg: str = "RSA-OAEP-256") -> dict[str, Any]:
+    """A fresh private RSA key for ID tokens encrypted to the app (``"use": "enc"``)."""
+    key = RSAKey.generate_key(2048, parameters={"use": "enc", "alg": alg}, private=True)
+    key.ensure_kid()
+    return dict(key.as_dict(private=True))
+
+
 @dataclass
 class InteropProvider:
     port: int

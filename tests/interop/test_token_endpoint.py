@@ -26,7 +26,14 @@ from backend.db.models import AuditEvent
 from backend.identity.client_auth import ClientKeys
 from backend.settings import Secret, Settings
 from backend.settings.identity import TokenAuth
-from tests.interop.op import OFFICIAL_CLIENT, InteropProvider, app_clients, interop_provider, signing_key
+from tests.interop.op import (
+    OFFICIAL_CLIENT,
+    InteropProvider,
+    app_clients,
+    encryption_key,
+    interop_provider,
+    signing_key,
+)
 from tests.live import CSRF_FIELD, follow_link
 from tests.oidc import served_balie
 from tests.support import free_port, make_settings, seed_agenda
@@ -218,3 +225,42 @@ async def test_a_provider_that_is_down_gets_a_clear_page_and_the_app_recovers(
         # The provider went down after it sent the browser back: the code cannot be redeemed.
         late = await client.get(callback)
         assert late.status_code == 503 and "Inloggen lukt nu niet" in late.text
+
+
+async def test_encrypted_id_tokens_are_opened_with_the_apps_key_or_refused_clearly(
+    tmp_path: Path, seeded: Settings
+) -> None:
+    """The profile's SHOULD for a BSN: the provider encrypts the ID token to the app's published
+    ``use=enc`` key (RSA-OAEP-256, A256GCM); without such a key the page says what is wrong."""
+    port = free_port()
+    app_url = f"http://127.0.0.1:{port}"
+    registration = official_client(app_url, "client_secret_basic", SECRET)
+    registration["jwks_uri"] = f"{app_url}/oidc/jwks.json"
+    registration["id_token_encrypted_response_alg"] = "RSA-OAEP-256"
+    registration["id_token_encrypted_response_enc"] = "A256GCM"
+    keys = ClientKeys.parse(json.dumps({"keys": [signing_key("PS256"), encryption_key()]}))
+    with interop_provider(tmp_path, [registration]) as op:
+        settings = with_provider(seeded, op, "client_secret_basic", SECRET, keys)
+        async with served_balie(settings, port) as (_, client):
+            published = (await client.get("/oidc/jwks.json")).json()["keys"]
+            assert [k["use"] for k in published] == ["sig", "enc"]
+            done = await sign_in_at(client, op, "official-testgemeente")
+            assert done.status_code == 303 and done.headers["location"] == "/balie", op.log_tail()
+
+    stranger = json.loads(json.dumps(encryption_key()))
+    registration = {
+        **official_client(app_url, "client_secret_basic", SECRET),
+        "jwks": {"keys": [{k: v for k, v in stranger.items() if k not in ("d", "p", "q", "dp", "dq", "qi")}]},
+    }
+    registration["id_token_encrypted_response_alg"] = "RSA-OAEP-256"
+    registration["id_token_encrypted_response_enc"] = "A256GCM"
+    with interop_provider(tmp_path, [registration]) as op:
+        settings = with_provider(seeded, op, "client_secret_basic", SECRET, None)
+        async with served_balie(settings, port) as (_, client):
+            refused = await sign_in_at(client, op, "official-testgemeente")
+            assert refused.status_code == 400 and "versleuteld" in refused.text
+    engine = create_engine(settings.database)
+    async with create_sessionmaker(engine)() as db:
+        events = list(await db.scalars(select(AuditEvent).where(AuditEvent.action == "session.sign_in")))
+    await engine.dispose()
+    assert events[-1].details == {"reason": "encrypted_id_token"}

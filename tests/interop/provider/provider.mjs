@@ -31,6 +31,7 @@ function makeProvider(jwks) {
       devInteractions: { enabled: false },
       rpInitiatedLogout: { enabled: true },
       backchannelLogout: { enabled: true },
+      encryption: { enabled: true },
     },
     cookies: { keys: ['interop-cookie-key-0123456789abcdef'] },
     pkce: { required: () => true },

@@ -141,3 +141,15 @@ async def test_a_claim_that_never_came_is_named_not_taken_for_a_wrong_one(
             assert refused.status_code == 403 and "teams niet door" in refused.text
             (event,) = await events(world, "session.sign_in")
             assert event.details == {"reason": "missing_groups"} and event.result == "failure"
+
+
+async def test_a_bsn_failing_the_elfproef_is_refused_as_such(tmp_path: Path, world: World) -> None:
+    port = free_port()
+    clients = app_clients(f"http://127.0.0.1:{port}", secret=SECRET)
+    with interop_provider(tmp_path, clients, id_token_claims=False) as op:
+        async with served_balie(against(world.settings, op, "both"), port) as (_, client):
+            started = await follow_link(client, f"/j/{world.token}", "digid")
+            back = await through_provider(client, op, started, {"login": "123456789", "acr": MIDDEN})
+            assert back.status_code == 400 and "geen geldig burgerservicenummer" in back.text
+            (event,) = await events(world, "identity.verify")
+            assert event.details == {"reason": "invalid_bsn"} and event.result == "failure"

@@ -86,15 +86,16 @@ async def gathered_candidate_types(servers: list[dict[str, object]]) -> set[str]
 async def test_expired_or_foreign_credentials_get_no_relay(turn: Coturn) -> None:
     pin_to_loopback()
     settings = SignallingSettings(turn_urls=(turn.url,), turn_secret=Secret(turn.secret))
-    fresh = ice.ice_servers(settings, purpose="call", lifetime=dt.timedelta(minutes=20))
+    now = dt.datetime.now(dt.UTC)
+    fresh = ice.ice_servers(settings, purpose="call", lifetime=dt.timedelta(minutes=20), now=now)
     assert await gathered_candidate_types(fresh) == {"relay"}  # the control: these work
 
-    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    long_ago = now - dt.timedelta(hours=1)
     expired = ice.ice_servers(settings, purpose="call", lifetime=dt.timedelta(minutes=20), now=long_ago)
     assert await gathered_candidate_types(expired) == set()
 
     other = SignallingSettings(turn_urls=(turn.url,), turn_secret=Secret("not-the-coturn-secret"))
-    foreign = ice.ice_servers(other, purpose="call", lifetime=dt.timedelta(minutes=20))
+    foreign = ice.ice_servers(other, purpose="call", lifetime=dt.timedelta(minutes=20), now=now)
     assert await gathered_candidate_types(foreign) == set()
     # coturn says why only in its log (an expired name counts as unknown there).
     refused = [line for line in turn.log_tail().splitlines() if "Cannot find credentials" in line]

@@ -16,13 +16,12 @@ from sqlalchemy import select
 
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.models import AuditEvent
+from backend.settings import Settings
 from tests.interop.op import InteropProvider, interop_provider
-from tests.interop.test_token_endpoint import SECRET, official_client, seeded, sign_in_at, with_provider
+from tests.interop.test_token_endpoint import SECRET, official_client, sign_in_at, with_provider
 from tests.live import cookie_header
 from tests.oidc import served_balie
 from tests.support import free_port
-
-__all__ = ["seeded"]  # the fixture, shared with the token endpoint tests
 
 
 async def sign_out_at_provider(client: httpx.AsyncClient, op: InteropProvider) -> None:
@@ -38,7 +37,7 @@ async def sign_out_at_provider(client: httpx.AsyncClient, op: InteropProvider) -
 
 
 async def test_the_provider_ends_the_officials_session_and_closes_their_desk(
-    tmp_path: Path, seeded: object
+    tmp_path: Path, seeded: Settings
 ) -> None:
     port = free_port()
     app_url = f"http://127.0.0.1:{port}"
@@ -46,7 +45,7 @@ async def test_the_provider_ends_the_officials_session_and_closes_their_desk(
     registration["backchannel_logout_uri"] = f"{app_url}/balie/uitloggen/backchannel"
     registration["backchannel_logout_session_required"] = True
     with interop_provider(tmp_path, [registration]) as op:
-        settings = with_provider(seeded, op, "client_secret_basic", SECRET, None)  # type: ignore[arg-type]
+        settings = with_provider(seeded, op, "client_secret_basic", SECRET, None)
         async with served_balie(settings, port) as (_, client):
             assert (await sign_in_at(client, op, "official-testgemeente")).headers["location"] == "/balie"
             assert (await client.get("/balie")).status_code == 200

@@ -12,7 +12,6 @@ import dataclasses
 import html
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,6 @@ import pytest
 from sqlalchemy import select
 
 from backend.db.engine import create_engine, create_sessionmaker
-from backend.db.migrate import upgrade
 from backend.db.models import AuditEvent
 from backend.identity.client_auth import ClientKeys
 from backend.settings import Secret, Settings
@@ -36,20 +34,9 @@ from tests.interop.op import (
 )
 from tests.live import CSRF_FIELD, follow_link
 from tests.oidc import served_balie
-from tests.support import free_port, make_settings, seed_agenda
+from tests.support import free_port
 
 SECRET = "s3cret+with/those=chars"
-
-
-@pytest.fixture
-async def seeded(tmp_path: Path) -> AsyncIterator[Settings]:
-    settings = make_settings(tmp_path)
-    engine = create_engine(settings.database)
-    await upgrade(engine)
-    async with create_sessionmaker(engine)() as session:
-        await seed_agenda(session)
-    await engine.dispose()
-    yield settings
 
 
 def official_client(app_url: str, method: TokenAuth, secret: str) -> dict[str, Any]:

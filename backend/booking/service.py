@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -243,7 +244,7 @@ async def book(
     locale: str = "nl",
     created_by: UUID | None = None,
     on_booked: OnBooked | None = None,
-    attempts: int = 4,
+    attempts: int | None = None,
 ) -> Booking:
     """Take the slot at ``start`` for ``citizen`` and commit.
 
@@ -261,7 +262,11 @@ async def book(
             N_("Met dit e-mailadres staan al {count} afspraken voor deze dienst. Annuleer er eerst een."),
             count=service.max_active_per_email,
         )
-    for _ in range(attempts):
+    # A failed attempt means another booking took a seat in the meantime (or a reference code
+    # collided): after as many failures as there are seats the time is full, so this many attempts
+    # never turns away someone while a seat is free.
+    tries = attempts if attempts is not None else _seats(service, candidate) + 2
+    for _ in range(tries):
         try:
             # A savepoint per attempt: rolling it back leaves the caller's objects usable.
             async with session.begin_nested():
@@ -278,6 +283,11 @@ async def book(
         await session.commit()
         return booking
     raise SlotTaken(TAKEN)
+
+
+def _seats(service: Service, candidate: slots.Candidate) -> int:
+    """Every seat another booking could take from under this one, in both pools."""
+    return candidate.desks + (service.capacity or 0)
 
 
 async def _try_book(
@@ -364,7 +374,9 @@ async def _free_seats(
         free = [seat for seat in range(capacity) if seat not in held.get(unit, set())]
         if not free:
             raise SlotTaken(TAKEN)
-        seats.append(free[0])
+        # Any free seat, not the lowest: bookings at the same moment would all pick the same one and
+        # all but one collide on the unique key (ADR 0002); spread out, most of them get theirs.
+        seats.append(secrets.choice(free))
     return seats
 
 
@@ -404,7 +416,7 @@ async def reschedule(
     *,
     now: dt.datetime,
     on_moved: Callable[[AsyncSession, Appointment], Awaitable[None]] | None = None,
-    attempts: int = 4,
+    attempts: int | None = None,
 ) -> Appointment:
     """Move ``appointment`` to ``start`` and commit; on any refusal it keeps its old time."""
     appointment = await _changeable(session, appointment, now)
@@ -413,7 +425,7 @@ async def reschedule(
     candidate = check_offered(rules, service, start, now, appointment.intake)
     if candidate.start == appointment.start_at:
         raise SlotNotOffered(N_("Uw afspraak staat al op dit tijdstip."))
-    for _ in range(attempts):
+    for _ in range(attempts if attempts is not None else _seats(service, candidate) + 2):
         try:
             async with session.begin_nested():
                 await release_slot(session, appointment)

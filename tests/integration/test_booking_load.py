@@ -64,3 +64,29 @@ async def test_five_hundred_requests_for_the_last_slot(tmp_path: Path, database:
         async with httpx.AsyncClient(base_url=server.base_url) as fresh:
             after = (await fresh.get(f"/api/v1/services/{server.service_id}/slots")).json()
         assert last not in [s["start"] for s in after]
+
+
+SEATS = 20
+
+
+async def test_as_many_people_as_free_seats_all_get_one(tmp_path: Path, database: str) -> None:
+    """N seats and N + 5 people at once for the same time: N bookings and 5 × 409, never a 409
+    while a seat is free (every transaction used to pick the lowest free seat, and collide)."""
+    async with live_server(tmp_path, database_url=database, desks=SEATS) as server:
+        async with httpx.AsyncClient(base_url=server.base_url) as first:
+            start = (await first.get(f"/api/v1/services/{server.service_id}/slots")).json()[0]["start"]
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=120) as client:
+
+            async def attempt(n: int) -> int:
+                response = await client.post(
+                    "/api/v1/appointments",
+                    json={
+                        "service_id": server.service_id,
+                        "start": start,
+                        "citizen": {"name": f"Inwoner {n}", "email": f"inwoner{n}@example.nl"},
+                    },
+                )
+                return response.status_code
+
+            statuses = collections.Counter(await asyncio.gather(*(attempt(n) for n in range(SEATS + 5))))
+        assert statuses == {201: SEATS, 409: 5}, (statuses, server.log())

@@ -11,8 +11,10 @@ Several workers (threads of one process, or processes on several nodes) can run 
   row is sent again after the lease; the Message-ID is the same, so mail clients show it once.
 - A failure of one message counts an attempt and sets the next one with exponential backoff and
   jitter; after ``max_attempts`` (or at once for a permanent 5xx answer) the row is ``failed`` and
-  logged by id. A mail server that cannot be reached counts no attempt: the batch waits, with a
-  backoff that grows with the outage, and nothing is given up because of it.
+  logged by id. A mail server that cannot be reached counts no attempt and moves no message: the
+  rows stay due, and the worker itself waits before it tries the server again (a backoff that grows
+  with the outage up to ``outage_cap``, a minute), so everything goes out within that minute once
+  the server answers again, however long the outage and however much mail queued meanwhile.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ class OutboxWorker:
         smtp_timeout: float = 30.0,
         backoff_base: float = 30.0,
         backoff_cap: float = 3600.0,
+        outage_cap: float = 60.0,
         clock: Clock = system_clock,
     ) -> None:
         self._sessionmaker = sessionmaker
@@ -80,8 +83,11 @@ class OutboxWorker:
         self._backoff_cap = backoff_cap
         self._clock = clock
         self._wake = asyncio.Event()
+        self._outage_cap = outage_cap
         self._outages = 0
         """Connection failures in a row (see :meth:`_postpone`)."""
+        self.server_retry_at: dt.datetime | None = None
+        """While the server cannot be reached: when to try it again (nothing is claimed before)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
 
@@ -129,6 +135,8 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Send one batch of due messages; returns how many the SMTP server accepted."""
+        if self.server_retry_at is not None and self._clock() < self.server_retry_at:
+            return 0  # the server was down a moment ago: a wake() per booking must not hammer it
         batch = await self._claim()
         if not batch:
             return 0
@@ -139,7 +147,7 @@ class OutboxWorker:
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self._postpone(batch, exc)
             return 0
-        self._outages = 0
+        self._outages, self.server_retry_at = 0, None
         try:
             return await self._send_batch(smtp, batch, deadline)
         finally:
@@ -271,13 +279,16 @@ class OutboxWorker:
 
     async def _postpone(self, batch: Sequence[Claimed], exc: BaseException) -> None:
         """The mail server cannot be reached (or refuses our login): that says nothing about the
-        messages, so none is charged an attempt and none gives up, however long it lasts. The batch
-        waits with a backoff that grows with the outage; a confirmation goes out once the server
-        is back (a reminder whose appointment passed meanwhile is cancelled when its turn comes)."""
+        messages, so none is charged an attempt, none gives up and none is moved, however long it
+        lasts: they stay due, and the worker waits before it tries the server again. So a
+        confirmation goes out within :attr:`outage_cap` once the server is back (a reminder whose
+        appointment passed meanwhile is cancelled when its turn comes). Moving the messages instead
+        (as before) left mail queued during a one-minute outage waiting for up to an hour."""
         self._outages += 1
-        wait = dt.timedelta(seconds=self.backoff(self._outages))
+        wait = dt.timedelta(seconds=self.outage_wait(self._outages))
+        self.server_retry_at = self._clock() + wait
         log.warning(
-            "mail server unreachable (%s, %d time(s) in a row); %d message(s) wait %.0f s",
+            "mail server unreachable (%s, %d time(s) in a row); %d message(s) wait, next try in %.0f s",
             type(exc).__name__,
             self._outages,
             len(batch),
@@ -287,12 +298,12 @@ class OutboxWorker:
             await session.execute(
                 update(OutboxMessage)
                 .where(OutboxMessage.id.in_([item.id for item in batch]))
-                .values(
-                    locked_until=None,
-                    next_attempt_at=self._clock() + wait,
-                    last_error=_describe(exc)[:2000],
-                )
+                .values(locked_until=None, last_error=_describe(exc)[:2000])
             )
+
+    def outage_wait(self, outages: int) -> float:
+        """Seconds until the server is tried again after ``outages`` failures in a row."""
+        return min(self._outage_cap, self._backoff_base * 2.0 ** max(outages - 1, 0))
 
     async def _record_failure(self, item: Claimed, exc: BaseException) -> None:
         attempts = item.attempts + 1

@@ -247,23 +247,27 @@ async def test_enqueue_is_part_of_the_callers_transaction(sessions: Sessions) ->
     assert await rows(sessions) == []
 
 
-async def test_smtp_down_is_retried_with_backoff_and_delivered_once(sessions: Sessions) -> None:
+async def test_smtp_down_charges_nothing_and_the_mail_goes_out_once_the_server_is_back(
+    sessions: Sessions,
+) -> None:
     port = free_port()  # nothing listens here yet
     clock = FakeClock()
     worker = OutboxWorker(sessions, settings_for(port), clock=clock, backoff_base=60)
     await queue(sessions, "test:down")
+    (before,) = await rows(sessions)
     assert await worker.run_once() == 0
     (row,) = await rows(sessions)
-    # An unreachable server is not the message's fault: no attempt is charged, the batch waits.
+    # An unreachable server is not the message's fault: no attempt is charged, and it stays due.
     assert (row.status, row.attempts, row.locked_until) == (OutboxStatus.PENDING, 0, None)
-    assert clock.now + dt.timedelta(seconds=30) <= row.next_attempt_at <= clock.now + dt.timedelta(seconds=60)
+    assert row.next_attempt_at == before.next_attempt_at
     assert "SMTPConnect" in row.last_error
+    assert worker.server_retry_at == clock.now + dt.timedelta(seconds=60)
 
     sink = DevMailbox(port=port, server_hostname="sink.test")
     sink.start()
     try:
-        assert await worker.run_once() == 0  # the server is back, but the row is not due yet
-        clock.now = row.next_attempt_at + dt.timedelta(seconds=1)
+        assert await worker.run_once() == 0  # the worker waits a minute before it tries again
+        clock.now += dt.timedelta(seconds=61)
         assert await worker.run_once() == 1
         assert await worker.run_once() == 0
         assert [m.subject for m in sink.messages()] == ["test:down"]
@@ -273,19 +277,20 @@ async def test_smtp_down_is_retried_with_backoff_and_delivered_once(sessions: Se
     assert (row.status, row.attempts) == (OutboxStatus.SENT, 1)
 
 
-async def test_a_long_outage_gives_nothing_up(sessions: Sessions) -> None:
+async def test_a_long_outage_gives_nothing_up_and_never_waits_more_than_a_minute(sessions: Sessions) -> None:
     port = free_port()
     clock = FakeClock()
     worker = OutboxWorker(sessions, settings_for(port, max_attempts=2), clock=clock, backoff_base=1)
     await queue(sessions, "test:outage")
     waits = []
-    for _ in range(6):
+    for _ in range(10):
         assert await worker.run_once() == 0
         (row,) = await rows(sessions)
         assert (row.status, row.attempts) == (OutboxStatus.PENDING, 0)
-        waits.append(row.next_attempt_at - clock.now)
+        assert worker.server_retry_at is not None
+        waits.append((worker.server_retry_at - clock.now).total_seconds())
         clock.now += dt.timedelta(hours=1)
-    assert waits[-1] > waits[0]  # the worker backs off as the outage goes on
+    assert waits == sorted(waits) and waits[0] < waits[-1] == 60  # backs off, up to a minute
     sink = DevMailbox(port=port, server_hostname="sink.test")
     sink.start()
     try:
@@ -293,6 +298,30 @@ async def test_a_long_outage_gives_nothing_up(sessions: Sessions) -> None:
     finally:
         sink.stop()
     assert [m.subject for m in sink.messages()] == ["test:outage"]
+
+
+async def test_mail_queued_during_a_short_outage_goes_out_within_a_minute_of_its_end(
+    sessions: Sessions,
+) -> None:
+    """A one-minute outage with bookings all through it (every booking wakes the worker): once the
+    server answers again, all of it goes out at the next try, a minute later at most (it used to
+    wait up to an hour: each failed poll pushed the rows further out)."""
+    port = free_port()
+    clock = FakeClock()
+    worker = OutboxWorker(sessions, settings_for(port, batch_size=100), clock=clock)
+    for second in range(0, 60, 5):
+        await queue(sessions, f"test:booking-{second}")
+        await worker.run_once()  # the booking's wake(): fails, or waits for the next try
+        clock.now += dt.timedelta(seconds=5)
+    sink = DevMailbox(port=port, server_hostname="sink.test")
+    sink.start()
+    try:
+        clock.now += dt.timedelta(seconds=60)
+        assert await worker.run_once() == 12
+    finally:
+        sink.stop()
+    assert len(sink.messages()) == 12
+    assert {row.status for row in await rows(sessions)} == {OutboxStatus.SENT}
 
 
 class GreylistingMailbox(DevMailbox):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl, urlencode
 
 from litestar import Request
 from litestar.datastructures import CacheControlHeader, Cookie
+from litestar.enums import HttpMethod
 from litestar.response import Redirect, Template
 
 from backend.i18n import DEFAULT_LOCALE, LOCALES, pick_locale, translator
@@ -15,6 +16,8 @@ from backend.localized import localized
 LANG_COOKIE = "lang"
 NO_STORE = CacheControlHeader(no_store=True)
 """For pages reached by a token or showing personal data: no browser or proxy keeps a copy."""
+LINK_METHODS: Final = [HttpMethod.GET, HttpMethod.HEAD]
+"""The links in emails (join, manage): a link checker's HEAD answers like GET, changes nothing."""
 
 
 def request_locale(request: Request[Any, Any, Any]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, route
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
@@ -29,7 +29,7 @@ from backend.localized import localized_list
 from backend.notify import Notify
 from backend.settings import Settings
 from backend.timefmt import long_datetime
-from backend.web import NO_STORE, page, request_locale, see_other
+from backend.web import LINK_METHODS, NO_STORE, page, request_locale, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 MAX_REASON = 500
@@ -62,7 +62,7 @@ class ManagePages(Controller):
     include_in_schema = False
     cache_control = NO_STORE
 
-    @get("/")
+    @route("/", http_method=LINK_METHODS)
     async def show(
         self,
         request: Request[Any, Any, Any],

@@ -8,6 +8,7 @@ from uuid import UUID
 from litestar import Controller, Request, get
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException
+from litestar.response import Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +39,9 @@ class AuditLog(Controller):
     @get("/")
     async def events(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, pagina: int = 1
-    ) -> Any:
+    ) -> Template:
+        """An HTML page (with ``-> Any`` Litestar sent it as application/json: browsers showed the
+        source)."""
         municipalities = await admin_municipalities(db_session, official)
         if not municipalities:
             await audit.access_denied(db_session, official, "audit_log", "", request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, get, post, route
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from backend.db.models import Participant
 from backend.identity import binding, levels
 from backend.settings import Settings
 from backend.timefmt import long_datetime, time_of_day
-from backend.web import NO_STORE, page, request_locale, see_other
+from backend.web import LINK_METHODS, NO_STORE, page, request_locale, see_other
 
 
 async def _usable(db_session: AsyncSession, token: str) -> Participant | None:
@@ -30,7 +30,7 @@ class JoinPages(Controller):
     include_in_schema = False
     cache_control = NO_STORE
 
-    @get("/{token:str}")
+    @route("/{token:str}", http_method=LINK_METHODS)
     async def landing(
         self,
         request: Request[Any, Any, Any],

@@ -299,6 +299,7 @@ async def test_the_audit_log_is_for_team_admins_and_their_municipality(
         await sign_in_official(client, "official-testgemeente")
         first = await client.get("/balie/logboek")
         assert first.status_code == 200 and 'rel="next"' in first.text
+        assert first.headers["content-type"].startswith("text/html")  # a page, not JSON source
         second = await client.get("/balie/logboek", params={"pagina": 2})
         assert second.status_code == 200 and 'rel="prev"' in second.text
         shown = first.text + second.text

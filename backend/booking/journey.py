@@ -62,9 +62,35 @@ def remembered_answers(
 
 
 def forget_answers(request: Request[Any, Any, Any]) -> None:
+    """After the booking: the intake answers and the contact details go."""
     data = dict(request.session or {})
-    if data.pop(SESSION_KEY, None) is not None:
+    had = data.pop(SESSION_KEY, None) is not None
+    if data.pop(CONTACT_KEY, None) is not None or had:
         request.set_session(data)
+
+
+# -- contact details while another time is chosen ------------------------------------------------------
+
+CONTACT_KEY = "contact"
+CONTACT_FIELDS = ("name", "email", "consent")
+
+
+def remember_contact(request: Request[Any, Any, Any], service_id: UUID, values: dict[str, str]) -> None:
+    """Name, e-mail and consent as typed, when the time was taken meanwhile: the form for the next
+    time the visitor picks shows them again instead of an empty form."""
+    data = dict(request.session or {})
+    data[CONTACT_KEY] = {
+        "service": str(service_id),
+        **{k: values[k] for k in ("name", "email", "consent") if k in values},
+    }
+    request.set_session(data)
+
+
+def remembered_contact(request: Request[Any, Any, Any], service: Service) -> dict[str, str]:
+    stored = (request.session or {}).get(CONTACT_KEY)
+    if not isinstance(stored, dict) or stored.get("service") != str(service.id):
+        return {}
+    return {k: v for k, v in stored.items() if k in CONTACT_FIELDS and isinstance(v, str)}
 
 
 def needs_intake(service: Service) -> bool:

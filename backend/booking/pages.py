@@ -47,6 +47,8 @@ def _origin(request: Request[Any, Any, Any]) -> str:
 def check_contact(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
     """Name, email and consent from the details form: (values, errors by field)."""
     values = {"name": clean_text(str(data.get("name", ""))), "email": str(data.get("email", "")).strip()}
+    if data.get("consent") == "yes":
+        values["consent"] = "yes"  # shown ticked again when the form comes back
     errors = {
         key: message
         for key, message in (
@@ -125,7 +127,8 @@ class BookingPages(Controller):
         answers = journey.remembered_answers(request, service, today)
         if moment is None:
             return see_other(f"/diensten/{service.id}")
-        return self._form(request, service, moment, answers or {}, values={}, errors={})
+        values = journey.remembered_contact(request, service)  # after "taken": what was typed
+        return self._form(request, service, moment, answers or {}, values=values, errors={})
 
     def _form(
         self,
@@ -192,6 +195,7 @@ class BookingPages(Controller):
                 clock=clock,
             )
         except booking.BookingError as exc:
+            journey.remember_contact(request, service.id, values)
             return refused(request, service, exc, STEPS.slots_url(service))
         journey.forget_answers(request)
         return see_other(f"/afspraak/{result.manage_token}?nieuw=1")

@@ -130,6 +130,11 @@ async def test_taken_slot_gets_a_friendly_page(client: Any, seeded_service: Any)
     second = await client.post(f"/diensten/{seeded_service.id}/boeken", data=data)
     assert second.status_code == 409
     assert "niet meer vrij" in second.text
+    # "Ander tijdstip kiezen": the form for the next time keeps what was typed, consent included.
+    other = re.findall(r'data-start="([^"]+)"', (await client.get(f"/diensten/{seeded_service.id}")).text)[0]
+    again = await client.get(f"/diensten/{seeded_service.id}/boeken?start={other.replace('+', '%2B')}")
+    assert 'value="A"' in again.text and 'value="a@example.nl"' in again.text
+    assert re.search(r'id="consent"[^>]*checked', again.text)
 
 
 async def test_join_link_get_changes_nothing_and_bad_tokens_look_alike(

@@ -3,7 +3,7 @@
 // starts with an empty log). Texts are shown with textContent, never as HTML.
 //
 // Markup (partials/chat.html): [data-chat] root with data-scope ("call" | "desk") and data-msg-*
-// texts, [data-chat-log] (role=log), form[data-chat-form] with textarea[name=text], and
+// texts, [data-chat-log] (a list inside role=log: role=log on the list itself would orphan its items), form[data-chat-form] with textarea[name=text], and
 // [data-chat-notice] for problems.
 
 const MAX_CHARS = 1000;

@@ -115,10 +115,10 @@ def build_appointment_email(
     }
     summary = _("Video-afspraak: {service}", service=service_name)
     description = (
-        _("Afspraaknummer: {reference}", reference=appointment.reference)
+        _("Afspraakcode: {reference}", reference=appointment.reference)
         if kind == "cancelled"
         else _(
-            "Naar de wachtkamer: {join_url}\nAfspraaknummer: {reference}",
+            "Naar de wachtkamer: {join_url}\nAfspraakcode: {reference}",
             join_url=urls["join_url"],
             reference=appointment.reference,
         )

@@ -107,6 +107,7 @@ def test_dutch_text_and_html_parts() -> None:
         assert "Geboorteaangifte" in body
         assert "Voorbeeldstad" in body
         assert "DB-7K3P-9Q" in body
+        assert "Afspraakcode" in body and "Afspraaknummer" not in body  # the pages' word
         assert "Naar de wachtkamer" in body
         assert "Test uw camera en microfoon" in body or "camera en microfoon" in body
         assert "Afspraak verzetten of annuleren" in body
@@ -122,6 +123,7 @@ def test_english_follows_the_appointment_locale() -> None:
     for body in (text, html):
         assert "Tuesday 3 March 2026, 10:30" in body
         assert "Go to the waiting room" in body
+        assert "Appointment code" in body
         assert "Change or cancel the appointment" in body
         assert "Nothing of the conversation is recorded" in body
         assert "Naar de wachtkamer" not in body

@@ -45,8 +45,15 @@ class JoinPages(Controller):
             return page(request, "pages/link_invalid.html", status_code=404)
         appointment = participant.appointment
         window = join_window(appointment, settings.join)
-        if now > window.closes_at:
-            return page(request, "pages/link_invalid.html", status_code=404)
+        if now > window.closes_at:  # the appointment is known: its municipality's own number
+            municipality = appointment.team.municipality
+            return page(
+                request,
+                "pages/link_invalid.html",
+                status_code=404,
+                municipality=municipality.name,
+                phone=municipality.phone,
+            )
         locale = request_locale(request)
         return page(
             request,

@@ -97,7 +97,9 @@ async def test_the_join_link_opens_and_closes_by_the_app_clock(scene: Scene) -> 
     assert (await scene.client.get(f"/j/{token}/wachtkamer")).status_code == 200
 
     scene.clock.advance(dt.timedelta(hours=2))  # past the end and the grace after it
-    assert (await scene.client.get(f"/j/{token}")).status_code == 404
+    closed = await scene.client.get(f"/j/{token}")
+    assert closed.status_code == 404
+    assert "Bel dan Gemeente Testgemeente: 14 010" in closed.text  # its own number, not "14 + netnummer"
 
 
 async def test_free_times_start_from_the_app_clocks_today(scene: Scene) -> None:

@@ -38,6 +38,7 @@ from backend.i18n import translator
 from backend.notify import Notify
 from backend.settings import Settings
 from backend.timefmt import iso_local
+from backend.web import NO_STORE
 
 MAX_RANGE_DAYS = 62
 START_FORMAT = "Geef een tijd met tijdzone tussen 2000 en 2200, bv. 2026-03-03T10:30:00+01:00."
@@ -162,6 +163,7 @@ class BookingApi(Controller):
     @post(
         "/appointments",
         status_code=201,
+        cache_control=NO_STORE,  # it holds a manage token or an appointment
         responses={
             201: ResponseSpec(data_container=AppointmentOut, description="Booked; keep `manage_token`."),
             **problems(
@@ -259,6 +261,7 @@ class BookingApi(Controller):
 
     @get(
         "/appointments/{reference:str}",
+        cache_control=NO_STORE,  # it holds a manage token or an appointment
         responses=problems({404: "No appointment with this reference and manage token."}),
     )
     async def read_appointment(
@@ -272,6 +275,7 @@ class BookingApi(Controller):
     @post(
         "/appointments/{reference:str}/reschedule",
         status_code=200,
+        cache_control=NO_STORE,  # it holds a manage token or an appointment
         responses=problems({404: NOT_FOUND, 409: "Taken, started or no longer booked.", 422: INVALID}),
     )
     async def reschedule_appointment(
@@ -307,6 +311,7 @@ class BookingApi(Controller):
     @post(
         "/appointments/{reference:str}/cancel",
         status_code=200,
+        cache_control=NO_STORE,  # it holds a manage token or an appointment
         responses=problems({404: NOT_FOUND, 409: "Started or no longer booked."}),
     )
     async def cancel_appointment(

@@ -12,6 +12,10 @@ from backend.i18n import N_
 
 MESSAGES: Final[dict[str, str]] = {
     "missing": N_("Kies eerst een bestand."),
+    "malformed_upload": N_(
+        "Dit bestand kunnen wij zo niet ontvangen: de naam is te lang of er zijn te veel delen. "
+        "Kies één bestand met een kortere naam en probeer het opnieuw."
+    ),
     "empty": N_("Dit bestand is leeg. Kies een ander bestand."),
     "too_large": N_("Dit bestand is te groot. Een bestand mag hoogstens {mb} MB zijn."),
     "too_many": N_(

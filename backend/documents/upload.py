@@ -19,7 +19,7 @@ from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 from litestar.utils.empty import value_or_default
 from litestar.utils.scope.state import ScopeState
-from multipart import MultipartSegment, ParserError, PushMultipartParser
+from multipart import MultipartError, MultipartSegment, ParserError, PushMultipartParser
 
 from backend.documents.rejections import Rejected, too_large
 
@@ -74,6 +74,10 @@ async def _from_stream(request: Request[Any, Any, Any], boundary: str, max_bytes
                     break
     except ParserError:
         raise Rejected("missing", status=400) from None
+    except MultipartError:
+        # A limit of the parser (a header such as a 9,000-character file name, more than eight
+        # parts): the sender's mistake, told and audited like any refusal, never a 500.
+        raise Rejected("malformed_upload", status=400) from None
     if found is None:
         raise Rejected("missing", status=400)
     return found

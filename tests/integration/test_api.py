@@ -43,6 +43,7 @@ async def test_book_read_and_conflict(client: Any, seeded_service: Any, session:
     assert created.status_code == 201, created.text
     data = created.json()
     assert data["reference"].startswith("DB-") and data["status"] == "booked"
+    assert created.headers["cache-control"] == "no-store"  # it holds the manage token
     assert dt.datetime.fromisoformat(data["start"]) == dt.datetime.fromisoformat(slot["start"])
 
     again = await client.post("/api/v1/appointments", json=body)
@@ -55,6 +56,7 @@ async def test_book_read_and_conflict(client: Any, seeded_service: Any, session:
         headers={"Authorization": f"Bearer {data['manage_token']}"},
     )
     assert read.status_code == 200 and read.json()["reference"] == data["reference"]
+    assert read.headers["cache-control"] == "no-store"
     assert read.json()["manage_token"] is None
     wrong = await client.get(
         f"/api/v1/appointments/{data['reference']}", headers={"Authorization": "Bearer " + "x" * 43}

@@ -731,3 +731,21 @@ async def test_balie_worker_purges_too(scene: Scene) -> None:
     finally:
         worker.terminate()
         worker.wait(10)
+
+
+async def test_a_name_or_form_past_the_parsers_limits_is_refused_not_a_server_error(scene: Scene) -> None:
+    """A 9,000-character file name or more than eight parts: a clear 400, audited, nothing stored."""
+    csrf = await scene.citizen_csrf()
+    long_name = await upload(scene.citizen, scene.citizen_url(), "a" * 9000 + ".pdf", samples.pdf(), csrf)
+    assert long_name.status_code == 400 and long_name.json()["code"] == "malformed_upload"
+    parts = {f"extra{n}": ("x.txt", b"x", "text/plain") for n in range(9)}
+    many = await scene.citizen.post(
+        scene.citizen_url(),
+        files={**parts, "file": ("a.pdf", samples.pdf(), "application/pdf")},
+        headers={"X-CSRFToken": csrf, "Accept": "application/json"},
+    )
+    assert many.status_code == 400 and many.json()["code"] == "malformed_upload"
+    assert "te veel delen" in many.json()["detail"]
+    refusals = await scene.audit("document.refused")
+    assert [e.details.get("reason") for e in refusals][-2:] == ["malformed_upload"] * 2
+    assert await scene.rows() == [] and scene.stored_files() == []

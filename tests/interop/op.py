@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from joserfc.jwk import ECKey, RSAKey
 
 from tests.support import die_with_parent, free_port
@@ -188,3 +189,27 @@ def _wait_until_up(provider: InteropProvider, prefix: list[str] | None) -> None:
             return
         time.sleep(0.05)
     raise RuntimeError(f"the interop provider did not start:\n{provider.log_tail()}")
+
+
+async def back_to_the_app(
+    client: httpx.AsyncClient, op: InteropProvider, started: httpx.Response, form: dict[str, str]
+) -> str:
+    """Follow the app's 303 to the provider like a browser, answer its sign-in screen with ``form``,
+    and return the URL the provider sends the browser back to (the app's callback, not yet opened)."""
+    response = started
+    for _ in range(10):  # authorize -> its sign-in screen -> ... -> the app
+        assert response.status_code in (302, 303), f"{response.status_code} {response.text[:300]}"
+        location = str(response.url.join(response.headers["location"]))
+        if not location.startswith(op.issuer):
+            return location
+        response = await client.get(location)
+        if response.status_code == 200 and "/interaction/" in location:
+            response = await client.post(location, data=form)
+    raise AssertionError("the provider never sent the browser back to the app")
+
+
+async def through_provider(
+    client: httpx.AsyncClient, op: InteropProvider, started: httpx.Response, form: dict[str, str]
+) -> httpx.Response:
+    """:func:`back_to_the_app`, then the app's answer to its callback."""
+    return await client.get(await back_to_the_app(client, op, started, form))

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,7 +19,14 @@ from backend.db.migrate import upgrade
 from backend.db.models import AuditEvent, Participant
 from backend.settings import Secret, Settings
 from backend.settings.identity import ClaimsFrom
-from tests.interop.op import CITIZEN_CLIENT, OFFICIAL_CLIENT, InteropProvider, app_clients, interop_provider
+from tests.interop.op import (
+    CITIZEN_CLIENT,
+    OFFICIAL_CLIENT,
+    InteropProvider,
+    app_clients,
+    interop_provider,
+    through_provider,
+)
 from tests.live import follow_link
 from tests.oidc import appointment_with_link, served_balie
 from tests.support import free_port, make_settings, seed_agenda
@@ -71,22 +77,6 @@ def against(settings: Settings, op: InteropProvider, claims_from: ClaimsFrom) ->
     return dataclasses.replace(
         settings, identity=dataclasses.replace(identity, citizen=citizen, official=official)
     )
-
-
-async def through_provider(
-    client: httpx.AsyncClient, op: InteropProvider, started: httpx.Response, form: dict[str, str]
-) -> httpx.Response:
-    """From the app's 303 to the provider, sign in there with ``form``; the app's answer to the callback."""
-    response = started
-    for _ in range(10):
-        assert response.status_code in (302, 303), f"{response.status_code} {response.text[:300]}"
-        location = str(response.url.join(response.headers["location"]))
-        if not location.startswith(op.issuer):
-            return await client.get(location)
-        response = await client.get(location)
-        if response.status_code == 200 and "/interaction/" in location:
-            response = await client.post(location, data=form)
-    raise AssertionError("the provider never sent the browser back to the app")
 
 
 async def events(world: World, action: str) -> list[AuditEvent]:

@@ -28,9 +28,11 @@ from tests.interop.op import (
     OFFICIAL_CLIENT,
     InteropProvider,
     app_clients,
+    back_to_the_app,
     encryption_key,
     interop_provider,
     signing_key,
+    through_provider,
 )
 from tests.live import CSRF_FIELD, follow_link
 from tests.oidc import served_balie
@@ -65,16 +67,8 @@ def with_provider(
 
 async def sign_in_at(client: httpx.AsyncClient, op: InteropProvider, account: str) -> httpx.Response:
     """Follow "Inloggen" to the provider, sign in there as ``account``, and return the app's answer."""
-    response = await follow_link(client, "/balie/inloggen", "sign-in")
-    for _ in range(10):  # the provider's redirects: authorize -> its sign-in screen -> ... -> the app
-        assert response.status_code in (302, 303), f"{response.status_code} {response.text[:300]}"
-        location = str(response.url.join(response.headers["location"]))
-        if not location.startswith(op.issuer):
-            return await client.get(location)
-        response = await client.get(location)
-        if response.status_code == 200 and "/interaction/" in location:
-            response = await client.post(location, data={"login": account})
-    raise AssertionError("the provider never sent the browser back to the app")
+    started = await follow_link(client, "/balie/inloggen", "sign-in")
+    return await through_provider(client, op, started, {"login": account})
 
 
 @pytest.mark.parametrize("method", ["client_secret_basic", "client_secret_post", "private_key_jwt"])
@@ -202,13 +196,7 @@ async def test_a_provider_that_is_down_gets_a_clear_page_and_the_app_recovers(
             assert (await sign_in_at(client, op, "official-testgemeente")).headers["location"] == "/balie"
             client.cookies.clear()
             started = await follow_link(client, "/balie/inloggen", "sign-in")
-            response = started
-            while not str(response.headers.get("location", "")).startswith(app_url):
-                location = str(response.url.join(response.headers["location"]))
-                response = await client.get(location)
-                if response.status_code == 200 and "/interaction/" in location:
-                    response = await client.post(location, data={"login": "official-testgemeente"})
-            callback = response.headers["location"]
+            callback = await back_to_the_app(client, op, started, {"login": "official-testgemeente"})
         # The provider went down after it sent the browser back: the code cannot be redeemed.
         late = await client.get(callback)
         assert late.status_code == 503 and "Inloggen lukt nu niet" in late.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -92,7 +92,7 @@ async def verify(token: object, keys_for: KeysFor, expected: Expected, *, now: f
     """The ID token's claims, if its signature, issuer, audience, times and nonce are right."""
     if not isinstance(token, str) or token.count(".") != 2:
         raise LoginFailed("no_id_token")
-    claims = await _signed_claims(token, keys_for, expected.algorithms)
+    claims = await signed_claims(token, keys_for, expected.algorithms)
     check_claims(claims, expected, now=now)
     return claims
 
@@ -113,12 +113,8 @@ async def verify_logout_token(
     typ = header_of(token).get("typ")
     if typ is not None and str(typ).lower() not in ("logout+jwt", "application/logout+jwt"):
         raise LoginFailed("wrong_typ")
-    claims = await _signed_claims(token, keys_for, expected.algorithms)
-    if claims.get("iss") != expected.issuer:
-        raise LoginFailed("wrong_iss")
-    audience = claims.get("aud")
-    if expected.client_id not in (audience if isinstance(audience, list) else [audience]):
-        raise LoginFailed("wrong_aud")
+    claims = await signed_claims(token, keys_for, expected.algorithms)
+    check_issuer_and_audience(claims, expected.issuer, expected.client_id)
     iat, exp = claims.get("iat"), claims.get("exp")
     if not _number(iat) or float(iat) < now - LOGOUT_TOKEN_SECONDS - expected.skew_seconds:  # type: ignore[arg-type]
         raise LoginFailed("stale")
@@ -140,7 +136,9 @@ async def verify_logout_token(
     return claims
 
 
-async def _signed_claims(token: str, keys_for: KeysFor, algorithms: Sequence[str]) -> dict[str, Any]:
+async def signed_claims(token: str, keys_for: KeysFor, algorithms: Sequence[str]) -> dict[str, Any]:
+    """The claims of a JWS signed by the provider with an allowed algorithm (ID tokens, logout
+    tokens, signed userinfo)."""
     header = header_of(token)
     alg = header.get("alg")
     # Before any key is touched: `none` and HMAC (which would use a public key as the secret) never.
@@ -161,13 +159,19 @@ async def _signed_claims(token: str, keys_for: KeysFor, algorithms: Sequence[str
     return claims
 
 
-def check_claims(claims: dict[str, Any], expected: Expected, *, now: float) -> None:
-    if claims.get("iss") != expected.issuer:
+def check_issuer_and_audience(claims: Mapping[str, Any], issuer: str, client_id: str) -> list[object]:
+    """``iss`` is the provider and ``aud`` names this client; returns the audiences."""
+    if claims.get("iss") != issuer:
         raise LoginFailed("wrong_iss")
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
-    if expected.client_id not in audiences:
+    if client_id not in audiences:
         raise LoginFailed("wrong_aud")
+    return audiences
+
+
+def check_claims(claims: dict[str, Any], expected: Expected, *, now: float) -> None:
+    audiences = check_issuer_and_audience(claims, expected.issuer, expected.client_id)
     if len(audiences) > 1 and claims.get("azp") != expected.client_id:
         raise LoginFailed("wrong_azp")
     if "azp" in claims and claims["azp"] != expected.client_id:

@@ -19,8 +19,6 @@ from urllib.parse import urlencode
 import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.base_client.errors import OAuthError
-from joserfc import jwt
-from joserfc.errors import JoseError
 
 with warnings.catch_warnings():
     # authlib 1.7+ would rather use the httpx2 fork; httpx is what this project (and its tests) use.
@@ -239,21 +237,15 @@ class RelyingParty:
 
     async def _userinfo_claims(self, response: httpx.Response) -> dict[str, Any]:
         if response.headers.get("content-type", "").split(";")[0].strip() == "application/jwt":
-            signed = response.text.strip()
-            header = id_token.header_of(signed)
-            if header.get("alg") not in self.config.algorithms:
-                raise LoginFailed("alg_not_allowed", str(header.get("alg")))
-            kid = header.get("kid") if isinstance(header.get("kid"), str) else None
-            try:
-                keys = await self.provider.keys_for(kid)
-                found = dict(jwt.decode(signed, keys, algorithms=list(self.config.algorithms)).claims)
-            except JoseError as exc:
-                raise LoginFailed("bad_userinfo_signature", type(exc).__name__) from exc
-            if found.get("iss", self.config.issuer) != self.config.issuer:
-                raise LoginFailed("wrong_iss")
-            audience = found.get("aud", self.config.client_id)
-            if self.config.client_id not in (audience if isinstance(audience, list) else [audience]):
-                raise LoginFailed("wrong_aud")
+            found = await id_token.signed_claims(
+                response.text.strip(), self.provider.keys_for, self.config.algorithms
+            )
+            # OIDC Core 5.3.2: a signed answer SHOULD name iss and aud; where it does, they must fit.
+            id_token.check_issuer_and_audience(
+                {"iss": self.config.issuer, "aud": self.config.client_id, **found},
+                self.config.issuer,
+                self.config.client_id,
+            )
             return found
         try:
             document = response.json()

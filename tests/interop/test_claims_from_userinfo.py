@@ -143,3 +143,22 @@ async def test_a_bsn_failing_the_elfproef_is_refused_as_such(tmp_path: Path, wor
             assert back.status_code == 400 and "geen geldig burgerservicenummer" in back.text
             (event,) = await events(world, "identity.verify")
             assert event.details == {"reason": "invalid_bsn"} and event.result == "failure"
+
+
+async def test_a_signed_userinfo_answer_is_checked_and_read(tmp_path: Path, world: World) -> None:
+    """``userinfo_signed_response_alg``: the provider answers userinfo as a JWT, checked with its keys."""
+    port = free_port()
+    clients = app_clients(f"http://127.0.0.1:{port}", secret=SECRET)
+    for client in clients:
+        client["userinfo_signed_response_alg"] = "RS256"
+    with interop_provider(tmp_path, clients, id_token_claims=False) as op:
+        async with served_balie(against(world.settings, op, "userinfo"), port) as (_, client):
+            started = await follow_link(client, f"/j/{world.token}", "digid")
+            back = await through_provider(client, op, started, {"login": "999993653", "acr": MIDDEN})
+            assert back.status_code == 303 and back.headers["location"] == f"/j/{world.token}", back.text[
+                :300
+            ]
+            async with world.sessionmaker() as db:
+                participant = await db.get_one(Participant, world.participant_id)
+                assert participant.identity_level == "midden" and participant.bsn_sealed is not None
+                await db.commit()

@@ -32,6 +32,7 @@ function makeProvider(jwks) {
       rpInitiatedLogout: { enabled: true },
       backchannelLogout: { enabled: true },
       encryption: { enabled: true },
+      jwtUserinfo: { enabled: true },
     },
     cookies: { keys: ['interop-cookie-key-0123456789abcdef'] },
     pkce: { required: () => true },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -13,7 +14,16 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Membership, Municipality, Official, OpeningHours, Service, Team
+from backend.db.models import (
+    Appointment,
+    Membership,
+    Municipality,
+    Official,
+    OpeningHours,
+    Participant,
+    Service,
+    Team,
+)
 from backend.settings import (
     DatabaseSettings,
     EmailSettings,
@@ -108,6 +118,31 @@ async def seed_agenda(
     session.add_all([service, official, Membership(official=official, team=team, role="official")])
     await session.commit()
     return service
+
+
+def citizen_appointment(service: Service, start: dt.datetime, *, join_token: str, manage_token: str) -> Any:
+    """A booked appointment of Fatima de Vries at ``start`` with these tokens (not yet added)."""
+    from backend.booking.tokens import hash_token
+
+    return Appointment(
+        reference=f"T-{secrets.token_hex(4).upper()}",
+        service_id=service.id,
+        team_id=service.team_id,
+        municipality_id=service.team.municipality_id,
+        start_at=start,
+        end_at=start + dt.timedelta(minutes=20),
+        citizen_name="Fatima de Vries",
+        citizen_email="fatima@example.nl",
+        manage_token_hash=hash_token(manage_token),
+        participants=[
+            Participant(
+                role="citizen",
+                name="Fatima de Vries",
+                email="f@example.nl",
+                join_token_hash=hash_token(join_token),
+            )
+        ],
+    )
 
 
 async def count_rows(session: AsyncSession, model: type) -> int:

@@ -4,7 +4,6 @@ sockets' windows and the stores read (backend/clock.py)."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +14,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.app import create_app
-from backend.booking.tokens import hash_token, new_token
+from backend.booking.tokens import new_token
 from backend.clock import ManualClock
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.migrate import upgrade
-from backend.db.models import Appointment, Participant, Service
+from backend.db.models import Service
 from backend.identity.store import DatabaseStore
-from tests.support import make_settings, seed_agenda
+from tests.support import citizen_appointment, make_settings, seed_agenda
 
 STARTS = dt.datetime(2027, 3, 2, 9, 0, tzinfo=dt.UTC)
 """Tuesday 2 March 2027, 10:00 in Amsterdam: months away from the real date of any test run."""
@@ -55,29 +54,8 @@ async def scene(tmp_path: Path, database_url: str) -> AsyncIterator[Scene]:
 async def booked_at(scene: Scene, start: dt.datetime) -> str:
     """An appointment at ``start``; returns the citizen's join token."""
     token = new_token()
-    service = scene.service
     async with scene.sessionmaker() as db:
-        db.add(
-            Appointment(
-                reference=f"T-{secrets.token_hex(4).upper()}",
-                service_id=service.id,
-                team_id=service.team_id,
-                municipality_id=service.team.municipality_id,
-                start_at=start,
-                end_at=start + dt.timedelta(minutes=20),
-                citizen_name="Fatima de Vries",
-                citizen_email="fatima@example.nl",
-                manage_token_hash=hash_token(new_token()),
-                participants=[
-                    Participant(
-                        role="citizen",
-                        name="Fatima de Vries",
-                        email="f@example.nl",
-                        join_token_hash=hash_token(token),
-                    )
-                ],
-            )
-        )
+        db.add(citizen_appointment(scene.service, start, join_token=token, manage_token=new_token()))
         await db.commit()
     return token
 

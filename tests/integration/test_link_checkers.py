@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from pathlib import Path
 
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from backend.app import create_app
-from backend.booking.tokens import hash_token, new_token
+from backend.booking.tokens import new_token
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.migrate import upgrade
-from backend.db.models import Appointment, Participant
-from tests.support import make_settings, seed_agenda
+from backend.db.models import Appointment
+from tests.support import citizen_appointment, make_settings, seed_agenda
 
 
 async def test_head_on_join_and_manage_links_answers_like_get(tmp_path: Path, database_url: str) -> None:
@@ -26,27 +25,7 @@ async def test_head_on_join_and_manage_links_answers_like_get(tmp_path: Path, da
     start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=2)
     async with sessionmaker() as db:
         service = await seed_agenda(db)
-        db.add(
-            Appointment(
-                reference=f"T-{secrets.token_hex(4).upper()}",
-                service_id=service.id,
-                team_id=service.team_id,
-                municipality_id=service.team.municipality_id,
-                start_at=start,
-                end_at=start + dt.timedelta(minutes=20),
-                citizen_name="Fatima de Vries",
-                citizen_email="fatima@example.nl",
-                manage_token_hash=hash_token(manage),
-                participants=[
-                    Participant(
-                        role="citizen",
-                        name="Fatima de Vries",
-                        email="f@example.nl",
-                        join_token_hash=hash_token(join),
-                    )
-                ],
-            )
-        )
+        db.add(citizen_appointment(service, start, join_token=join, manage_token=manage))
         await db.commit()
     async with AsyncTestClient(app=create_app(settings), base_url="http://127.0.0.1:8000") as client:
         for link in (f"/j/{join}", f"/afspraak/{manage}/"):

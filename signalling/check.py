@@ -42,7 +42,7 @@ class CheckSocket:
         )
         try:
             # The echo peer needs no relay of its own; STUN at most (a server behind NAT).
-            self.session = self.registry.open(client, ice.stun_only(servers))
+            self.session = self.registry.open(client, ice.stun_only(servers), self.reached())
         except EchoBusy as exc:
             await self.conn.refuse("busy", str(exc), CLOSE_BUSY)
             return
@@ -63,6 +63,11 @@ class CheckSocket:
         finally:
             watch.cancel()
             await self.registry.close(self.session)
+
+    def reached(self) -> str | None:
+        """The local address this visitor's connection arrived at (ASGI ``server``)."""
+        server = self.conn.socket.scope.get("server")
+        return str(server[0]) if server else None
 
     async def watch(self, session: EchoSession) -> None:
         """End the session at its time limit, or when the registry closes it (app shutdown)."""

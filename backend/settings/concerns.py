@@ -159,7 +159,7 @@ class SignallingSettings:
         "ICE_HOST_ADDRESSES",
         (),
         parse=comma_list,
-        shown="all interfaces",
+        shown="all interfaces and the one the visitor reached",
         doc="comma-separated addresses the server's own aiortc peers (the echo check) offer "
         "(tests: `127.0.0.1`)",
     )

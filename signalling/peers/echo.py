@@ -45,7 +45,7 @@ class EchoError(ValueError):
 class EchoPeer:
     """One RTCPeerConnection that echoes media and data-channel messages."""
 
-    def __init__(self, ice_servers: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(self, ice_servers: Sequence[Mapping[str, Any]], reached: str | None = None) -> None:
         # aiortc costs ~0.6 s to import: only when someone actually runs a check.
         from aiortc import RTCPeerConnection
 
@@ -55,6 +55,8 @@ class EchoPeer:
         self.pc.on("track", self._echo_track)
         self.pc.on("datachannel", self._echo_channel)
         self._answered = False
+        self._reached = reached
+        """The local address the visitor's connection arrived at (signalling/peers/hosts.py)."""
 
     def _echo_track(self, track: MediaStreamTrack) -> None:
         # Fired inside setRemoteDescription, before the answer: the track goes back on the same
@@ -80,9 +82,12 @@ class EchoPeer:
         self._answered = True
         if "\nm=" not in f"\n{offer_sdp}":  # aiortc would answer an offer without media with nothing
             raise EchoError("the offer has no media")
+        from signalling.peers.hosts import reached_at
+
         try:
-            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
-            await self.pc.setLocalDescription(await self.pc.createAnswer())
+            with reached_at(self._reached):  # gathering happens in setLocalDescription
+                await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+                await self.pc.setLocalDescription(await self.pc.createAnswer())
         except Exception as exc:  # aiortc raises ValueError, InvalidStateError, ...: the offer is bad
             raise EchoError(f"the offer could not be used ({type(exc).__name__})") from exc
         return str(self.pc.localDescription.sdp)
@@ -136,8 +141,12 @@ class EchoRegistry:
     def sessions(self) -> list[EchoSession]:
         return list(self._sessions.values())
 
-    def open(self, client: str, ice_servers: Sequence[Mapping[str, Any]]) -> EchoSession:
-        """A new session for ``client`` (its address); raises :class:`EchoBusy` over a limit."""
+    def open(
+        self, client: str, ice_servers: Sequence[Mapping[str, Any]], reached: str | None = None
+    ) -> EchoSession:
+        """A new session for ``client`` (its address) that reached this server at ``reached`` (the
+        connection's local address, offered as a candidate too); raises :class:`EchoBusy` over a
+        limit."""
         if self._closed:
             raise EchoBusy("the app is stopping")
         if len(self._sessions) >= self.settings.max_sessions:
@@ -149,7 +158,7 @@ class EchoRegistry:
             from signalling.peers.hosts import only_host_addresses
 
             only_host_addresses(self.ice_host_addresses)
-        session = EchoSession(id=secrets.token_hex(8), client=client, peer=EchoPeer(ice_servers))
+        session = EchoSession(id=secrets.token_hex(8), client=client, peer=EchoPeer(ice_servers, reached))
         self._sessions[session.id] = session
         return session
 

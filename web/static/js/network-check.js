@@ -3,10 +3,14 @@
 // works from this network, directly or through TURN (a relay), and how long a round trip takes,
 // and then says in plain words what works or what to do. The test ends itself after a few seconds
 // so it does not hold one of the server's few echo seats.
+//
+// A call goes from browser to browser (or through TURN); the test goes from the browser to the
+// server. So a test that could not connect proves little unless a relay was part of it: without
+// TURN it says "we could not test this" (unknown), never "a call does not work from here".
 
 import { newSessionId, socketUrl } from "./signalling.js";
 
-const CONNECT_WITHIN_MS = 15000;
+const CONNECT_WITHIN_MS = 12000;
 const MEDIA_BACK_WITHIN_MS = 8000;
 const PINGS = 5;
 const SLOW_RTT_MS = 400;
@@ -14,7 +18,7 @@ const SLOW_RTT_MS = 400;
 /** The plain-language verdict for a finished test: a message key of the page. */
 export function verdict(result, deviceProblem = null) {
   if (result.state === "busy") return "busy";
-  if (result.state !== "connected") return "failed";
+  if (result.state !== "connected") return result.relayOffered ? "failed" : "unknown";
   if (result.rttMs !== null && result.rttMs > SLOW_RTT_MS) return "slow";
   if (deviceProblem) return "okNetworkOnly";
   if (result.path === "relay") return "okRelay";
@@ -32,8 +36,8 @@ function wait(ms) {
 
 export class NetworkCheck {
   /**
-   * @param {HTMLElement} root `[data-network-check]` with data-msg-* texts: checking, ok, okRelay,
-   *   okNetworkOnly, slow, failed, busy, direct, relay, rtt
+   * @param {HTMLElement} root `[data-network-check]` with data-msg-* texts: checking, connecting,
+   *   media, ok, okRelay, okNetworkOnly, slow, failed, unknown, busy, direct, relay, rtt
    * @param {object} o
    * @param {() => Promise<MediaStream|null>} o.getStream the camera and microphone (may be null)
    * @param {() => string|null} [o.deviceProblem] the camera check's problem, if any
@@ -47,7 +51,7 @@ export class NetworkCheck {
     this.details = root.querySelector("[data-network-details]");
     this.echoVideo = root.querySelector("video[data-echo-video]");
     this.button = root.querySelector('[data-action="run-network-check"]');
-    this.result = { state: "idle", path: null, rttMs: null, videoBack: false, audioBack: false, verdict: null };
+    this.result = { state: "idle", path: null, rttMs: null, videoBack: false, audioBack: false, relayOffered: false, verdict: null };
     this.running = null;
     this.button?.addEventListener("click", () => this.run());
   }
@@ -63,16 +67,21 @@ export class NetworkCheck {
   }
 
   async test() {
-    this.set({ state: "checking", path: null, rttMs: null, videoBack: false, audioBack: false, verdict: null });
+    this.set({ state: "checking", step: null, steps: [], path: null, rttMs: null, videoBack: false, audioBack: false, relayOffered: false, verdict: null });
     this.show("checking", this.msg.msgChecking, "");
     if (this.button) this.button.disabled = true;
     const stream = await this.getStream().catch(() => null);
     const session = new Session(socketUrl("/ws/check"));
+    // Say what the test is doing while it runs: a test that may take seconds must not look stuck.
+    const step = (name) => {
+      this.set({ step: name, steps: [...(this.result.steps || []), name] });
+      this.show("checking", this.msg[`msgStep${name.charAt(0).toUpperCase()}${name.slice(1)}`] || this.msg.msgChecking, "");
+    };
     try {
-      const outcome = await session.run(stream, (remote) => this.showEcho(remote));
+      const outcome = await session.run(stream, (remote) => this.showEcho(remote), step);
       this.set(outcome);
     } catch (error) {
-      this.set({ state: error && error.message === "busy" ? "busy" : "failed" });
+      this.set({ state: error && error.message === "busy" ? "busy" : "failed", relayOffered: session.relayOffered });
     } finally {
       session.close();
       this.showEcho(null);
@@ -125,6 +134,7 @@ class Session {
     this.pc = null;
     this.messages = [];
     this.waiters = [];
+    this.relayOffered = false;
   }
 
   next(type, within) {
@@ -160,7 +170,7 @@ class Session {
     if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(message));
   }
 
-  async run(stream, onRemote) {
+  async run(stream, onRemote, onStep = () => {}) {
     this.ws = new WebSocket(this.url);
     this.ws.onmessage = (event) => this.receive(event.data);
     this.ws.onclose = () => this.receive(JSON.stringify({ type: "error", code: "closed" }));
@@ -171,6 +181,10 @@ class Session {
     this.send({ type: "hello", session: newSessionId() });
     const welcome = await this.next("welcome", 10000);
     if (welcome.type === "error") throw new Error(welcome.code === "busy" ? "busy" : "refused");
+    this.relayOffered = (welcome.ice_servers || []).some((server) =>
+      [].concat(server.urls || []).some((url) => /^turns?:/.test(url)),
+    );
+    onStep("connecting");
 
     const pc = new RTCPeerConnection({ iceServers: welcome.ice_servers || [] });
     this.pc = pc;
@@ -201,13 +215,15 @@ class Session {
     await pc.setRemoteDescription(answer.data.description);
 
     const ok = await Promise.race([connected, wait(CONNECT_WITHIN_MS).then(() => false)]);
-    if (!ok) return { state: "failed" };
+    if (!ok) return { state: "failed", relayOffered: this.relayOffered };
+    onStep("media");
     const rtts = await this.pings(channel);
     const media = await this.mediaBack(tracks);
     const pair = await this.selectedPair();
     const statsRtt = pair?.currentRoundTripTime != null ? pair.currentRoundTripTime * 1000 : null;
     return {
       state: "connected",
+      relayOffered: this.relayOffered,
       path: pair?.localType === "relay" || pair?.remoteType === "relay" ? "relay" : "direct",
       rttMs: median(rtts) ?? statsRtt,
       ...media,

@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit, rooms
+from backend import audit, presence, rooms
 from backend.clock import Clock, system_clock
 from backend.crypto import Keyring
 from backend.db.locks import lock_appointment
@@ -266,16 +266,25 @@ async def desk_appointments(
 
 
 async def desk_queue(
-    session: AsyncSession, team_ids: list[UUID], day_local: dt.date, keyring: Keyring | None = None
+    session: AsyncSession,
+    team_ids: list[UUID],
+    day_local: dt.date,
+    keyring: Keyring | None = None,
+    *,
+    now: dt.datetime,
 ) -> list[dict[str, Any]]:
     """The ``queue`` payload: the appointments of ``team_ids`` on ``day_local`` (Europe/Amsterdam).
 
     With ``keyring``, each participant carries ``identity``: the DigiD badge (masked BSN, level, time).
+    Each participant says whether a page of theirs is open at ``now`` (backend/presence.py).
     """
-    return [_queue_entry(a, keyring) for a in await desk_appointments(session, team_ids, day_local)]
+    appointments = await desk_appointments(session, team_ids, day_local)
+    return [_queue_entry(a, now, keyring) for a in appointments]
 
 
-def _queue_entry(appointment: Appointment, keyring: Keyring | None = None) -> dict[str, Any]:
+def _queue_entry(
+    appointment: Appointment, now: dt.datetime, keyring: Keyring | None = None
+) -> dict[str, Any]:
     return {
         "id": str(appointment.id),
         "reference": appointment.reference,
@@ -292,6 +301,8 @@ def _queue_entry(appointment: Appointment, keyring: Keyring | None = None) -> di
                 "role": p.role,
                 "state": p.state,
                 "waiting_since": iso_local(p.waiting_since) if p.waiting_since else None,
+                "present": presence.is_present(p, now),
+                "gone_since": iso_local(gone) if (gone := presence.gone_since(p, now)) else None,
                 "identity": binding.badge(keyring, p) if keyring else None,
             }
             for p in appointment.participants

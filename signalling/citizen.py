@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -11,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend import calls, rooms
+from backend import calls, presence, rooms
 from backend.booking.tokens import join_window, participant_for_join_token
 from backend.db.models import Appointment, Participant
 from backend.identity.binding import requested_level
@@ -40,6 +42,7 @@ class CitizenSocket:
     announced: bool = False
     joining: bool = False
     identify_level: str | None = None
+    team_id: uuid.UUID | None = None
     call: CallMember = field(init=False)
 
     def __post_init__(self) -> None:
@@ -64,11 +67,38 @@ class CitizenSocket:
             await self.conn.send(await self.welcome())  # after subscribing: no change goes unseen
             if self.identify_level is not None:  # asked before this socket came: ask again
                 await self.conn.send(protocol.identify(self.identify_level))
+            present = asyncio.create_task(self.be_present())
             try:
                 await self.call.serve(self.handle)
             finally:
+                present.cancel()
                 if self.announced:
                     await self.call.leave("disconnected")
+                await self.gone()
+
+    async def be_present(self) -> None:
+        """Hold this participant's presence lease while the socket lives (backend/presence.py)."""
+        lease = presence.lease_for(self.settings.signalling)
+        while True:
+            try:
+                now = self.conn.clock()
+                async with self.sessionmaker() as db:
+                    arrived = await presence.hold(db, self.participant_id, self.conn.id, now, lease)
+                if arrived:
+                    await self.tell_desks()
+            except Exception:  # the database is away: the lease runs out, the desk says "weg"
+                log.warning("could not renew the presence of %s", self.participant_id, exc_info=True)
+            await asyncio.sleep(presence.renew_every(self.settings.signalling))
+
+    async def gone(self) -> None:
+        with contextlib.suppress(Exception):  # the lease runs out by itself if this fails
+            async with self.sessionmaker() as db:
+                if await presence.give_up(db, self.participant_id, self.conn.id, self.conn.clock()):
+                    await self.tell_desks()
+
+    async def tell_desks(self) -> None:
+        if self.team_id is not None:
+            await HubPages(self.hub).desks_changed(self.team_id, self.appointment_id, origin=self.conn.id)
 
     async def welcome(self) -> dict[str, Any]:
         async with self.sessionmaker() as db:
@@ -76,6 +106,7 @@ class CitizenSocket:
             if appointment is None:  # appointments are never deleted while they run
                 raise RuntimeError(f"appointment {self.appointment_id} is gone")
             participant = next(p for p in appointment.participants if p.id == self.participant_id)
+            self.team_id = appointment.team_id
             self.call.state = participant.state
             if participant.identity_requested_at is not None:
                 self.identify_level = requested_level(participant)

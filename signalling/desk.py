@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend import calls
+from backend import calls, presence
 from backend.clock import local_today
 from backend.identity.binding import identity_keyring
 from backend.settings import Settings
@@ -31,6 +32,8 @@ class DeskSocket:
     access: OfficialAccess
     dirty: asyncio.Event = field(default_factory=asyncio.Event)
     budget: chat.ChatBudget = field(default_factory=chat.ChatBudget)
+    recheck_after: float | None = None
+    """Seconds until the queue is read again without an event (someone's presence may run out)."""
 
     async def run(self) -> None:
         channels = [team_channel(team_id) for team_id in self.access.team_ids]
@@ -95,7 +98,10 @@ class DeskSocket:
     async def refresh(self) -> None:
         # Changes come in bursts (admit = state + refresh per participant): one queue per burst.
         while True:
-            await self.dirty.wait()
+            # A page on a node that died gives its presence up by running out (backend/presence.py):
+            # no event says so, so while someone is there the queue is read again now and then.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.dirty.wait(), self.recheck_after)
             self.dirty.clear()
             try:
                 await self.send_queue()
@@ -107,9 +113,14 @@ class DeskSocket:
                 return
 
     async def send_queue(self) -> None:
-        await self.conn.send(protocol.queue(await unbroken(self.read_queue())))
+        queue = await unbroken(self.read_queue())
+        someone_there = any(p["present"] for a in queue for p in a["participants"])
+        self.recheck_after = presence.renew_every(self.settings.signalling) if someone_there else None
+        await self.conn.send(protocol.queue(queue))
 
     async def read_queue(self) -> list[dict[str, Any]]:
         today = local_today(self.conn.clock)
         async with self.sessionmaker() as db:
-            return await calls.desk_queue(db, self.access.team_ids, today, identity_keyring(self.settings))
+            return await calls.desk_queue(
+                db, self.access.team_ids, today, identity_keyring(self.settings), now=self.conn.clock()
+            )

@@ -43,7 +43,9 @@ async def test_lifecycle_in_the_database(sessionmaker: async_sessionmaker[AsyncS
             with pytest.raises(calls.NotAllowed):
                 await calls.join_call(db, hub, citizen)
             await calls.enter_waiting_room(db, hub, citizen)
-            queue = await calls.desk_queue(db, [appointment.team_id], dt.datetime.now(AMSTERDAM).date())
+            queue = await calls.desk_queue(
+                db, [appointment.team_id], dt.datetime.now(AMSTERDAM).date(), now=dt.datetime.now(dt.UTC)
+            )
             await calls.end_call(db, hub, appointment, world.official_id, "completed")
             with pytest.raises(calls.NotAllowed):
                 await calls.end_call(db, hub, appointment, world.official_id, "completed")

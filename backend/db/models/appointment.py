@@ -91,6 +91,10 @@ class Participant(Base):
     """Signalling state kept across reconnects: invited, waiting, admitted, in_call, left."""
     waiting_since: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     admitted_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    present_until: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    """Until when an open page of this participant counts as there (backend/presence.py)."""
+    present_socket: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The socket that holds that lease."""
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     identity_level: Mapped[str | None] = mapped_column(String(20), default=None)
     """DigiD level this participant identified with (none until they did)."""

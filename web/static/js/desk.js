@@ -37,16 +37,26 @@ function formatClock(iso) {
   return date && !Number.isNaN(date.getTime()) ? clock.format(date) : "";
 }
 
-/** Appointments with someone in the waiting room, longest waiting first. */
+/** Appointments with someone in the waiting room, longest waiting first; those whose pages all
+ * closed (`present` false: they keep their place, but nobody is there now) after the others. */
 function waitingOf(appointments) {
   const result = [];
   for (const a of appointments) {
     const people = (a.participants || []).filter((p) => p.state === "waiting");
     if (!people.length) continue;
     const times = people.map((p) => Date.parse(p.waiting_since)).filter((t) => !Number.isNaN(t));
-    result.push({ appointment: a, people, since: times.length ? Math.min(...times) : null });
+    const there = people.filter((p) => p.present !== false);
+    const gone = people.map((p) => Date.parse(p.gone_since)).filter((t) => !Number.isNaN(t));
+    result.push({
+      appointment: a,
+      people,
+      there,
+      goneSince: there.length || !gone.length ? null : Math.max(...gone),
+      since: times.length ? Math.min(...times) : null,
+    });
   }
-  return result.sort((x, y) => (x.since ?? Infinity) - (y.since ?? Infinity));
+  const away = (entry) => (entry.there.length ? 0 : 1);
+  return result.sort((x, y) => away(x) - away(y) || (x.since ?? Infinity) - (y.since ?? Infinity));
 }
 
 function sinceText(since) {
@@ -63,18 +73,25 @@ function field(element, name, text) {
   return target;
 }
 
+function goneText(goneSince) {
+  return goneSince === null ? msg.msgGone || "" : (msg.msgGoneSince || "").replace("{time}", clock.format(new Date(goneSince)));
+}
+
 function renderWaiting(entries) {
   const template = $('template[data-template="waiting-item"]');
-  const items = entries.map(({ appointment: a, people, since }) => {
+  const items = entries.map(({ appointment: a, people, there, goneSince, since }) => {
     const item = template.content.firstElementChild.cloneNode(true);
     const names = people.map((p) => p.name).join(", ") || a.citizen_name || "";
+    const away = there.length === 0;
     item.dataset.appointmentId = a.id;
-    item.dataset.since = since === null ? "" : String(since);
+    item.dataset.since = since === null || away ? "" : String(since);
+    item.classList.toggle("is-away", away);
+    if (away) item.dataset.away = "";
     field(item, "names", names);
     field(item, "service", serviceName(a));
     field(item, "start", formatClock(a.start));
     field(item, "reference", a.reference || "");
-    field(item, "since", sinceText(since));
+    field(item, "since", away ? goneText(goneSince) : sinceText(since));
     field(item, "admit-name", ` ${names}`);
     const identity = people.find((p) => p.identity)?.identity;
     const badge = field(item, "identity", identity ? identityText(identity) : "");
@@ -94,7 +111,7 @@ function renderWaiting(entries) {
   list.replaceChildren(...items);
   if (focusedId) list.querySelector(`[data-appointment-id="${CSS.escape(focusedId)}"] button`)?.focus();
   $("[data-waiting-empty]").hidden = items.length > 0;
-  $("[data-waiting-count]").textContent = String(items.length);
+  $("[data-waiting-count]").textContent = String(entries.filter((e) => e.there.length).length);
 }
 
 function renderAppointments(appointments) {
@@ -151,8 +168,9 @@ function onQueue(message) {
   lastQueue = appointments;
   const entries = waitingOf(appointments);
   const current = new Map();
-  for (const { appointment, people } of entries) {
-    for (const p of people) current.set(`${p.id}@${p.waiting_since}`, { appointment, person: p });
+  for (const { appointment, there } of entries) {
+    // Only who is there: a citizen whose page closed and comes back is announced again.
+    for (const p of there) current.set(`${p.id}@${p.waiting_since}`, { appointment, person: p });
   }
   const arrivals = known === null ? [] : [...current].filter(([key]) => !known.has(key)).map(([, v]) => v);
   known = new Set(current.keys());
@@ -267,7 +285,10 @@ window.__balie = Object.freeze({
     return client.status;
   },
   get waitingCount() {
-    return root.querySelectorAll("[data-waiting-list] [data-appointment-id]").length;
+    return root.querySelectorAll("[data-waiting-list] [data-appointment-id]:not([data-away])").length;
+  },
+  get awayCount() {
+    return root.querySelectorAll("[data-waiting-list] [data-appointment-id][data-away]").length;
   },
   get soundOn() {
     return soundOn;

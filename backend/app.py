@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from advanced_alchemy.extensions.litestar import AsyncSessionConfig, SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request
 from litestar.config.csrf import CSRFConfig
 from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
@@ -40,6 +40,7 @@ from backend.email.lifecycle import dev_mailbox_for, dev_mailbox_lifespan
 from backend.email.mailbox import DevMailboxController
 from backend.email.worker import OutboxWorker
 from backend.errors import exception_handlers, problem
+from backend.health import healthz, livez
 from backend.housekeeping import Housekeeper, telling
 from backend.identity import sessions
 from backend.identity.citizen import DigidSignIn
@@ -57,11 +58,6 @@ from signalling.handlers import websocket_handlers
 from signalling.hub import channels_plugin, hub_for
 from signalling.live import HubPages
 from signalling.peers.echo import EchoRegistry, echo_lifespan
-
-
-@get("/healthz", include_in_schema=False)
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
 
 
 def _sign_in_redirect(request: Request[Any, Any, Any], exc: Exception) -> Any:
@@ -155,6 +151,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
     route_handlers: list[Any] = [
         healthz,
+        livez,
         BookingApi,
         BookingPages,
         ManagePages,
@@ -187,7 +184,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         middleware.append(
             RateLimitConfig(
                 rate_limit=("minute", settings.rate_limit_per_minute),
-                exclude=["/static", "/healthz", "/dev"],
+                exclude=["/static", "/healthz", "/livez", "/dev"],
                 check_throttle_handler=_is_throttled,
             ).middleware
         )

@@ -10,7 +10,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
 from backend.i18n import N_
@@ -38,8 +38,19 @@ _PAGE_TEXT = {
         N_("Er is nu veel tegelijk te doen. Probeer het over een minuut opnieuw."),
     ),
 }
+_UNAVAILABLE_TEXT = (
+    N_("Het lukt nu even niet"),
+    N_(
+        "Er is bij ons een storing. Wat u net deed, is niet opgeslagen. "
+        "Probeer het over een paar minuten opnieuw."
+    ),
+)
 
 BUSY_RETRY_SECONDS = 30
+UNAVAILABLE_RETRY_SECONDS = 10
+_CONNECTION_SQLSTATES = ("08", "57P")
+"""SQLSTATE classes of a lost or refused connection: connection exception, operator intervention
+(the server shuts down, restarts, or cannot take connections yet)."""
 
 
 def is_busy(exc: Exception) -> bool:
@@ -48,6 +59,18 @@ def is_busy(exc: Exception) -> bool:
     if isinstance(exc, SQLAlchemyTimeoutError):
         return True
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached (stopped, restarting, the network gone): nothing was changed,
+    and nothing this node does will help until it is back. Not a bug, so no traceback."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+            return True
+        exc = exc.orig or exc
+    if isinstance(exc, OSError):  # asyncpg's connect: refused, reset, timed out
+        return True
+    return str(getattr(exc, "sqlstate", "") or "").startswith(_CONNECTION_SQLSTATES)
 
 
 def is_api(request: Request[Any, Any, Any]) -> bool:
@@ -92,6 +115,17 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
         title, message = _PAGE_TEXT[503]
         if is_api(request):
             response = problem(503, "Even te druk", "Probeer het over een minuut opnieuw.")
+            response.headers.update(retry)
+            return response
+        return page(request, "pages/error.html", status_code=503, headers=retry, title=title, message=message)
+    if is_unavailable(exc):
+        log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+        retry = {"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)}
+        title, message = _UNAVAILABLE_TEXT
+        if is_api(request):
+            response = problem(
+                503, "Tijdelijk niet beschikbaar", "Er is niets opgeslagen. Probeer het zo opnieuw."
+            )
             response.headers.update(retry)
             return response
         return page(request, "pages/error.html", status_code=503, headers=retry, title=title, message=message)

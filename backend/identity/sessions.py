@@ -150,7 +150,7 @@ def session_config(settings: Settings, clock: Clock = system_clock) -> BalieSess
         samesite="lax",
         secure=not settings.development or settings.secure_cookies,
         store=STORE_NAME,
-        exclude=["^/static/", "^/healthz", "^/schema"],
+        exclude=["^/static/", "^/healthz", "^/livez", "^/schema"],
     )
 
 

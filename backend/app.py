@@ -43,11 +43,13 @@ from backend.errors import exception_handlers, problem
 from backend.health import healthz, livez
 from backend.housekeeping import Housekeeper, telling
 from backend.identity import sessions
+from backend.identity.binding import identity_keyring
 from backend.identity.citizen import DigidSignIn
 from backend.identity.clients import client_config
 from backend.identity.jwks import client_jwks
 from backend.identity.logout import ProviderSessions
 from backend.identity.official import OfficialSignIn
+from backend.identity.parties import Parties
 from backend.identity.relying_party import RelyingParty
 from backend.join.pages import JoinPages, device_check
 from backend.notify import Notify
@@ -250,6 +252,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             "document_purger": provide(purger),
             "citizen_party": provide(parties["citizen"]),
             "official_party": provide(parties["official"]),
+            "parties": provide(Parties(parties, identity_keyring(settings))),
             "provider_sessions": provide(
                 ProviderSessions(
                     store.with_namespace("provider-sessions"),

@@ -1,4 +1,4 @@
-"""``balie``: run | migrate | demo-data | worker | settings."""
+"""``balie``: run | migrate | demo-data | worker | settings | identity-provider."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -116,6 +117,73 @@ def _settings_table(readme: Path | None) -> None:
         readme.write_text(with_table(readme.read_text()))
 
 
+async def _identity_provider(settings: Settings, args: argparse.Namespace) -> int:
+    from backend.db.engine import create_engine, create_sessionmaker
+    from backend.identity.binding import identity_keyring
+    from backend.identity.provider_admin import (
+        ProviderError,
+        Registration,
+        listed,
+        put_provider,
+        remove_provider,
+    )
+
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as db:
+            if args.action == "list":
+                print("\n".join(await listed(db)) or "No municipality has its own identity provider.")
+            elif args.action == "remove":
+                if not await remove_provider(db, args.municipality, args.audience):
+                    print(f"balie: {args.municipality} has no {args.audience} provider", file=sys.stderr)
+                    return 1
+                print("Removed.")
+            else:
+                secret = os.environ.get(args.client_secret_env, "") if args.client_secret_env else ""
+                registration = Registration(
+                    issuer=args.issuer,
+                    client_id=args.client_id,
+                    client_secret=secret,
+                    token_auth=args.token_auth,
+                    scope=args.scope,
+                    claims_from=args.claims_from,
+                    email_domains=tuple(d for d in args.email_domains.split(",") if d.strip()),
+                )
+                try:
+                    await put_provider(
+                        db, identity_keyring(settings), args.municipality, args.audience, registration
+                    )
+                except ProviderError as exc:
+                    print(f"balie: {exc}", file=sys.stderr)
+                    return 2
+                print(f"{args.municipality}: {args.audience} sign-in goes through {args.issuer} now.")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+def _identity_provider_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    providers = commands.add_parser(
+        "identity-provider", help="a municipality's own staff identity provider or DigiD broker client"
+    )
+    actions = providers.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="every municipality's own providers")
+    for name, text in (("add", "add or replace one"), ("remove", "remove one (back to the default)")):
+        action = actions.add_parser(name, help=text)
+        action.add_argument("--municipality", required=True, metavar="CBS", help="its CBS code, e.g. 0599")
+        action.add_argument("--for", dest="audience", required=True, choices=["official", "citizen"])
+        if name == "add":
+            action.add_argument("--issuer", required=True)
+            action.add_argument("--client-id", required=True)
+            action.add_argument(
+                "--client-secret-env", metavar="VAR", help="the environment variable holding the secret"
+            )
+            action.add_argument("--token-auth", default="client_secret_basic")
+            action.add_argument("--scope", default="openid")
+            action.add_argument("--claims-from", default="both")
+            action.add_argument("--email-domains", default="", help="comma-separated, officials only")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="balie", description="Digitale Balie: video appointments.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -129,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     output = table.add_mutually_exclusive_group(required=True)
     output.add_argument("--markdown", action="store_true", help="print it")
     output.add_argument("--readme", type=Path, metavar="FILE", help="write it into FILE between its markers")
+    _identity_provider_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "settings":  # documents the declaration: reads no environment
         _settings_table(args.readme)
@@ -152,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "worker":
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(_worker(settings))
+    elif args.command == "identity-provider":
+        return asyncio.run(_identity_provider(settings, args))
     return 0
 
 

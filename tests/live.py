@@ -25,6 +25,7 @@ from backend.email.dev_sink import DevMailbox, ReceivedMessage
 from backend.settings import DatabaseSettings
 from tests.support import die_with_parent, free_port, seed_agenda
 
+LIVE_SECRET = "live-test-secret-key-0123456789"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 JOIN_LINK = re.compile(r"https?://[^\s\"'<>]+/j/([A-Za-z0-9_-]{20,})")
 
@@ -50,7 +51,7 @@ def server_env(
         {
             "BALIE_ENV": "development",
             "BALIE_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "BALIE_SECRET_KEY": "live-test-secret-key-0123456789",
+            "BALIE_SECRET_KEY": LIVE_SECRET,
             "BALIE_DATA_DIR": str(tmp_path),
             "BALIE_DATABASE_URL": database_url,
             "BALIE_DEMO_DATA": "false",

@@ -23,7 +23,7 @@ from backend.identity import binding, levels
 from backend.identity.claims import bsn_from, claim_at, represents_someone
 from backend.identity.errors import LoginFailed, ProviderUnavailable
 from backend.identity.official import unavailable
-from backend.identity.relying_party import RelyingParty
+from backend.identity.parties import Parties, pending_purpose
 from backend.live import LivePages
 from backend.settings import Settings
 from backend.web import NO_STORE, page, see_other
@@ -109,7 +109,7 @@ class DigidSignIn(Controller):
     async def start(
         self,
         request: Request[Any, Any, Any],
-        citizen_party: RelyingParty,
+        parties: Parties,
         settings: Settings,
         clock: Clock,
         db_session: AsyncSession,
@@ -122,6 +122,10 @@ class DigidSignIn(Controller):
             return page(request, "pages/link_invalid.html", status_code=404)
         level = binding.requested_level(participant)
         after = "call" if next_page == "call" else "room"
+        # The appointment's municipality's own DigiD broker client, if it has one.
+        citizen_party, _ = await parties.for_municipality(
+            db_session, participant.appointment.team.municipality_id, "citizen"
+        )
         await db_session.commit()
         try:
             url = await citizen_party.begin(
@@ -141,12 +145,14 @@ class DigidSignIn(Controller):
     async def callback(
         self,
         request: Request[Any, Any, Any],
-        citizen_party: RelyingParty,
+        parties: Parties,
         live: LivePages,
         settings: Settings,
         clock: Clock,
         db_session: AsyncSession,
     ) -> Redirect | Template:
+        purpose = pending_purpose(request.session, request.query_params.get("state"))
+        citizen_party, _ = await parties.by_purpose(db_session, purpose, "citizen")
         try:
             login = await citizen_party.finish(request.session, dict(request.query_params.items()))
         except LoginFailed as exc:

@@ -9,6 +9,7 @@ started it (``state``, ``nonce`` and PKCE).
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import structlog
 from litestar import Controller, Request, Response, get, post
@@ -29,7 +30,7 @@ from backend.identity.clients import dev_issuer, uses_dev_provider
 from backend.identity.errors import LoginFailed, ProviderUnavailable
 from backend.identity.groups import grants_from
 from backend.identity.logout import ProviderSessions
-from backend.identity.relying_party import RelyingParty
+from backend.identity.parties import Parties, pending_purpose, unverified_issuer
 from backend.live import LivePages
 from backend.settings import Settings
 from backend.web import NO_STORE, page, see_other
@@ -39,6 +40,8 @@ Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 SIGN_IN = "/balie/inloggen"
 START_SIGN_IN = "/balie/inloggen/start"
 ID_TOKEN_KEY = "id_token"  # noqa: S105 - a session key, not a secret
+PARTY_KEY = "signed_in_through"
+"""The purpose of the party the official signed in through (whom to sign out at)."""
 
 
 def unavailable(request: Request[Any, Any, Any], exc: LoginFailed, retry: str) -> Template:
@@ -64,20 +67,68 @@ class OfficialSignIn(Controller):
     cache_control = NO_STORE
 
     @get("/inloggen")
-    async def form(self, request: Request[Any, Any, Any], settings: Settings) -> Template:
+    async def form(
+        self, request: Request[Any, Any, Any], settings: Settings, parties: Parties, db_session: AsyncSession
+    ) -> Template:
         return page(
             request,
             "pages/identity/official_sign_in.html",
             development=uses_dev_provider(settings, "official"),
             signed_out=request.query_params.get("uitgelogd") == "1",
+            providers=await parties.providers(db_session, "official"),
+        )
+
+    @get("/inloggen/kies")
+    async def choose(
+        self,
+        request: Request[Any, Any, Any],
+        settings: Settings,
+        parties: Parties,
+        db_session: AsyncSession,
+        email: str = "",
+    ) -> Template:
+        """The provider for an e-mail address; a page that goes on by itself (a form's redirect to
+        the provider would be held by form-action 'self', ADR 0010)."""
+        email = email.strip()[:254]
+        chosen = await parties.by_email(db_session, email) if "@" in email else None
+        if chosen is None:
+            return page(
+                request,
+                "pages/identity/official_sign_in.html",
+                status_code=400 if email else 200,
+                development=uses_dev_provider(settings, "official"),
+                providers=await parties.providers(db_session, "official"),
+                email=email,
+                email_error=N_("Vul uw e-mailadres op het werk in, bijvoorbeeld naam@gemeente.nl.")
+                if "@" not in email
+                else N_("Bij dit e-mailadres kennen wij geen organisatie. Kies uw organisatie hieronder."),
+            )
+        return page(
+            request,
+            "pages/identity/official_sign_in.html",
+            chosen=chosen,
+            go_to=f"{START_SIGN_IN}?aanbieder={chosen.id}",
         )
 
     @get("/inloggen/start", opt={"throttle": True})
     async def start(
-        self, request: Request[Any, Any, Any], official_party: RelyingParty
+        self,
+        request: Request[Any, Any, Any],
+        parties: Parties,
+        db_session: AsyncSession,
+        aanbieder: str = "",
     ) -> Redirect | Template:
+        party = parties.default("official")
+        if aanbieder:
+            try:
+                provider = await parties.by_id(db_session, UUID(aanbieder), "official")
+            except ValueError:
+                provider = None
+            if provider is None:
+                return see_other(SIGN_IN)  # a stale or mangled link: choose again
+            party = parties.party_of(provider)
         try:
-            url = await official_party.begin(request.session)
+            url = await party.begin(request.session)
         except ProviderUnavailable as exc:
             return unavailable(request, exc, SIGN_IN)
         return see_other(url)
@@ -86,13 +137,15 @@ class OfficialSignIn(Controller):
     async def callback(
         self,
         request: Request[Any, Any, Any],
-        official_party: RelyingParty,
+        parties: Parties,
         provider_sessions: ProviderSessions,
         settings: Settings,
         clock: Clock,
         db_session: AsyncSession,
     ) -> Redirect | Template:
-        party = official_party
+        # Finished by the party that began it: an answer from A's provider is never checked as B's.
+        purpose = pending_purpose(request.session, request.query_params.get("state"))
+        party, provider = await parties.by_purpose(db_session, purpose, "official")
         try:
             login = await party.finish(request.session, dict(request.query_params.items()))
         except ProviderUnavailable as exc:
@@ -134,6 +187,9 @@ class OfficialSignIn(Controller):
             )
         grants = grants_from(groups, settings.identity.group_map)
         teams = await officials.teams_for(db_session, grants)
+        allowed = await parties.allowed_municipalities(db_session, provider)
+        if allowed is not None:  # a provider grants teams of its own municipality only
+            teams = await officials.of_municipalities(db_session, teams, allowed)
         dev = dev_issuer(settings) if uses_dev_provider(settings, "official") else None
         official = await officials.provision(db_session, login.claims, teams, dev_issuer=dev)
         if official is None:
@@ -162,6 +218,7 @@ class OfficialSignIn(Controller):
                 SESSION_KEY: str(official.id),
                 SIGNED_IN_AT: clock().timestamp(),  # by the app's clock, as signed_out_at is
                 ID_TOKEN_KEY: login.id_token,  # server-side: the hint to sign out at the provider
+                PARTY_KEY: party.purpose,
             },
         )
         return see_other("/balie")
@@ -170,7 +227,7 @@ class OfficialSignIn(Controller):
     async def sign_out(
         self,
         request: Request[Any, Any, Any],
-        official_party: RelyingParty,
+        parties: Parties,
         settings: Settings,
         db_session: AsyncSession,
     ) -> Redirect | Template:
@@ -178,6 +235,7 @@ class OfficialSignIn(Controller):
         counter PC signs the previous official in again without asking."""
         session = request.session or {}
         official_id, id_token = session.get(SESSION_KEY), session.get(ID_TOKEN_KEY)
+        official_party, _ = await parties.by_purpose(db_session, session.get(PARTY_KEY), "official")
         if official_id:
             await audit.signed_out(db_session, official_id, request)
         sessions.end(request)
@@ -200,7 +258,7 @@ class OfficialSignIn(Controller):
     )
     async def back_channel_logout(
         self,
-        official_party: RelyingParty,
+        parties: Parties,
         provider_sessions: ProviderSessions,
         live: LivePages,
         clock: Clock,
@@ -209,9 +267,14 @@ class OfficialSignIn(Controller):
     ) -> Response[Any]:
         """OpenID Connect Back-Channel Logout 1.0: the provider ended an official's session; their
         sessions here end too (:mod:`backend.identity.logout`) and their open pages close."""
+        token = data.get("logout_token")
+        found = await parties.by_issuer(db_session, unverified_issuer(token), "official")
+        if found is None:
+            return _logout_error(400, "invalid_request", "unknown issuer")
+        official_party = found[0]
         issuer = official_party.config.issuer
         try:
-            claims = await official_party.verify_logout(data.get("logout_token"))
+            claims = await official_party.verify_logout(token)
         except ProviderUnavailable as exc:
             log.warning("back-channel logout: provider unavailable", reason=exc.reason)
             return _logout_error(503, "temporarily_unavailable", "the provider's keys could not be read")

@@ -26,6 +26,14 @@ async def teams_for(db: AsyncSession, grants: list[TeamGrant]) -> dict[UUID, str
     return {team_id: roles[(cbs, slug)] for team_id, cbs, slug in rows}
 
 
+async def of_municipalities(db: AsyncSession, teams: dict[UUID, str], allowed: set[UUID]) -> dict[UUID, str]:
+    """Only those of ``teams`` that belong to the ``allowed`` municipalities."""
+    if not teams:
+        return {}
+    keep = set(await db.scalars(select(Team.id).where(Team.id.in_(teams), Team.municipality_id.in_(allowed))))
+    return {team_id: role for team_id, role in teams.items() if team_id in keep}
+
+
 async def find(db: AsyncSession, issuer: str, subject: str, *, dev_issuer: str | None) -> Official | None:
     official = await db.scalar(select(Official).where(Official.issuer == issuer, Official.subject == subject))
     if official is None and dev_issuer is not None and issuer == dev_issuer:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page
 
+from backend.settings import Secret
 from tests.e2e.browsing import Site, book, into_waiting_room, mailed_link, site
 from tests.e2e.netns import Namespace, loopback_namespace
 from tests.e2e.test_browser_identity import _video_both_ways
@@ -26,7 +27,9 @@ from tests.interop.op import (
     app_clients,
     interop_provider,
 )
-from tests.support import free_port
+from tests.interop.test_two_municipalities import add_schiedam
+from tests.live import LIVE_SECRET
+from tests.support import free_port, make_settings
 
 pytestmark = pytest.mark.browser
 
@@ -117,3 +120,39 @@ async def _scenario(place: Site, op: InteropProvider) -> None:
     await at_provider(citizen, op, "999993653", level="MobileTwoFactorContract")
     await citizen.wait_for_selector("[data-view=call]:visible", timeout=20_000)
     await _video_both_ways(citizen, official, place.log, "after DigiD in the call")
+
+
+async def test_an_official_of_a_second_municipality_reaches_its_own_provider_by_e_mail(
+    tmp_path: Path, namespace: Namespace
+) -> None:
+    """The e-mail form answers a page that goes on by itself (meta refresh) to the start link, which
+    redirects to Schiedam's provider: nothing of it is a form's redirect, so the CSP holds nothing."""
+    app_port = free_port()
+    app_url = f"http://127.0.0.1:{app_port}"
+    accounts = {"eva": {"name": "Eva Jansen", "email": "eva@schiedam.nl", "groups": SCHIEDAM_GROUPS}}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    clients = app_clients(app_url, secret=SECRET)
+    with (
+        interop_provider(tmp_path / "a", clients, prefix=namespace.prefix()) as default_op,
+        interop_provider(
+            tmp_path / "b", clients, accounts=accounts, prefix=namespace.prefix()
+        ) as schiedam_op,
+    ):
+        async with site(namespace, tmp_path, env=provider_env(default_op), port=app_port) as place:
+            live = make_settings(place.workdir, place.database_url, secret_key=Secret(LIVE_SECRET))
+            await add_schiedam(live, schiedam_op, SECRET)
+            official = await place.page("official")
+            await place.wait_until_up(official)
+            await official.goto("/balie/inloggen")
+            await official.fill("#email", "eva@schiedam.nl")
+            await official.click("[data-action=find-provider]")
+            try:
+                await at_provider(official, schiedam_op, "eva")
+                await official.wait_for_selector("[data-desk]", timeout=15_000)
+            except Exception as exc:
+                raise AssertionError(f"{exc}\n{place.state_of()}\n{schiedam_op.log_tail()}") from exc
+            assert "Eva Jansen" in await official.inner_text("body")
+
+
+SCHIEDAM_GROUPS = ["balie:0606:burgerzaken:official", "balie:0599:burgerzaken:admin"]

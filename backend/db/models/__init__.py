@@ -12,6 +12,7 @@ from backend.db.models.audit import AuditEvent
 from backend.db.models.base import Base
 from backend.db.models.document import Document, DocumentRetention, DocumentType
 from backend.db.models.idempotency import IdempotentRequest
+from backend.db.models.identity_provider import IdentityProvider
 from backend.db.models.official import Membership, Official
 from backend.db.models.outbox import OutboxMessage, OutboxStatus
 from backend.db.models.session import StoredSession
@@ -25,6 +26,7 @@ __all__ = [
     "DocumentRetention",
     "DocumentType",
     "IdempotentRequest",
+    "IdentityProvider",
     "Membership",
     "Municipality",
     "Official",

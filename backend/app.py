@@ -53,7 +53,7 @@ from backend.identity.parties import Parties
 from backend.identity.relying_party import RelyingParty
 from backend.join.pages import JoinPages, device_check
 from backend.notify import Notify
-from backend.security import security_headers_middleware
+from backend.security import security_headers
 from backend.settings import WEB_DIR, Settings
 from backend.web import see_other
 from signalling.handlers import websocket_handlers
@@ -181,7 +181,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
         route_handlers.append(DevIdentityProvider)
 
-    middleware: list[Any] = [security_headers_middleware(hsts=settings.secure_cookies)]
+    middleware: list[Any] = []
     if settings.rate_limit_per_minute > 0:
         middleware.append(
             RateLimitConfig(
@@ -214,6 +214,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             channels,
         ],
         middleware=middleware,
+        before_send=[security_headers(hsts=settings.secure_cookies)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key.reveal(),
             cookie_name=sessions.host_cookie(settings, "balie_csrf"),

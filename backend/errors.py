@@ -48,6 +48,7 @@ _UNAVAILABLE_TEXT = (
 
 BUSY_RETRY_SECONDS = 30
 UNAVAILABLE_RETRY_SECONDS = 10
+RATE_LIMIT_RETRY_SECONDS = 60
 _CONNECTION_SQLSTATES = ("08", "57P")
 """SQLSTATE classes of a lost or refused connection: connection exception, operator intervention
 (the server shuts down, restarts, or cannot take connections yet)."""
@@ -94,7 +95,24 @@ def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
     ]
 
 
+def _headers_of(exc: HTTPException) -> dict[str, str]:
+    """The exception's own headers (the rate limit's ``RateLimit-*``, ``Allow`` on 405), and for a
+    429 a ``Retry-After``: when the window resets, else a minute."""
+    headers = {str(k): str(v) for k, v in (exc.headers or {}).items()}
+    if exc.status_code == 429 and not any(k.lower() == "retry-after" for k in headers):
+        reset = next((v for k, v in headers.items() if k.lower() == "ratelimit-reset"), "")
+        seconds = int(reset) if reset.isdigit() and int(reset) > 0 else RATE_LIMIT_RETRY_SECONDS
+        headers["Retry-After"] = str(seconds)
+    return headers
+
+
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    response = _answer_http_exception(request, exc)
+    response.headers.update(_headers_of(exc))
+    return response
+
+
+def _answer_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if isinstance(exc, ValidationException) and is_api(request):
         return problem(422, "Ongeldige invoer", exc.detail, errors=_validation_errors(exc))

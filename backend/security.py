@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -23,29 +25,22 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-def security_headers_middleware(*, hsts: bool) -> type:
-    class SecurityHeaders:
-        def __init__(self, app: ASGIApp) -> None:
-            self.app = app
+def security_headers(*, hsts: bool) -> Callable[[Message, Scope], Awaitable[None]]:
+    """A ``before_send`` hook: the headers on every HTTP answer of the app, the framework's own
+    included (unknown route 404, 405, the CSRF 403, 429). A route middleware missed those: they
+    are answered before any route's middleware runs, or by the exception handler outside it."""
 
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != ScopeType.HTTP:
-                await self.app(scope, receive, send)
-                return
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if scope["type"] != ScopeType.HTTP or message["type"] != "http.response.start":
+            return
+        headers = MutableScopeHeaders.from_message(message)
+        headers.setdefault("content-security-policy", CONTENT_SECURITY_POLICY)
+        headers["x-content-type-options"] = "nosniff"
+        headers["referrer-policy"] = "no-referrer"
+        headers["x-frame-options"] = "DENY"
+        headers["permissions-policy"] = "camera=(self), microphone=(self), display-capture=(self)"
+        headers["cross-origin-opener-policy"] = "same-origin"
+        if hsts:
+            headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
 
-            async def send_with_headers(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    headers = MutableScopeHeaders.from_message(message)
-                    headers.setdefault("content-security-policy", CONTENT_SECURITY_POLICY)
-                    headers["x-content-type-options"] = "nosniff"
-                    headers["referrer-policy"] = "no-referrer"
-                    headers["x-frame-options"] = "DENY"
-                    headers["permissions-policy"] = "camera=(self), microphone=(self), display-capture=(self)"
-                    headers["cross-origin-opener-policy"] = "same-origin"
-                    if hsts:
-                        headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
-                await send(message)
-
-            await self.app(scope, receive, send_with_headers)
-
-    return SecurityHeaders
+    return add_headers

@@ -29,7 +29,7 @@ from backend.booking.schemas import (
     ServiceOut,
     SlotOut,
 )
-from backend.booking.tokens import appointment_for_manage_token
+from backend.booking.tokens import working_manage_token
 from backend.booking.validation import as_utc, clean_text, email_error, name_error, plausible_day
 from backend.clock import Clock, local_today
 from backend.db.models import Appointment, Service
@@ -94,10 +94,16 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
 
 
 async def _by_manage_token(
-    request: Request[Any, Any, Any], db_session: AsyncSession, reference: str
+    request: Request[Any, Any, Any],
+    db_session: AsyncSession,
+    reference: str,
+    settings: Settings,
+    clock: Clock,
 ) -> Appointment | None:
+    """The appointment of the bearer's manage token, while it works (as on the pages: until the end
+    of the appointment plus the grace window; it never expired on the API before)."""
     token = bearer_token(request)
-    appointment = await appointment_for_manage_token(db_session, token) if token else None
+    appointment = await working_manage_token(db_session, token, settings.join, clock()) if token else None
     return appointment if appointment is not None and appointment.reference == reference else None
 
 
@@ -265,9 +271,14 @@ class BookingApi(Controller):
         responses=problems({404: "No appointment with this reference and manage token."}),
     )
     async def read_appointment(
-        self, request: Request[Any, Any, Any], db_session: AsyncSession, reference: str
+        self,
+        request: Request[Any, Any, Any],
+        db_session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        reference: str,
     ) -> Response[Any] | AppointmentOut:
-        appointment = await _by_manage_token(request, db_session, reference)
+        appointment = await _by_manage_token(request, db_session, reference, settings, clock)
         if appointment is None:
             return problem(404, "Niet gevonden", NOT_FOUND)
         return _appointment_out(appointment)
@@ -289,7 +300,7 @@ class BookingApi(Controller):
         data: RescheduleIn,
     ) -> Response[Any] | AppointmentOut:
         """Move the appointment; everyone gets an email with a new join link (old links stop working)."""
-        appointment = await _by_manage_token(request, db_session, reference)
+        appointment = await _by_manage_token(request, db_session, reference, settings, clock)
         if appointment is None:
             return problem(404, "Niet gevonden", NOT_FOUND)
         if as_utc(data.start) is None:
@@ -325,7 +336,7 @@ class BookingApi(Controller):
         data: CancelIn,
     ) -> Response[Any] | AppointmentOut:
         """Cancel; the slot is free at once and everyone gets a cancellation."""
-        appointment = await _by_manage_token(request, db_session, reference)
+        appointment = await _by_manage_token(request, db_session, reference, settings, clock)
         if appointment is None:
             return problem(404, "Niet gevonden", NOT_FOUND)
         try:

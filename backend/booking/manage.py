@@ -21,7 +21,7 @@ from backend.booking.explain import explain
 from backend.booking.flow import cancel_and_notify, move_and_notify
 from backend.booking.intake import parse_date
 from backend.booking.steps import refused
-from backend.booking.tokens import appointment_for_manage_token, join_window
+from backend.booking.tokens import working_manage_token
 from backend.booking.validation import clean_text, parse_moment
 from backend.clock import Clock
 from backend.db.models import Appointment
@@ -39,10 +39,7 @@ async def _appointment(
     settings: Settings, db_session: AsyncSession, token: str, now: dt.datetime
 ) -> Appointment | None:
     """The appointment of a manage token that still works at ``now``, else None."""
-    appointment = await appointment_for_manage_token(db_session, token)
-    if appointment is None or now > join_window(appointment, settings.join).closes_at:
-        return None
-    return appointment
+    return await working_manage_token(db_session, token, settings.join, now)
 
 
 def _changeable(appointment: Appointment, now: dt.datetime) -> bool:

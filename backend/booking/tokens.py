@@ -67,3 +67,14 @@ async def appointment_for_manage_token(session: AsyncSession, token: str) -> App
     if not looks_like_token(token):
         return None
     return await session.scalar(select(Appointment).where(Appointment.manage_token_hash == hash_token(token)))
+
+
+async def working_manage_token(
+    session: AsyncSession, token: str, rules: JoinSettings, now: dt.datetime
+) -> Appointment | None:
+    """The appointment of a manage token that still works at ``now`` (until the end of the
+    appointment plus the grace window), for the pages and the API alike; else None."""
+    appointment = await appointment_for_manage_token(session, token)
+    if appointment is None or now > join_window(appointment, rules).closes_at:
+        return None
+    return appointment

@@ -96,3 +96,24 @@ async def test_stored_sessions_expire_by_the_clock(scene: Scene) -> None:
     assert await store.get("visitor") == b"data" and await store.expires_in("visitor") == 1
     scene.clock.advance(dt.timedelta(seconds=2))
     assert await store.get("visitor") is None
+
+
+async def test_the_manage_token_stops_working_on_the_api_when_it_does_on_the_pages(scene: Scene) -> None:
+    manage = new_token()
+    async with scene.sessionmaker() as db:
+        appointment = citizen_appointment(scene.service, STARTS, join_token=new_token(), manage_token=manage)
+        db.add(appointment)
+        await db.commit()
+        reference = appointment.reference
+    bearer = {"Authorization": f"Bearer {manage}"}
+    assert (await scene.client.get(f"/api/v1/appointments/{reference}", headers=bearer)).status_code == 200
+    assert (await scene.client.get(f"/afspraak/{manage}")).status_code == 200
+
+    scene.clock.set(STARTS + dt.timedelta(days=2))  # long after the end and the grace window
+    gone = await scene.client.get(f"/api/v1/appointments/{reference}", headers=bearer)
+    assert gone.status_code == 404 and gone.headers["content-type"].startswith("application/problem+json")
+    moved = await scene.client.post(
+        f"/api/v1/appointments/{reference}/cancel", headers=bearer, json={"reason": "te laat"}
+    )
+    assert moved.status_code == 404
+    assert (await scene.client.get(f"/afspraak/{manage}")).status_code == 404  # the same moment

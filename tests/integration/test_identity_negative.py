@@ -304,8 +304,13 @@ async def test_provider_error_and_unreachable_token_endpoint(
 async def test_starting_a_sign_in_counts_against_the_rate_limit(settings: Settings, service: Any) -> None:
     """The start is a link (GET), so the limit on form posts must cover it too."""
     async with served_balie(dataclasses.replace(settings, rate_limit_per_minute=3)) as (_, client):
-        answers = [(await client.get("/balie/inloggen/start")).status_code for _ in range(4)]
-        assert answers == [303, 303, 303, 429]
+        answers = [await client.get("/balie/inloggen/start") for _ in range(4)]
+        assert [a.status_code for a in answers] == [303, 303, 303, 429]
+        # How long to wait, and the same security headers as every other answer.
+        limited = answers[-1]
+        assert 0 < int(limited.headers["retry-after"]) <= 60
+        assert "frame-ancestors 'none'" in limited.headers["content-security-policy"]
+        assert "Even wachten" in limited.text
         assert (await client.get("/balie/inloggen")).status_code == 200  # the page itself is not limited
 
 

@@ -184,6 +184,26 @@ async def test_security_headers(client: Any, seeded_service: Any) -> None:
     assert response.headers["x-frame-options"] == "DENY"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/bestaat-niet", 404),  # no route: answered before any route middleware
+        ("DELETE", "/healthz", 405),
+        ("POST", "/balie/uitloggen", 403),  # the CSRF middleware's refusal
+        ("GET", "/api/v1/bestaat-niet", 404),
+    ],
+)
+async def test_the_frameworks_own_answers_carry_the_security_headers(
+    client: Any, seeded_service: Any, method: str, path: str, status: int
+) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == status
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"
+
+
 async def test_unknown_pages_are_dutch_404(client: Any, seeded_service: Any) -> None:
     response = await client.get("/bestaat-niet")
     assert response.status_code == 404 and "Pagina niet gevonden" in response.text

@@ -6,6 +6,7 @@ municipality, whatever groups it claims."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import AsyncIterator
@@ -17,20 +18,23 @@ import pytest
 from sqlalchemy import select
 
 from backend.db.engine import create_engine, create_sessionmaker
-from backend.db.models import IdentityProvider, Membership, Municipality, Official, Team
+from backend.db.models import IdentityProvider, Membership, Municipality, Official, Participant, Service, Team
 from backend.identity.binding import identity_keyring
 from backend.identity.provider_admin import Registration, put_provider
-from backend.settings import Settings
+from backend.settings import Secret, Settings
 from tests.interop.op import (
+    CITIZEN_CLIENT,
     OFFICIAL_CLIENT,
     InteropProvider,
+    app_clients,
     back_to_the_app,
     interop_provider,
     through_provider,
 )
+from tests.interop.test_claims_from_userinfo import MIDDEN
 from tests.interop.test_token_endpoint import SECRET, official_client, with_provider
 from tests.live import follow_link
-from tests.oidc import served_balie
+from tests.oidc import appointment_with_link, served_balie
 from tests.support import free_port, seed_agenda
 
 BOTH_TEAMS = ["balie:0599:burgerzaken:official", "balie:0606:burgerzaken:official"]
@@ -161,3 +165,51 @@ async def schiedam_id(settings: Settings) -> str:
 
 async def _callback_url(client: httpx.AsyncClient, op: InteropProvider, started: httpx.Response) -> str:
     return await back_to_the_app(client, op, started, {"login": "eva"})
+
+
+async def test_a_citizen_identifies_through_the_broker_of_the_appointments_municipality(
+    tmp_path: Path, seeded: Settings
+) -> None:
+    port = free_port()
+    clients = [
+        c for c in app_clients(f"http://127.0.0.1:{port}", secret=SECRET) if c["client_id"] == CITIZEN_CLIENT
+    ]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with (
+        interop_provider(tmp_path / "a", clients) as default_broker,
+        interop_provider(tmp_path / "b", clients) as schiedam_broker,
+    ):
+        citizen = dataclasses.replace(
+            seeded.identity.citizen,
+            issuer=default_broker.issuer,
+            client_id=CITIZEN_CLIENT,
+            client_secret=Secret(SECRET),
+            scope="openid bsn",
+        )
+        settings = dataclasses.replace(seeded, identity=dataclasses.replace(seeded.identity, citizen=citizen))
+        engine = create_engine(settings.database)
+        async with create_sessionmaker(engine)() as db:
+            schiedam = await seed_agenda(db, cbs_code="0606", slug="schiedam")
+            registration = Registration(
+                issuer=schiedam_broker.issuer,
+                client_id=CITIZEN_CLIENT,
+                client_secret=SECRET,
+                scope="openid bsn",
+            )
+            await put_provider(db, identity_keyring(settings), "0606", "citizen", registration)
+            testgemeente = await db.scalar(select(Service).where(Service.id != schiedam.id))
+            assert testgemeente is not None
+            _, in_schiedam, schiedam_token = await appointment_with_link(db, schiedam, required_loa="midden")
+            _, at_home, home_token = await appointment_with_link(db, testgemeente, required_loa="midden")
+        async with served_balie(settings, port) as (_, client):
+            for token, broker in ((schiedam_token, schiedam_broker), (home_token, default_broker)):
+                started = await follow_link(client, f"/j/{token}", "digid")
+                assert started.headers["location"].startswith(broker.issuer), started.headers["location"]
+                back = await through_provider(client, broker, started, {"login": "999993653", "acr": MIDDEN})
+                assert back.status_code == 303 and back.headers["location"] == f"/j/{token}", back.text[:300]
+        async with create_sessionmaker(engine)() as db:
+            for participant in (in_schiedam, at_home):
+                found = await db.get_one(Participant, participant.id)
+                assert found.identity_level == "midden" and found.bsn_sealed is not None
+        await engine.dispose()

@@ -140,6 +140,16 @@ class OutboxWorker:
         batch = await self._claim()
         if not batch:
             return 0
+        try:
+            return await self._send_claimed(batch)
+        except asyncio.CancelledError:
+            # The worker is stopping (its task cancelled at shutdown): give back what it held at
+            # once, instead of leaving the rows locked for the whole lease. Rows already sent are
+            # no longer pending and are not claimed again.
+            await asyncio.shield(self._release(batch))
+            raise
+
+    async def _send_claimed(self, batch: list[Claimed]) -> int:
         deadline = time.monotonic() + self._send_budget
         smtp = self._smtp()
         try:

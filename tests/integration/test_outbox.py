@@ -612,3 +612,35 @@ async def test_sink_keeps_only_the_newest_messages() -> None:
     finally:
         sink.stop()
     assert [m.subject for m in sink.messages()] == ["bericht 4", "bericht 3", "bericht 2"]
+
+
+async def test_a_worker_stopped_mid_batch_gives_its_rows_back_at_once(sessions: Sessions) -> None:
+    """Cancelled while the SMTP server keeps it waiting (shutdown): the rows are not left locked
+    for the whole lease, and no attempt is charged."""
+    stalled: list[asyncio.StreamWriter] = []
+
+    async def never_greet(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        stalled.append(writer)  # accept, and say nothing: the worker waits for the greeting
+
+    server = await asyncio.start_server(never_greet, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    worker = OutboxWorker(sessions, settings_for(port), clock=FakeClock())
+    await queue(sessions, "test:stopped")
+    try:
+        running = asyncio.create_task(worker.run_once())
+        for _ in range(200):
+            if stalled:
+                break
+            await asyncio.sleep(0.01)
+        (held,) = await rows(sessions)
+        assert held.locked_until is not None  # claimed, and waiting for the server
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+    finally:
+        for writer in stalled:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    (row,) = await rows(sessions)
+    assert (row.status, row.attempts, row.locked_until) == (OutboxStatus.PENDING, 0, None)

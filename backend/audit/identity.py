@@ -12,9 +12,15 @@ from backend.db.models import Participant
 
 
 def identity_verified(
-    session: AsyncSession, participant: Participant, level: str, request: Request[Any, Any, Any]
+    session: AsyncSession,
+    participant: Participant,
+    level: str,
+    request: Request[Any, Any, Any],
+    *,
+    represented: bool = False,
 ) -> None:
-    """The level only: the BSN never goes into the audit trail."""
+    """The level only (and whether someone identified for the participant under an
+    authorisation): no BSN goes into the audit trail."""
     _record(
         session,
         actor=participant_actor(participant.id),
@@ -23,7 +29,8 @@ def identity_verified(
         object_id=participant.id,
         municipality_id=participant.appointment.municipality_id,
         origin=origin_of(request),
-        details={"level": level, "appointment": str(participant.appointment_id)},
+        details={"level": level, "appointment": str(participant.appointment_id)}
+        | ({"represented": True} if represented else {}),
     )
 
 

@@ -54,6 +54,10 @@ def _participant_context(participant_id: object) -> bytes:
     return f"participant:{participant_id}:bsn".encode()
 
 
+def _representative_context(participant_id: object) -> bytes:
+    return f"participant:{participant_id}:representative".encode()
+
+
 def _appointment_context(appointment_id: object) -> bytes:
     return f"appointment:{appointment_id}:bsn".encode()
 
@@ -78,7 +82,15 @@ def _appointment_bsn(keyring: Keyring, appointment: Appointment) -> str | None:
     return keyring.open(appointment.bsn_sealed, context=_appointment_context(appointment.id)).decode()
 
 
-def bind(keyring: Keyring, participant: Participant, *, bsn: str, level: str, now: dt.datetime) -> None:
+def bind(
+    keyring: Keyring,
+    participant: Participant,
+    *,
+    bsn: str,
+    level: str,
+    now: dt.datetime,
+    representative: str | None = None,
+) -> None:
     """Record a verified identity on ``participant`` (the caller commits), or raise :class:`Refused`."""
     if not bsn_rules.is_valid(bsn):
         raise Refused("invalid_bsn")
@@ -105,6 +117,11 @@ def bind(keyring: Keyring, participant: Participant, *, bsn: str, level: str, no
     if expected is not None and expected != bsn:
         raise Refused("bsn_mismatch")
     participant.bsn_sealed = keyring.seal(bsn.encode(), context=_participant_context(participant.id))
+    participant.representative_sealed = (
+        keyring.seal(representative.encode(), context=_representative_context(participant.id))
+        if representative
+        else None
+    )
     participant.identity_level = levels.stricter(level, participant.identity_level or levels.NONE)
     participant.identity_verified_at = now
     participant.identity_requested_at = None
@@ -119,7 +136,21 @@ def badge(keyring: Keyring, participant: Participant) -> dict[str, Any] | None:
         "level": participant.identity_level,
         "verified_at": iso_local(participant.identity_verified_at),
         "bsn_masked": bsn_rules.masked(number) if number else None,
+        "representative_masked": _representative_masked(keyring, participant),
     }
+
+
+def _representative_masked(keyring: Keyring, participant: Participant) -> str | None:
+    """Who identified for the participant, masked like a BSN (``*****1234``)."""
+    if participant.representative_sealed is None:
+        return None
+    try:
+        who = keyring.open(
+            participant.representative_sealed, context=_representative_context(participant.id)
+        ).decode()
+    except SealError:
+        return "*****"
+    return bsn_rules.masked(who)
 
 
 def panel_rows(keyring: Keyring, appointment: Appointment) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from backend.crypto import Keyring, SealError
 from backend.db.models import Participant
 from backend.i18n import N_
 from backend.identity import binding, levels
-from backend.identity.claims import bsn_from, claim_at, represents_someone
+from backend.identity.claims import actor_of, bsn_from, claim_at, represents_someone
 from backend.identity.errors import LoginFailed, ProviderUnavailable
 from backend.identity.official import unavailable
 from backend.identity.parties import Parties, pending_purpose
@@ -195,7 +195,11 @@ class DigidSignIn(Controller):
         level = levels.level_of(level_value, identity.loa_map)
         missing = self._claim_problem(identity.bsn_claim, bsn_value, identity.loa_claim, level_value, level)
         acting = represents_someone(login.claims)
-        if acting is not None:  # whoever signed in acts for someone else: not their own identity
+        representative = actor_of(login.claims) if acting == "act" else None
+        allowed = participant.appointment.service.allows_representation and representative is not None
+        if acting is not None and not allowed:
+            # Whoever signed in acts for someone else: not their own identity, unless the service
+            # allows that, and then the token's BSN is the citizen's and ``act`` names who acts.
             missing = ("representation", {"claim": acting})
         if missing is not None:
             reason, details = missing
@@ -211,10 +215,13 @@ class DigidSignIn(Controller):
                 bsn=bsn_from(bsn_value),
                 level=level,
                 now=clock(),
+                representative=representative if allowed else None,
             )
         except binding.Refused as refused:  # raised before anything on the participant changed
             return await self._refused(request, db_session, participant, token, refused.reason, level)
-        audit.identity_verified(db_session, participant, participant.identity_level or level, request)
+        audit.identity_verified(
+            db_session, participant, participant.identity_level or level, request, represented=allowed
+        )
         await db_session.commit()
         await publish_identity(live, participant)
         after = login.context.get("next")

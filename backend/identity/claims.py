@@ -63,3 +63,17 @@ REPRESENTATION: Final = ("act", "represents", "representation", "may_act")
 def represents_someone(claims: Mapping[str, Any]) -> str | None:
     """The first representation claim present, or None."""
     return next((name for name in REPRESENTATION if claims.get(name) not in (None, "", {}, [])), None)
+
+
+def actor_of(claims: Mapping[str, Any]) -> str | None:
+    """Who acts for the token's subject under RFC 8693's ``act`` claim (its ``bsn``, else its
+    ``sub``), or None: the token then says nothing usable about a representative. Only ``act`` has
+    this one meaning; the other representation claims are refused whatever the service allows."""
+    act = claims.get("act")
+    if not isinstance(act, Mapping):
+        return None
+    for name in ("bsn", "sub"):
+        value = act.get(name)
+        if isinstance(value, str | int) and str(value).strip():
+            return str(value).strip()[:64]
+    return None

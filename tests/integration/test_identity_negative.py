@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.db.models import AuditEvent, Participant, StoredSession
+from backend.identity.binding import badge, identity_keyring
 from backend.settings import IdentitySettings, OidcClientSettings, Secret, Settings
 from tests.live import CSRF_FIELD, through_dev_provider
 from tests.oidc import (
@@ -675,3 +676,56 @@ async def test_what_a_broker_sends_besides_a_plain_identity(
         events = await failures(sessionmaker, "identity.verify")
         assert events[-1].details == details
         assert row.identity_level is None and row.bsn_sealed is None
+
+
+@pytest.mark.parametrize(
+    ("act", "accepted"),
+    [
+        ({"sub": "999991772"}, True),
+        ({"bsn": "999991772", "sub": "pseudonym"}, True),
+        ({"iss": "https://machtigen.example"}, False),  # it names nobody: refused as before
+    ],
+)
+async def test_a_service_that_allows_representation_records_both_identities(
+    settings: Settings,
+    session: AsyncSession,
+    sessionmaker: Any,
+    provider: TestProvider,
+    service: Any,
+    act: dict[str, str],
+    accepted: bool,
+) -> None:
+    """DigiD Machtigen: the token's BSN is the citizen's, ``act`` (RFC 8693) names who acts for
+    them. Where the service allows it, both are recorded and the official's badge says so."""
+    service.allows_representation = True
+    _, participant, token = await appointment_with_link(session, service, required_loa="midden")
+
+    def token_for(a: dict[str, str]) -> str:
+        claims = provider.claims(a, CLIENT_ID, bsn="999993653", acr="midden")
+        return provider.sign({**claims, "act": act})
+
+    answering(provider, token_for)
+    async with served_balie(against(settings, provider)) as (_, client):
+        authorization = provider.remember((await start_digid(client, token)).headers["location"])
+        response = await client.get(
+            "/digid/terug", params={"code": authorization["state"], "state": authorization["state"]}
+        )
+        row = await participant_row(sessionmaker, participant.id)
+        if not accepted:
+            assert response.status_code == 400 and row.bsn_sealed is None
+            return
+        assert response.status_code == 303 and row.identity_level == "midden"
+        keyring = identity_keyring(settings)
+        shown = badge(keyring, row)
+        assert shown is not None and shown["bsn_masked"] == "*****3653"
+        assert shown["representative_masked"] == "*****1772"
+        assert b"999991772" not in (row.representative_sealed or b"")
+        (verified,) = await events_of(sessionmaker, "identity.verify")
+        assert verified.details["represented"] is True and "999991772" not in repr(verified.details)
+
+
+async def events_of(sessionmaker: async_sessionmaker[AsyncSession], action: str) -> list[AuditEvent]:
+    async with sessionmaker() as db:
+        found = list(await db.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        await db.commit()
+    return found

@@ -87,6 +87,9 @@ class Service(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     duration_minutes: Mapped[int] = mapped_column(default=20)
     required_loa: Mapped[str] = mapped_column(String(20), default="none")
+    allows_representation: Mapped[bool] = mapped_column(default=False)
+    """Someone may identify for the citizen under a DigiD authorisation (an ``act`` claim): both
+    identities are recorded and shown to the official. Otherwise such a sign-in is refused."""
     """DigiD level of assurance: none, basis, midden, substantieel or hoog."""
     documents: Mapped[list[str]] = mapped_column(Json, default=list)
     """What the citizen should have ready."""

@@ -101,6 +101,9 @@ class Participant(Base):
     identity_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     bsn_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     """The BSN from DigiD, sealed with AES-GCM; never stored or logged in clear."""
+    representative_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    """Who identified for this participant under an authorisation (the ``act`` claim's BSN or
+    subject), sealed like the BSN; None when they identified themselves."""
     identity_requested_at: Mapped[dt.datetime | None] = mapped_column(
         DateTimeUTC(timezone=True), default=None
     )

@@ -154,6 +154,7 @@ function identityText(identity) {
   const level = root.getAttribute(`data-level-${identity.level}`) || identity.level;
   const parts = [level];
   if (identity.bsn_masked) parts.push(`${msg.msgBsn} ${identity.bsn_masked}`);
+  if (identity.representative_masked) parts.push((msg.msgRepresentative || "").replace("{id}", identity.representative_masked));
   if (identity.verified_at) parts.push(formatClock(identity.verified_at));
   return parts.join(" · ");
 }

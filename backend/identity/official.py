@@ -127,6 +127,7 @@ class OfficialSignIn(Controller):
             if provider is None:
                 return see_other(SIGN_IN)  # a stale or mangled link: choose again
             party = parties.party_of(provider)
+        await db_session.commit()  # end the read before the session store writes the pending sign-in
         try:
             url = await party.begin(request.session)
         except ProviderUnavailable as exc:
@@ -271,6 +272,7 @@ class OfficialSignIn(Controller):
         found = await parties.by_issuer(db_session, unverified_issuer(token), "official")
         if found is None:
             return _logout_error(400, "invalid_request", "unknown issuer")
+        await db_session.commit()  # end the read: SQLite's writers (the replay store) wait for it
         official_party = found[0]
         issuer = official_party.config.issuer
         try:

@@ -31,9 +31,10 @@ from tests.interop.op import (
     interop_provider,
     through_provider,
 )
+from tests.interop.test_back_channel_logout import sign_out_at_provider
 from tests.interop.test_claims_from_userinfo import MIDDEN
 from tests.interop.test_token_endpoint import SECRET, official_client, with_provider
-from tests.live import follow_link
+from tests.live import CSRF_FIELD, follow_link
 from tests.oidc import appointment_with_link, served_balie
 from tests.support import free_port, seed_agenda
 
@@ -87,7 +88,10 @@ async def two(tmp_path: Path, seeded: Settings) -> AsyncIterator[Two]:
     """Testgemeente on the settings' provider, Schiedam on its own; the same account on both,
     with groups naming a team of each municipality."""
     port = free_port()
-    registration = official_client(f"http://127.0.0.1:{port}", "client_secret_basic", SECRET)
+    app_url = f"http://127.0.0.1:{port}"
+    registration = official_client(app_url, "client_secret_basic", SECRET)
+    registration["backchannel_logout_uri"] = f"{app_url}/balie/uitloggen/backchannel"
+    registration["backchannel_logout_session_required"] = True
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     with (
@@ -213,3 +217,28 @@ async def test_a_citizen_identifies_through_the_broker_of_the_appointments_munic
                 found = await db.get_one(Participant, participant.id)
                 assert found.identity_level == "midden" and found.bsn_sealed is not None
         await engine.dispose()
+
+
+async def schiedam_sign_in(client: httpx.AsyncClient, two: Two) -> None:
+    chosen = await client.get("/balie/inloggen/kies", params={"email": "eva@schiedam.nl"})
+    started = await client.get(meta_refresh(chosen))
+    done = await through_provider(client, two.schiedam_op, started, {"login": "eva"})
+    assert done.status_code == 303 and done.headers["location"] == "/balie", done.text[:300]
+
+
+async def test_signing_out_goes_to_the_provider_the_official_signed_in_at(two: Two) -> None:
+    async with served_balie(two.settings, two.port) as (_, client):
+        await schiedam_sign_in(client, two)
+        desk = await client.get("/balie")
+        csrf = CSRF_FIELD.search(desk.text)
+        assert desk.status_code == 200 and csrf
+        out = await client.post("/balie/uitloggen", data={"_csrf_token": csrf.group(1)})
+        assert out.status_code == 200 and meta_refresh(out).startswith(two.schiedam_op.issuer)
+
+        # Back-channel: Schiedam's provider ends her session there; its logout token (its iss)
+        # is checked against Schiedam's provider, and her session here ends.
+        await schiedam_sign_in(client, two)
+        assert (await client.get("/balie")).status_code == 200
+        await sign_out_at_provider(client, two.schiedam_op)
+        after = await client.get("/balie")
+        assert after.status_code in (302, 303) and after.headers["location"] == "/balie/inloggen"

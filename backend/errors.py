@@ -126,27 +126,39 @@ def _answer_http_exception(request: Request[Any, Any, Any], exc: HTTPException) 
     return page(request, "pages/error.html", status_code=status, title=title, message=message)
 
 
+def _try_again_later(
+    request: Request[Any, Any, Any],
+    seconds: int,
+    page_text: tuple[str, str],
+    api_text: tuple[str, str],
+) -> Response[Any] | Template:
+    """503 with ``Retry-After``: nothing was changed, and trying again later will work."""
+    retry = {"Retry-After": str(seconds)}
+    if is_api(request):
+        response = problem(503, *api_text)
+        response.headers.update(retry)
+        return response
+    title, message = page_text
+    return page(request, "pages/error.html", status_code=503, headers=retry, title=title, message=message)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any] | Template:
     if is_busy(exc):
         log.warning("database busy", path=request.url.path, error=type(exc).__name__)
-        retry = {"Retry-After": str(BUSY_RETRY_SECONDS)}
-        title, message = _PAGE_TEXT[503]
-        if is_api(request):
-            response = problem(503, "Even te druk", "Probeer het over een minuut opnieuw.")
-            response.headers.update(retry)
-            return response
-        return page(request, "pages/error.html", status_code=503, headers=retry, title=title, message=message)
+        return _try_again_later(
+            request,
+            BUSY_RETRY_SECONDS,
+            _PAGE_TEXT[503],
+            ("Even te druk", "Probeer het over een minuut opnieuw."),
+        )
     if is_unavailable(exc):
         log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
-        retry = {"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)}
-        title, message = _UNAVAILABLE_TEXT
-        if is_api(request):
-            response = problem(
-                503, "Tijdelijk niet beschikbaar", "Er is niets opgeslagen. Probeer het zo opnieuw."
-            )
-            response.headers.update(retry)
-            return response
-        return page(request, "pages/error.html", status_code=503, headers=retry, title=title, message=message)
+        return _try_again_later(
+            request,
+            UNAVAILABLE_RETRY_SECONDS,
+            _UNAVAILABLE_TEXT,
+            ("Tijdelijk niet beschikbaar", "Er is niets opgeslagen. Probeer het zo opnieuw."),
+        )
     log.exception("unhandled error", path=request.url.path, error=type(exc).__name__)
     if is_api(request):
         return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Interne fout", "Probeer het later opnieuw.")

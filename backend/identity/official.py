@@ -61,6 +61,26 @@ async def _failed(db: AsyncSession, request: Request[Any, Any, Any], exc: LoginF
     await audit.sign_in_failed(db, request, reason=exc.reason, provider_error=exc.provider_error)
 
 
+async def _sign_in_page(
+    request: Request[Any, Any, Any],
+    settings: Settings,
+    parties: Parties,
+    db: AsyncSession,
+    *,
+    status_code: int = 200,
+    **values: Any,
+) -> Template:
+    """The officials' sign-in page: the default provider and each municipality's own."""
+    return page(
+        request,
+        "pages/identity/official_sign_in.html",
+        status_code=status_code,
+        development=uses_dev_provider(settings, "official"),
+        providers=await parties.providers(db, "official"),
+        **values,
+    )
+
+
 class OfficialSignIn(Controller):
     path = "/balie"
     include_in_schema = False
@@ -70,13 +90,8 @@ class OfficialSignIn(Controller):
     async def form(
         self, request: Request[Any, Any, Any], settings: Settings, parties: Parties, db_session: AsyncSession
     ) -> Template:
-        return page(
-            request,
-            "pages/identity/official_sign_in.html",
-            development=uses_dev_provider(settings, "official"),
-            signed_out=request.query_params.get("uitgelogd") == "1",
-            providers=await parties.providers(db_session, "official"),
-        )
+        signed_out = request.query_params.get("uitgelogd") == "1"
+        return await _sign_in_page(request, settings, parties, db_session, signed_out=signed_out)
 
     @get("/inloggen/kies")
     async def choose(
@@ -92,12 +107,12 @@ class OfficialSignIn(Controller):
         email = email.strip()[:254]
         chosen = await parties.by_email(db_session, email) if "@" in email else None
         if chosen is None:
-            return page(
+            return await _sign_in_page(
                 request,
-                "pages/identity/official_sign_in.html",
+                settings,
+                parties,
+                db_session,
                 status_code=400 if email else 200,
-                development=uses_dev_provider(settings, "official"),
-                providers=await parties.providers(db_session, "official"),
                 email=email,
                 email_error=N_("Vul uw e-mailadres op het werk in, bijvoorbeeld naam@gemeente.nl.")
                 if "@" not in email

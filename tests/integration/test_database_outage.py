@@ -22,6 +22,13 @@ def cluster() -> Iterator[Cluster]:
         yield owned
 
 
+async def book_at(client: httpx.AsyncClient, service_id: str, start: str, email: str) -> httpx.Response:
+    citizen = {"name": "Sanne de Boer", "email": email}
+    return await client.post(
+        "/api/v1/appointments", json={"service_id": service_id, "start": start, "citizen": citizen}
+    )
+
+
 async def test_an_outage_answers_503_and_fails_the_health_check(tmp_path: Path, cluster: Cluster) -> None:
     async with live_server(tmp_path, database_url=cluster.url) as server:
         async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as client:
@@ -36,14 +43,7 @@ async def test_an_outage_answers_503_and_fails_the_health_check(tmp_path: Path, 
             assert int(health.headers["retry-after"]) > 0
             assert (await client.get("/livez")).status_code == 200  # the process itself is fine
 
-            booking = await client.post(
-                "/api/v1/appointments",
-                json={
-                    "service_id": server.service_id,
-                    "start": slots[0]["start"],
-                    "citizen": {"name": "Tijdens Storing", "email": "storing@example.nl"},
-                },
-            )
+            booking = await book_at(client, server.service_id, slots[0]["start"], "storing@example.nl")
             assert booking.status_code == 503, booking.text
             assert booking.headers["content-type"].startswith("application/problem+json")
             assert int(booking.headers["retry-after"]) > 0
@@ -59,14 +59,7 @@ async def test_an_outage_answers_503_and_fails_the_health_check(tmp_path: Path, 
 
             cluster.start()
             assert (await client.get("/healthz")).status_code == 200
-            again = await client.post(
-                "/api/v1/appointments",
-                json={
-                    "service_id": server.service_id,
-                    "start": slots[0]["start"],
-                    "citizen": {"name": "Na Storing", "email": "na@example.nl"},
-                },
-            )
+            again = await book_at(client, server.service_id, slots[0]["start"], "na@example.nl")
             assert again.status_code == 201, again.text
         log = server.log()
         assert "Traceback" not in log, log[-3000:]

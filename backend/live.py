@@ -62,6 +62,9 @@ class LivePages(Protocol):
     async def signed_out(self, team_ids: Sequence[UUID], official_id: UUID) -> None:
         """The official's desk and call pages (in ``team_ids``): their provider ended their sessions."""
 
+    async def mandate_ended(self, team_ids: Sequence[UUID], mandate_id: UUID) -> None:
+        """The desk and call pages acting under the mandate (for ``team_ids``): it was revoked."""
+
 
 class NoLivePages:
     """The port where no page listens (the separate worker process, scripts): every event is dropped."""
@@ -101,4 +104,7 @@ class NoLivePages:
         return None
 
     async def signed_out(self, team_ids: Sequence[UUID], official_id: UUID) -> None:
+        return None
+
+    async def mandate_ended(self, team_ids: Sequence[UUID], mandate_id: UUID) -> None:
         return None

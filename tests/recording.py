@@ -60,3 +60,6 @@ class RecordingPages:
 
     async def signed_out(self, team_ids: Sequence[UUID], official_id: UUID) -> None:
         self._keep("signed_out", official_id=official_id)
+
+    async def mandate_ended(self, team_ids: Sequence[UUID], mandate_id: UUID) -> None:
+        self._keep("mandate_ended", mandate_id=mandate_id)

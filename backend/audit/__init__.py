@@ -51,9 +51,11 @@ from backend.audit.documents import (
     document_shared,
 )
 from backend.audit.identity import identity_failed, identity_requested, identity_verified
+from backend.audit.mandates import acting_started, mandate_changed, mandate_values
 
 __all__ = [
     "access_denied",
+    "acting_started",
     "admission_refused",
     "agenda_changed",
     "appointment_access_denied",
@@ -73,6 +75,8 @@ __all__ = [
     "identity_failed",
     "identity_requested",
     "identity_verified",
+    "mandate_changed",
+    "mandate_values",
     "no_show_marked",
     "official_actor",
     "official_municipality",

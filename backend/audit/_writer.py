@@ -9,6 +9,7 @@ from litestar.connection import ASGIConnection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Appointment, AuditEvent, Official
+from backend.tenancy import acting
 
 
 def origin_of(connection: ASGIConnection[Any, Any, Any, Any] | None) -> str:
@@ -40,16 +41,25 @@ def _record(
     object_type: str,
     object_id: object,
     municipality_id: UUID | None = None,
+    shared_with_id: UUID | None = None,
+    mandate_id: UUID | None = None,
     result: str = "success",
     origin: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    under = acting.current()
+    if under is not None and mandate_id is None:
+        # Acting for another municipality: A's trail has it (A's data), B's too (B's official).
+        municipality_id = municipality_id or under.grantor_id
+        shared_with_id, mandate_id = under.grantee_id, under.mandate_id
     event = AuditEvent(
         actor=actor,
         action=action,
         object_type=object_type,
         object_id=str(object_id),
         municipality_id=municipality_id,
+        shared_with_id=shared_with_id,
+        mandate_id=mandate_id,
         result=result,
         origin=origin,
         details=details or {},

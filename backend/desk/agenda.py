@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit
 from backend.booking import agenda_form
 from backend.db.models import Official, OpeningHours, ScheduleException, Service, Team
-from backend.desk.auth import admin_team_ids, current_official
+from backend.desk.auth import current_official, request_scope
 from backend.timefmt import long_date
 from backend.web import NO_STORE, page, request_locale, see_other
 
@@ -36,7 +36,7 @@ async def _admin_team(
 ) -> Team:
     """The team if the official is its admin; 404 and an audit event otherwise."""
     team = await db.get(Team, team_id)
-    if team is None or team.id not in admin_team_ids(official):
+    if team is None or team.id not in request_scope(request).admin_team_ids:
         await audit.access_denied(db, official, "team", team_id, request)
         raise NotFoundException()
     return team
@@ -122,7 +122,7 @@ class AgendaPages(Controller):
     ) -> Template:
         """The agenda of every team the official administers; ``failed`` holds the form that was
         not right (``form``, ``id``, ``errors``, ``values``) so it is shown again as typed."""
-        teams = admin_team_ids(official)
+        teams = request_scope(request).admin_team_ids
         if not teams:
             await audit.access_denied(db, official, "agenda", "", request)
             raise NotFoundException()

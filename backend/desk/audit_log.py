@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
-from backend.db.models import AuditEvent, Official, Team
-from backend.desk.auth import admin_team_ids, current_official
+from backend.db.models import AuditEvent, Municipality, Official, Team
+from backend.desk.auth import current_official, request_scope
+from backend.tenancy.scope import Scope
 from backend.timefmt import local
 from backend.web import NO_STORE, page
 
@@ -23,11 +24,13 @@ SHOWN_DETAILS: Final = ("reason", "level", "required", "outcome", "method", "via
 """Details safe to show: codes and levels (audit details never hold personal data anyway)."""
 
 
-async def admin_municipalities(db: AsyncSession, official: Official) -> set[UUID]:
-    teams = admin_team_ids(official)
-    if not teams:
-        return set()
-    return set(await db.scalars(select(Team.municipality_id).where(Team.id.in_(teams))))
+async def admin_municipalities(db: AsyncSession, scope: Scope) -> set[UUID]:
+    """The municipalities whose trail the official reads: those they manage, and those of the teams
+    they administer (none while acting under a mandate)."""
+    found = set(scope.admin_municipality_ids)
+    if scope.admin_team_ids:
+        found |= set(await db.scalars(select(Team.municipality_id).where(Team.id.in_(scope.admin_team_ids))))
+    return found
 
 
 class AuditLog(Controller):
@@ -42,11 +45,12 @@ class AuditLog(Controller):
     ) -> Template:
         """An HTML page (with ``-> Any`` Litestar sent it as application/json: browsers showed the
         source)."""
-        municipalities = await admin_municipalities(db_session, official)
+        municipalities = await admin_municipalities(db_session, request_scope(request))
         if not municipalities:
             await audit.access_denied(db_session, official, "audit_log", "", request)
             raise NotAuthorizedException()
-        scope = AuditEvent.municipality_id.in_(municipalities)
+        # Their own events, and those of their officials acting for another municipality.
+        scope = AuditEvent.municipality_id.in_(municipalities) | AuditEvent.shared_with_id.in_(municipalities)
         total = int(await db_session.scalar(select(func.count()).select_from(AuditEvent).where(scope)) or 0)
         pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
         number = min(max(pagina, 1), pages)
@@ -60,11 +64,12 @@ class AuditLog(Controller):
             )
         )
         names = await _official_names(db_session, rows)
+        towns = await _municipality_names(db_session, rows)
         return page(
             request,
             "pages/desk/audit_log.html",
             official=official,
-            events=[_row(event, names) for event in rows],
+            events=[_row(event, names, towns) for event in rows],
             page_number=number,
             pages=pages,
             total=total,
@@ -85,8 +90,18 @@ async def _official_names(db: AsyncSession, rows: list[AuditEvent]) -> dict[str,
     return {f"official:{official_id}": name for official_id, name in found}
 
 
-def _row(event: AuditEvent, names: dict[str, str]) -> dict[str, Any]:
+async def _municipality_names(db: AsyncSession, rows: list[AuditEvent]) -> dict[UUID, str]:
+    ids = {event.municipality_id for event in rows if event.mandate_id and event.municipality_id}
+    if not ids:
+        return {}
+    found = await db.execute(select(Municipality.id, Municipality.name).where(Municipality.id.in_(ids)))
+    return {municipality_id: name for municipality_id, name in found}
+
+
+def _row(event: AuditEvent, names: dict[str, str], towns: dict[UUID, str]) -> dict[str, Any]:
+    on_behalf = towns.get(event.municipality_id) if event.mandate_id and event.municipality_id else None
     return {
+        "on_behalf_of": on_behalf,
         "time": local(event.created_at).strftime("%Y-%m-%d %H:%M:%S"),
         "actor": names.get(event.actor, event.actor),
         "action": event.action,

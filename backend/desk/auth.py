@@ -1,7 +1,9 @@
 """Who the official is, and which teams they may act for.
 
 Officials sign in with OIDC (backend.identity.official); the server-side session holds their id.
-Every staff query goes through :func:`team_ids` so officials never see another team's data.
+Signing in also works out their scope for the request (backend/tenancy/scope.py): every staff query
+goes through it, so officials never see another team's data, and under a mandate only the teams it
+names (docs/adr/0011-tenancy.md).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from litestar.exceptions import HTTPException, NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
+from backend.clock import Clock
 from backend.db.models import Official
+from backend.tenancy.scope import MANDATE_KEY, Scope, scope_of
 
 SESSION_KEY = "official_id"
 SIGNED_IN_AT = "signed_in_at"
@@ -25,7 +29,10 @@ class SignInRequired(HTTPException):
     status_code = 401
 
 
-async def current_official(request: Request[Any, Any, Any], db_session: AsyncSession) -> Official:
+async def current_official(
+    request: Request[Any, Any, Any], db_session: AsyncSession, clock: Clock
+) -> Official:
+    """The signed-in official; their scope for this request is at :func:`request_scope`."""
     raw = request.session.get(SESSION_KEY) if request.session else None
     try:
         official_id = UUID(str(raw))
@@ -35,7 +42,24 @@ async def current_official(request: Request[Any, Any, Any], db_session: AsyncSes
     if official is None or ended_by_provider(official, request.session.get(SIGNED_IN_AT)):
         request.clear_session()
         raise SignInRequired()
+    chosen = request.session.get(MANDATE_KEY)
+    scope = await scope_of(db_session, official, chosen, clock())
+    if chosen and scope.mandate is None:  # revoked or ended since: back to their own work
+        request.session.pop(MANDATE_KEY, None)
+        request.state.mandate_ended = True
+    request.state.scope = scope
     return official
+
+
+async def current_scope(request: Request[Any, Any, Any], official: Official) -> Scope:
+    """The ``staff_scope`` dependency (``scope`` is taken by ASGI; it needs ``official``, which works
+    it out)."""
+    return request_scope(request)
+
+
+def request_scope(request: Request[Any, Any, Any]) -> Scope:
+    scope: Scope = request.state.scope
+    return scope
 
 
 def ended_by_provider(official: Official, signed_in_at: object) -> bool:
@@ -45,14 +69,6 @@ def ended_by_provider(official: Official, signed_in_at: object) -> bool:
     if not isinstance(signed_in_at, int | float) or isinstance(signed_in_at, bool):
         return True  # a session that cannot say when it signed in does not outlive a logout
     return signed_in_at <= official.signed_out_at.timestamp()
-
-
-def team_ids(official: Official) -> set[UUID]:
-    return {membership.team_id for membership in official.memberships}
-
-
-def admin_team_ids(official: Official) -> set[UUID]:
-    return {membership.team_id for membership in official.memberships if membership.role == "admin"}
 
 
 class TeamOwned(Protocol):
@@ -70,10 +86,10 @@ async def of_own_team(
     model: type[T],
     object_id: UUID,
 ) -> T:
-    """The object if it belongs to one of the official's teams; 404 otherwise, and the attempt is
+    """The object if it belongs to a team in the official's scope; 404 otherwise, and the attempt is
     audited (another team's object and no object at all look the same)."""
     found = await db_session.get(model, object_id)
-    if found is None or found.team_id not in team_ids(official):
+    if found is None or found.team_id not in request_scope(request).team_ids:
         await audit.access_denied(db_session, official, model.__name__.lower(), object_id, request)
         raise NotFoundException()
     return found

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import audit, calls
 from backend.clock import Clock
 from backend.db.models import Appointment, Official
-from backend.desk.auth import admin_team_ids, current_official, of_own_team, team_ids
+from backend.desk.auth import current_official, of_own_team, request_scope
 from backend.errors import problem
 from backend.i18n import N_, translator
 from backend.identity import levels
@@ -63,7 +63,8 @@ class DeskPages(Controller):
         official: Official,
         today: dt.date,
     ) -> Template:
-        rows = await calls.desk_appointments(db_session, team_ids(official), today)
+        scope = request_scope(request)
+        rows = await calls.desk_appointments(db_session, scope.team_ids, today)
         keyring = identity_keyring(settings)
         appointments = [
             {
@@ -84,7 +85,11 @@ class DeskPages(Controller):
             official=official,
             appointments=appointments,
             level_labels=levels.LABELS,
-            is_admin=bool(admin_team_ids(official)),
+            is_admin=bool(scope.admin_team_ids),
+            manages_municipality=bool(scope.admin_municipality_ids),
+            acting_for=scope.acting_for,
+            mandates=[{"id": str(m.id), "grantor": m.grantor.name} for m in scope.available],
+            mandate_ended=bool(getattr(request.state, "mandate_ended", False)),
             timezone=LOCAL_TIMEZONE,  # the browser shows the queue's times in it, as the server does
         )
 

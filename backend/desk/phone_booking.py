@@ -27,7 +27,7 @@ from backend.booking.steps import BookingSteps, refused
 from backend.booking.validation import parse_moment
 from backend.clock import Clock, local_today
 from backend.db.models import Appointment, Official, Service
-from backend.desk.auth import current_official, of_own_team, team_ids
+from backend.desk.auth import current_official, of_own_team, request_scope
 from backend.i18n import LOCALES
 from backend.notify import Notify
 from backend.settings import Settings
@@ -57,7 +57,9 @@ class PhoneBooking(Controller):
     ) -> Template:
         services = list(
             await db_session.scalars(
-                select(Service).where(Service.team_id.in_(team_ids(official))).order_by(Service.name)
+                select(Service)
+                .where(Service.team_id.in_(request_scope(request).team_ids))
+                .order_by(Service.name)
             )
         )
         return page(request, "pages/desk/phone_services.html", services=services, base=BASE)

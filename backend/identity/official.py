@@ -28,7 +28,7 @@ from backend.identity import officials, sessions
 from backend.identity.claims import claim_at
 from backend.identity.clients import dev_issuer, uses_dev_provider
 from backend.identity.errors import LoginFailed, ProviderUnavailable
-from backend.identity.groups import grants_from
+from backend.identity.groups import grants_from, managed_from
 from backend.identity.logout import ProviderSessions
 from backend.identity.parties import Parties, pending_purpose, unverified_issuer
 from backend.live import LivePages
@@ -203,11 +203,15 @@ class OfficialSignIn(Controller):
             )
         grants = grants_from(groups, settings.identity.group_map)
         teams = await officials.teams_for(db_session, grants)
+        managed = await officials.municipalities_for(
+            db_session, managed_from(groups, settings.identity.group_map)
+        )
         allowed = await parties.allowed_municipalities(db_session, provider)
-        if allowed is not None:  # a provider grants teams of its own municipality only
+        if allowed is not None:  # a provider grants teams and roles of its own municipality only
             teams = await officials.of_municipalities(db_session, teams, allowed)
+            managed &= allowed
         dev = dev_issuer(settings) if uses_dev_provider(settings, "official") else None
-        official = await officials.provision(db_session, login.claims, teams, dev_issuer=dev)
+        official = await officials.provision(db_session, login.claims, teams, dev_issuer=dev, managed=managed)
         if official is None:
             await db_session.commit()  # memberships the provider took away are gone
             await audit.sign_in_failed(

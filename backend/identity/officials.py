@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Membership, Municipality, Official, Team
+from backend.db.models import Membership, Municipality, MunicipalityAdmin, Official, Team
 from backend.demo import DEV_ISSUER
 from backend.identity.groups import TeamGrant
 
@@ -24,6 +24,13 @@ async def teams_for(db: AsyncSession, grants: list[TeamGrant]) -> dict[UUID, str
     )
     roles = {(g.cbs_code, g.team_slug): g.role for g in grants}
     return {team_id: roles[(cbs, slug)] for team_id, cbs, slug in rows}
+
+
+async def municipalities_for(db: AsyncSession, cbs_codes: list[str]) -> set[UUID]:
+    """The ids of the municipalities with these CBS codes that exist here."""
+    if not cbs_codes:
+        return set()
+    return set(await db.scalars(select(Municipality.id).where(Municipality.cbs_code.in_(cbs_codes))))
 
 
 async def of_municipalities(db: AsyncSession, teams: dict[UUID, str], allowed: set[UUID]) -> dict[UUID, str]:
@@ -58,16 +65,23 @@ def display_name(claims: dict[str, Any]) -> str:
 
 
 async def provision(
-    db: AsyncSession, claims: dict[str, Any], teams: dict[UUID, str], *, dev_issuer: str | None
+    db: AsyncSession,
+    claims: dict[str, Any],
+    teams: dict[UUID, str],
+    *,
+    dev_issuer: str | None,
+    managed: set[UUID] | None = None,
 ) -> Official | None:
-    """The official for these claims with exactly ``teams`` as memberships; None without any team.
+    """The official for these claims with exactly ``teams`` as memberships and ``managed`` as the
+    municipalities they administer; None without either.
 
-    The provider is the truth about who belongs where: memberships it no longer gives are removed,
-    also when that leaves the official with none (and so without access).
+    The provider is the truth about who belongs where: memberships and admin roles it no longer
+    gives are removed, also when that leaves the official with none (and so without access).
     """
+    managed = managed or set()
     issuer, subject = str(claims["iss"]), str(claims["sub"])
     official = await find(db, issuer, subject, dev_issuer=dev_issuer)
-    if official is None and not teams:
+    if official is None and not teams and not managed:
         return None
     if official is None:
         official = Official(issuer=issuer, subject=subject, name=display_name(claims))
@@ -89,6 +103,19 @@ async def provision(
     for team_id, role in teams.items():
         if team_id not in current:
             db.add(Membership(official_id=official.id, team_id=team_id, role=role))
+    admin_rows = {
+        r.municipality_id: r
+        for r in await db.scalars(
+            select(MunicipalityAdmin).where(MunicipalityAdmin.official_id == official.id)
+        )
+    }
+    for municipality_id, admin_row in admin_rows.items():
+        if municipality_id not in managed:
+            await db.delete(admin_row)
+    db.add_all(
+        MunicipalityAdmin(official_id=official.id, municipality_id=municipality_id)
+        for municipality_id in managed - admin_rows.keys()
+    )
     await db.flush()
     await db.refresh(official, ["memberships"])
-    return official if teams else None
+    return official if teams or managed else None

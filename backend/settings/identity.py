@@ -132,8 +132,9 @@ class IdentitySettings:
         "OFFICIAL_OIDC_GROUP_MAP",
         factory=dict,
         parse=group_map,
-        doc='JSON: group -> `["<cbs code>/<team slug>", "official"|"admin"]`; empty: groups named '
-        "`balie:<cbs code>:<team slug>:<official|admin>` map by their name",
+        doc='JSON: group -> `["<cbs code>/<team slug>", "official"|"admin"]` (a team role) or '
+        '`["<cbs code>", "admin"]` (a municipality admin); empty: groups named '
+        "`balie:<cbs code>:<team slug>:<official|admin>` and `balie:<cbs code>:admin` map by their name",
     )
     client_keys: ClientKeys | None = setting(
         "OIDC_CLIENT_KEYS",

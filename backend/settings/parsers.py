@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -94,10 +95,14 @@ def group_map(raw: str, name: str) -> Any:
             not isinstance(target, list)
             or len(target) != 2
             or not isinstance(target[0], str)
-            or target[0].count("/") != 1
+            or target[0].count("/") > 1
             or target[1] not in ("official", "admin")
+            or ("/" not in target[0] and (target[1] != "admin" or not re.fullmatch(r"[0-9]{4}", target[0])))
         ):
-            raise SettingsError(f'{name} maps each group to ["<cbs code>/<team slug>", "official"|"admin"]')
+            raise SettingsError(
+                f'{name} maps each group to ["<cbs code>/<team slug>", "official"|"admin"] '
+                'or, for a municipality admin, to ["<cbs code>", "admin"]'
+            )
         result[group] = (target[0], target[1])
     return result
 

@@ -20,13 +20,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.booking.tokens import hash_token, new_token
-from backend.db.models import Appointment, AuditEvent, Document, Official, Participant, Service
+from backend.db.models import Appointment, AuditEvent, Document, Mandate, Official, Participant, Service
 from tests.support import seed_agenda
 
 IP = "203.0.113.7"
 NOWHERE = uuid.UUID(int=7)
 """An appointment that does not exist."""
-HELPERS = {"origin_of", "official_actor", "participant_actor", "official_municipality"}
+HELPERS = {"origin_of", "official_actor", "participant_actor", "official_municipality", "mandate_values"}
+GRANTEE = uuid.UUID(int=11)
+MANDATE = uuid.UUID(int=12)
 START = dt.datetime(2026, 12, 21, 9, 0, tzinfo=dt.UTC)
 EXPIRES = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
 
@@ -106,7 +108,54 @@ def _citizen(w: World, actor: str, action: str, **kw: Any) -> Row:
     return Row(actor, action, "participant", w.citizen.id, w.municipality, origin=IP, **kw)
 
 
+def _mandate(w: World) -> Mandate:
+    """A mandate of the world's municipality to another (not stored: the events only read it)."""
+    return Mandate(
+        id=MANDATE,
+        grantor_id=w.municipality,
+        grantee_id=GRANTEE,
+        team_ids=[str(w.service.team_id)],
+        official_ids=[],
+        starts_at=START,
+        ends_at=EXPIRES,
+        reason="Oefening",
+        granted_by=w.official.id,
+    )
+
+
+def _mandate_row(w: World, action: str, **details: Any) -> Row:
+    return Row(w.by_official, action, "mandate", MANDATE, w.municipality, origin=IP, details=details)
+
+
 CASES = [
+    Case(
+        "mandate_changed",
+        lambda s, w: audit.mandate_changed(
+            s, _mandate(w), w.official, "mandate.granted", before=None, origin=IP
+        ),
+        lambda w: _mandate_row(
+            w,
+            "mandate.granted",
+            before=None,
+            after={
+                "grantor": str(w.municipality),
+                "grantee": str(GRANTEE),
+                "teams": [str(w.service.team_id)],
+                "officials": [],
+                "starts_at": START.isoformat(),
+                "ends_at": EXPIRES.isoformat(),
+                "reason": "Oefening",
+                "accepted_at": None,
+                "declined_at": None,
+                "revoked_at": None,
+            },
+        ),
+    ),
+    Case(
+        "acting_started",
+        lambda s, w: audit.acting_started(s, _mandate(w), w.official, origin=IP),
+        lambda w: _mandate_row(w, "mandate.acting"),
+    ),
     Case(
         "access_denied",
         lambda s, w: audit.access_denied(s, w.official, "team", w.service.team_id, w.request),

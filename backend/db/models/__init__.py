@@ -13,6 +13,7 @@ from backend.db.models.base import Base
 from backend.db.models.document import Document, DocumentRetention, DocumentType
 from backend.db.models.idempotency import IdempotentRequest
 from backend.db.models.identity_provider import IdentityProvider
+from backend.db.models.mandate import Mandate, MunicipalityAdmin
 from backend.db.models.official import Membership, Official
 from backend.db.models.outbox import OutboxMessage, OutboxStatus
 from backend.db.models.session import StoredSession
@@ -27,8 +28,10 @@ __all__ = [
     "DocumentType",
     "IdempotentRequest",
     "IdentityProvider",
+    "Mandate",
     "Membership",
     "Municipality",
+    "MunicipalityAdmin",
     "Official",
     "OpeningHours",
     "OutboxMessage",

@@ -22,6 +22,11 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(40))
     object_id: Mapped[str] = mapped_column(String(64))
     municipality_id: Mapped[UUID | None] = mapped_column(default=None, index=True)
+    shared_with_id: Mapped[UUID | None] = mapped_column(default=None, index=True)
+    """A second municipality whose trail shows this event: the home municipality of an official
+    acting under a mandate, or the grantee of a mandate's own events (docs/adr/0011-tenancy.md)."""
+    mandate_id: Mapped[UUID | None] = mapped_column(default=None)
+    """The mandate the actor acted under, if any."""
     result: Mapped[str] = mapped_column(String(20), default="success")
     origin: Mapped[str] = mapped_column(String(64), default="")
     details: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)

@@ -2,7 +2,8 @@
 
 The officials are the demo and test officials in the database under ``urn:balie:dev`` (and those
 who signed in through this provider before); their groups are made from their memberships, in the
-``balie:<cbs code>:<team slug>:<role>`` form that :mod:`backend.identity.groups` understands. One
+``balie:<cbs code>:<team slug>:<role>`` form that :mod:`backend.identity.groups` understands (and
+``balie:<cbs code>:admin`` for a municipality admin). One
 extra person has no groups at all, to show what an unknown user sees.
 """
 
@@ -15,7 +16,7 @@ from typing import Any, Final
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Official
+from backend.db.models import Municipality, MunicipalityAdmin, Official
 from backend.demo import DEV_ISSUER
 
 
@@ -52,10 +53,20 @@ async def officials(db: AsyncSession, issuer: str) -> list[dict[str, Any]]:
         .where(or_(Official.issuer == DEV_ISSUER, Official.issuer == issuer))
         .order_by(Official.name)
     )
+    officials = list(rows)
+    managed = await db.execute(
+        select(MunicipalityAdmin.official_id, Municipality.cbs_code)
+        .join(Municipality, Municipality.id == MunicipalityAdmin.municipality_id)
+        .where(MunicipalityAdmin.official_id.in_([o.id for o in officials]))
+    )
+    admin_groups: dict[object, list[str]] = {}
+    for official_id, cbs_code in managed:
+        admin_groups.setdefault(official_id, []).append(f"balie:{cbs_code}:admin")
     people: dict[str, dict[str, Any]] = {}
-    for official in rows:
+    for official in officials:
         groups = sorted(
-            f"balie:{m.team.municipality.cbs_code}:{m.team.slug}:{m.role}" for m in official.memberships
+            [f"balie:{m.team.municipality.cbs_code}:{m.team.slug}:{m.role}" for m in official.memberships]
+            + admin_groups.get(official.id, [])
         )
         people.setdefault(
             official.subject,

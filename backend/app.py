@@ -55,6 +55,8 @@ from backend.join.pages import JoinPages, device_check
 from backend.notify import Notify
 from backend.security import security_headers
 from backend.settings import WEB_DIR, Settings
+from backend.tenancy import acting
+from backend.tenancy.pages import ActingSwitch, MandatePages
 from backend.web import see_other
 from signalling.handlers import websocket_handlers
 from signalling.hub import channels_plugin, hub_for
@@ -164,6 +166,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         DeskIdentity,
         AuditLog,
         AgendaPages,
+        MandatePages,
+        ActingSwitch,
         OfficialSignIn,
         DigidSignIn,
         client_jwks,
@@ -214,6 +218,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             channels,
         ],
         middleware=middleware,
+        before_request=acting.begin,  # each request acts under no mandate until its scope says so
         before_send=[security_headers(hsts=settings.secure_cookies)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key.reveal(),

@@ -15,9 +15,9 @@ from backend.clock import local_today
 from backend.identity.binding import identity_keyring
 from backend.settings import Settings
 from signalling import chat, protocol
-from signalling.connection import CLOSE_SERVER_ERROR, CLOSE_UNAUTHORIZED, Connection, unbroken
+from signalling.connection import CLOSE_SERVER_ERROR, Connection, unbroken
 from signalling.hub import Envelope, Hub, appointment_channel, team_channel
-from signalling.official import OfficialAccess, appointment_of_team
+from signalling.official import OfficialAccess, appointment_of_team, close_when_mandate_ends, end_access
 from signalling.protocol import Chat
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class DeskSocket:
             )
             await self.send_queue()
             refresher = asyncio.create_task(self.refresh())
+            expiry = asyncio.create_task(close_when_mandate_ends(self.conn, self.access))
             try:
                 async for message in self.conn.messages():
                     if isinstance(message, Chat):
@@ -58,6 +59,7 @@ class DeskSocket:
                         await self.conn.error("not_allowed", "the desk only listens and sends chat")
             finally:
                 refresher.cancel()
+                expiry.cancel()
 
     async def chat(self, message: Chat) -> None:
         """A line from the desk to the people of one appointment who are not in the call yet."""
@@ -91,9 +93,8 @@ class DeskSocket:
         kind = envelope.event.get("type")
         if kind == "refresh":
             self.dirty.set()
-        elif kind == "signed-out" and envelope.event.get("official_id") == str(self.access.official_id):
-            await self.conn.error("unauthorized", "your organisation signed you out")
-            self.conn.finish(CLOSE_UNAUTHORIZED)
+        elif self.access.ended_by(envelope.event):
+            await end_access(self.conn, self.access, envelope.event)
 
     async def refresh(self) -> None:
         # Changes come in bursts (admit = state + refresh per participant): one queue per burst.

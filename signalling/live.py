@@ -67,3 +67,9 @@ class HubPages:
     async def signed_out(self, team_ids: Sequence[UUID], official_id: UUID) -> None:
         for team_id in team_ids:  # the desk and call sockets listen on their teams' channels
             await self.hub.emit(team_channel(team_id), protocol.signed_out(official_id), origin=SERVER_ORIGIN)
+
+    async def mandate_ended(self, team_ids: Sequence[UUID], mandate_id: UUID) -> None:
+        for team_id in team_ids:  # sockets acting under the mandate listen on its teams' channels
+            await self.hub.emit(
+                team_channel(team_id), protocol.mandate_ended(mandate_id), origin=SERVER_ORIGIN
+            )

@@ -4,20 +4,22 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from litestar.exceptions import ImproperlyConfiguredException
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import audit, calls, rooms
-from backend.db.models import Appointment, Membership, Official
+from backend.db.models import Appointment, Official
 from backend.desk.auth import SIGNED_IN_AT, ended_by_provider
 from backend.participants import capacity
 from backend.settings import Settings
+from backend.tenancy import acting
+from backend.tenancy.scope import MANDATE_KEY, scope_of
 from signalling import protocol
 from signalling.call_member import CALL_TRAFFIC, CallMember
 from signalling.connection import (
@@ -43,6 +45,40 @@ class OfficialAccess:
     official_id: uuid.UUID
     peer: dict[str, Any]
     team_ids: list[uuid.UUID]
+    mandate_id: uuid.UUID | None = None
+    """The mandate the official acts under on this socket (backend/tenancy/scope.py)."""
+    mandate_ends_at: dt.datetime | None = None
+
+    def ended_by(self, event: dict[str, Any]) -> bool:
+        """Whether ``event`` ends this socket's access: the provider signed the official out, or
+        the mandate it acts under was revoked."""
+        kind = event.get("type")
+        if kind == "signed-out":
+            return event.get("official_id") == str(self.official_id)
+        return (
+            kind == "mandate-ended"
+            and self.mandate_id is not None
+            and (event.get("mandate_id") == str(self.mandate_id))
+        )
+
+
+async def close_when_mandate_ends(conn: Connection, access: OfficialAccess) -> None:
+    """Run beside a socket acting under a mandate: at the mandate's end, close it with 4403."""
+    if access.mandate_ends_at is None:
+        return
+    await asyncio.sleep(max((access.mandate_ends_at - conn.clock()).total_seconds(), 0))
+    await conn.error("forbidden", "the mandate you worked under has ended")
+    conn.finish(CLOSE_FORBIDDEN)
+
+
+async def end_access(conn: Connection, access: OfficialAccess, event: dict[str, Any]) -> None:
+    """Close the socket for an event that :meth:`OfficialAccess.ended_by` names."""
+    if event.get("type") == "signed-out":
+        await conn.error("unauthorized", "your organisation signed you out")
+        conn.finish(CLOSE_UNAUTHORIZED)
+    else:
+        await conn.error("forbidden", "the mandate you worked under was revoked")
+        conn.finish(CLOSE_FORBIDDEN)
 
 
 async def authenticate(
@@ -64,15 +100,21 @@ async def authenticate(
     except ValueError:
         official_id = None
     if official_id is not None:
+        acting.begin()
         async with sessionmaker() as db:
             official = await db.get(Official, official_id)
             if official is not None and not ended_by_provider(
                 official, conn.socket.session.get(SIGNED_IN_AT)
             ):
-                teams = await db.scalars(
-                    select(Membership.team_id).where(Membership.official_id == official_id)
+                scope = await scope_of(db, official, conn.socket.session.get(MANDATE_KEY), conn.clock())
+                mandate = scope.mandate
+                return OfficialAccess(
+                    official_id,
+                    official_peer(official),
+                    sorted(scope.team_ids),
+                    mandate_id=mandate.id if mandate else None,
+                    mandate_ends_at=mandate.ends_at if mandate else None,
                 )
-                return OfficialAccess(official_id, official_peer(official), list(teams))
     await conn.refuse("unauthorized", "sign in at the desk first", CLOSE_UNAUTHORIZED)
     return None
 
@@ -159,7 +201,9 @@ class CallSocket:
             await self.conn.send(welcome)
             await self.send_participants()
             try:
-                await self.call.serve(self.handle, self.refresh())
+                await self.call.serve(
+                    self.handle, self.refresh(), close_when_mandate_ends(self.conn, self.access)
+                )
             finally:
                 if announced:
                     # Taken over: this official is gone for good (their page hangs up), not away.
@@ -242,8 +286,7 @@ class CallSocket:
         elif kind == "taken-over" and event.get("official_id") != str(self.access.official_id):
             await self.conn.error("taken", "a colleague took over this call")
             self.conn.finish(CLOSE_TAKEN)
-        elif kind == "signed-out" and event.get("official_id") == str(self.access.official_id):
-            await self.conn.error("unauthorized", "your organisation signed you out")
-            self.conn.finish(CLOSE_UNAUTHORIZED)
+        elif self.access.ended_by(event):
+            await end_access(self.conn, self.access, event)
         if message is not None:
             await self.conn.send(message)

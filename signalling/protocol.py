@@ -336,6 +336,12 @@ def signed_out(official_id: uuid.UUID) -> dict[str, Any]:
     return {"type": "signed-out", "official_id": str(official_id)}
 
 
+def mandate_ended(mandate_id: uuid.UUID) -> dict[str, Any]:
+    """Internal (between sockets): the mandate was revoked; desk and call sockets acting under it
+    close with 4403, everyone else's ignore it."""
+    return {"type": "mandate-ended", "mandate_id": str(mandate_id)}
+
+
 def identify(level: str) -> dict[str, Any]:
     """To a citizen: the official asks them to identify with DigiD at ``level`` (or higher)."""
     return {"type": "identify", "level": level}

@@ -172,12 +172,12 @@ async def into_waiting_room(page: Page, link: str) -> None:
     await page.wait_for_selector("[data-view=waiting]:visible", timeout=15_000)
 
 
-async def sign_in(page: Page) -> None:
+async def sign_in(page: Page, subject: str = "official-testgemeente") -> None:
     """Sign in at the desk through the development identity provider, as the test official."""
     await page.goto("/balie/inloggen")
     await page.click("a[data-action=sign-in]")
     await page.wait_for_url(re.compile(r"/dev/idp/authorize"))
-    await page.check("input[data-official=official-testgemeente]")
+    await page.check(f"input[data-official={subject}]")
     await page.click("button[data-action=sign-in]")
     await page.wait_for_selector("[data-desk]")
 

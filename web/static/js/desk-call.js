@@ -104,6 +104,7 @@ bindConnectionStatus(client, $("[data-connection-status]"), {
   connecting: "",
   reconnecting: msg.msgReconnecting,
   fatal4401: msg.msgFatal4401,
+  fatal4403: msg.msgFatal4403,
   fatal4404: msg.msgFatal4404,
   fatal4409: msg.msgFatal4409,
   fatal: msg.msgFatal,

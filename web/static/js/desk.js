@@ -273,6 +273,7 @@ bindConnectionStatus(client, $("[data-connection-status]"), {
   connecting: "",
   reconnecting: msg.msgReconnecting,
   fatal4401: msg.msgFatal4401,
+  fatal4403: msg.msgFatal4403,
   fatal: msg.msgFatal,
 });
 setInterval(tick, 30000);

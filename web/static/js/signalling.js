@@ -2,10 +2,10 @@
 //
 // Every socket starts with `hello` (carrying this page load's random `session` id), pings every
 // heartbeat and, when the connection drops, comes back with exponential backoff and jitter.
-// Close codes 4401 (unauthorized), 4404 (not found) and 4409 (a colleague took the call over) are
-// final: retrying cannot help.
+// Close codes 4401 (unauthorized), 4403 (forbidden: another site's page, or a mandate that ended),
+// 4404 (not found) and 4409 (a colleague took the call over) are final: retrying cannot help.
 
-export const FATAL_CLOSE_CODES = new Set([4401, 4404, 4409]);
+export const FATAL_CLOSE_CODES = new Set([4401, 4403, 4404, 4409]);
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
 const DEFAULT_HEARTBEAT_S = 20;

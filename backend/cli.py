@@ -34,7 +34,7 @@ async def _demo_data(settings: Settings, *, quiet: bool = False) -> None:
         async with create_sessionmaker(engine)() as session:
             if await is_empty(session):
                 await load_demo(session)
-                print("Demo data loaded: Gemeente Rotterdam (0599).")
+                print("Demo data loaded: Gemeente Rotterdam (0599), Gemeente Schiedam (0606) and a mandate.")
             elif not quiet:
                 print("The database already holds data; nothing loaded.")
     finally:

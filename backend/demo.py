@@ -1,4 +1,9 @@
-"""The demo municipality that ``balie run`` loads into an empty database."""
+"""The demo that ``balie run`` loads into an empty database: Rotterdam, and Schiedam standing in.
+
+Gemeente Rotterdam (0599) has Burgerzaken and a Sociaal Wijkteam; Gemeente Schiedam (0606) has its
+own Burgerzaken, and a running mandate from Rotterdam for Rotterdam's Burgerzaken (uitwijk), so the
+README's tour shows an official of Schiedam working "Namens Gemeente Rotterdam".
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,17 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Membership, Municipality, Official, OpeningHours, Service, Team
+from backend.clock import Clock, system_clock
+from backend.db.models import (
+    Mandate,
+    Membership,
+    Municipality,
+    MunicipalityAdmin,
+    Official,
+    OpeningHours,
+    Service,
+    Team,
+)
 
 DEV_ISSUER = "urn:balie:dev"
 WEEKDAY_BLOCKS = ((dt.time(8, 30), dt.time(12, 30)), (dt.time(13, 0), dt.time(17, 0)))
@@ -25,7 +40,7 @@ async def is_empty(session: AsyncSession) -> bool:
     return (await session.scalar(select(func.count()).select_from(Municipality))) == 0
 
 
-async def load_demo(session: AsyncSession) -> Municipality:
+async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Municipality:
     rotterdam = Municipality(cbs_code="0599", name="Gemeente Rotterdam", slug="rotterdam", phone="14 010")
     burgerzaken = Team(
         municipality=rotterdam,
@@ -172,5 +187,56 @@ async def load_demo(session: AsyncSession) -> Municipality:
             Membership(official=jan, team=wijkteam, role="official"),
         ]
     )
+    await session.flush()
+    session.add(MunicipalityAdmin(official_id=fatima.id, municipality_id=rotterdam.id))
+    await _load_schiedam(session, rotterdam, burgerzaken, fatima, clock())
     await session.commit()
     return rotterdam
+
+
+async def _load_schiedam(
+    session: AsyncSession, rotterdam: Municipality, burgerzaken: Team, granted_by: Official, now: dt.datetime
+) -> None:
+    schiedam = Municipality(cbs_code="0606", name="Gemeente Schiedam", slug="schiedam", phone="14 010")
+    team = Team(
+        municipality=schiedam,
+        name="Burgerzaken",
+        slug="burgerzaken",
+        description="Aangifte van geboorte en andere zaken van de burgerlijke stand.",
+        desks=1,
+        lead_minutes=0,
+        horizon_days=14,
+        opening_hours=weekday_hours(),
+    )
+    service = Service(
+        team=team,
+        name="Geboorteaangifte",
+        slug="geboorteaangifte",
+        description="Doe aangifte van de geboorte van uw kind. Dit moet binnen 3 dagen na de geboorte.",
+        duration_minutes=20,
+        required_loa="midden",
+        deadline_rule="birth_registration",
+        documents=["Uw identiteitsbewijs", "De geboorteverklaring van het ziekenhuis of de verloskundige"],
+        translations={
+            "en": {"name": "Birth registration", "description": "Register the birth of your child."}
+        },
+    )
+    sem = Official(issuer=DEV_ISSUER, subject="sem", name="Sem Bakker", email="s.bakker@schiedam.example")
+    session.add_all([service, sem, Membership(official=sem, team=team, role="admin")])
+    await session.flush()
+    session.add(MunicipalityAdmin(official_id=sem.id, municipality_id=schiedam.id))
+    start = now.replace(microsecond=0) - dt.timedelta(hours=1)
+    session.add(
+        Mandate(
+            grantor_id=rotterdam.id,
+            grantee_id=schiedam.id,
+            team_ids=[str(burgerzaken.id)],
+            official_ids=[],
+            starts_at=start,
+            ends_at=start + dt.timedelta(days=30),
+            reason="Demo: Schiedam helpt als de balie van Rotterdam dicht moet.",
+            granted_by=granted_by.id,
+            accepted_at=start,
+            accepted_by=sem.id,
+        )
+    )

@@ -246,6 +246,7 @@ class AgendaPages(Controller):
         team = await _admin_team(request, db_session, official, team_id)
         exception = await db_session.get(ScheduleException, exception_id)
         if exception is None or exception.team_id != team.id:
+            await audit.access_denied(db_session, official, "schedule_exception", exception_id, request)
             raise NotFoundException()
         audit.agenda_changed(
             db_session, request, official, team, "exception_removed", day=exception.day.isoformat()

@@ -174,6 +174,10 @@ class DeskPeople(Controller):
         data: dict[str, str] = Form,
     ) -> Template | Redirect | Response[Any]:
         appointment = await appointment_for_official(request, db_session, official, appointment_id)
+        if all(p.id != participant_id for p in appointment.participants):
+            # Someone of another appointment (or nobody): as for any object outside the scope.
+            await audit.access_denied(db_session, official, "participant", participant_id, request)
+            raise NotFoundException()
         try:
             await participants.revoke(
                 db_session,

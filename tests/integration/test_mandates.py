@@ -81,6 +81,8 @@ class Towns:
 
     def __init__(self) -> None:
         self.ids: dict[str, Any] = {}
+        self.now = dt.datetime.now(dt.UTC)
+        self.hour = dt.timedelta(hours=1)
 
     async def seed(self, session: AsyncSession) -> Towns:
         rotterdam_service = await seed_agenda(session, cbs_code="0599", slug="rotterdam")
@@ -119,6 +121,7 @@ class Towns:
             "theirs": theirs.id,
             "theirs_token": token,
             "other_team": other_team.id,
+            "admin_rotterdam": admin_r.id,
         }
         return self
 

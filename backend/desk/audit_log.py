@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
-from backend.db.models import AuditEvent, Municipality, Official, Team
+from backend.db.models import Appointment, AuditEvent, Mandate, Municipality, Official, Team
 from backend.desk.auth import current_official, request_scope
+from backend.i18n import N_
 from backend.tenancy.scope import Scope
 from backend.timefmt import local
 from backend.web import NO_STORE, page
@@ -65,11 +66,12 @@ class AuditLog(Controller):
         )
         names = await _official_names(db_session, rows)
         towns = await _municipality_names(db_session, rows)
+        labels = await _object_labels(db_session, rows, municipalities)
         return page(
             request,
             "pages/desk/audit_log.html",
             official=official,
-            events=[_row(event, names, towns) for event in rows],
+            events=[_row(event, names, towns, labels) for event in rows],
             page_number=number,
             pages=pages,
             total=total,
@@ -98,14 +100,72 @@ async def _municipality_names(db: AsyncSession, rows: list[AuditEvent]) -> dict[
     return {municipality_id: name for municipality_id, name in found}
 
 
-def _row(event: AuditEvent, names: dict[str, str], towns: dict[UUID, str]) -> dict[str, Any]:
+def _ids_of(rows: list[AuditEvent], object_type: str) -> set[UUID]:
+    found = set()
+    for event in rows:
+        if event.object_type == object_type:
+            try:
+                found.add(UUID(event.object_id))
+            except ValueError:
+                continue
+    return found
+
+
+async def _object_labels(
+    db: AsyncSession, rows: list[AuditEvent], municipalities: set[UUID]
+) -> dict[tuple[str, str], str]:
+    """What the objects are called, for the reader: an appointment's code, a team's or service's
+    name, a mandate's two municipalities. Only objects of the reader's own municipalities get a
+    label: a refused attempt at another municipality's object shows its id, nothing more."""
+    labels: dict[tuple[str, str], str] = {}
+    if ids := _ids_of(rows, "appointment"):
+        found = await db.execute(
+            select(Appointment.id, Appointment.reference).where(
+                Appointment.id.in_(ids), Appointment.municipality_id.in_(municipalities)
+            )
+        )
+        labels |= {("appointment", str(i)): reference for i, reference in found}
+    if ids := _ids_of(rows, "team"):
+        found = await db.execute(
+            select(Team.id, Team.name).where(Team.id.in_(ids), Team.municipality_id.in_(municipalities))
+        )
+        labels |= {("team", str(i)): name for i, name in found}
+    if ids := _ids_of(rows, "mandate"):
+        for mandate in await db.scalars(
+            select(Mandate).where(
+                Mandate.id.in_(ids),
+                Mandate.grantor_id.in_(municipalities) | Mandate.grantee_id.in_(municipalities),
+            )
+        ):
+            labels[("mandate", str(mandate.id))] = f"{mandate.grantor.name} → {mandate.grantee.name}"
+    return labels
+
+
+_TYPE_NAMES: Final = {
+    "appointment": N_("afspraak"),
+    "team": N_("team"),
+    "mandate": N_("mandaat"),
+    "participant": N_("deelnemer"),
+    "document": N_("document"),
+    "official": N_("medewerker"),
+}
+
+
+def _row(
+    event: AuditEvent,
+    names: dict[str, str],
+    towns: dict[UUID, str],
+    labels: dict[tuple[str, str], str] | None = None,
+) -> dict[str, Any]:
+    label = (labels or {}).get((event.object_type, event.object_id))
     on_behalf = towns.get(event.municipality_id) if event.mandate_id and event.municipality_id else None
     return {
         "on_behalf_of": on_behalf,
         "time": local(event.created_at).strftime("%Y-%m-%d %H:%M:%S"),
         "actor": names.get(event.actor, event.actor),
         "action": event.action,
-        "object": f"{event.object_type} {event.object_id}".strip(),
+        "object_type": _TYPE_NAMES.get(event.object_type, event.object_type),
+        "object": label or event.object_id,
         "result": event.result,
         "origin": event.origin,
         "details": ", ".join(f"{k}: {event.details[k]}" for k in SHOWN_DETAILS if k in (event.details or {})),

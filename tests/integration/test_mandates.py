@@ -242,6 +242,8 @@ async def test_grant_accept_act_audit_revoke(settings: Any, session: AsyncSessio
                     assert trail.status_code == 200
                     assert 'data-action="mandate.acting"' in trail.text
                     assert "namens Gemeente Rotterdam" in trail.text
+                    assert "mandaat Gemeente Rotterdam → Gemeente Schiedam" in trail.text  # names, not ids
+                    assert str(mandate.id) not in trail.text
                 acting = await _one(session, select(AuditEvent).where(AuditEvent.action == "mandate.acting"))
                 assert acting.municipality_id == towns.ids["rotterdam"]
                 assert acting.shared_with_id == towns.ids["schiedam"] and acting.mandate_id == mandate.id

@@ -120,6 +120,7 @@ class Towns:
             "own": own.id,
             "theirs": theirs.id,
             "theirs_token": token,
+            "theirs_citizen": theirs.participants[0].id,
             "other_team": other_team.id,
             "admin_rotterdam": admin_r.id,
         }
@@ -235,6 +236,21 @@ async def test_grant_accept_act_audit_revoke(settings: Any, session: AsyncSessio
                 )  # fmt: skip
                 queue = await desk_socket.receive_until("queue")
                 assert [a["id"] for a in queue["appointments"]] == [str(towns.ids["theirs"])]
+
+                # What they do there is audited as done for Rotterdam, shared with Schiedam.
+                asked = await _post(
+                    official_s,
+                    f"/balie/afspraken/{towns.ids['theirs']}/deelnemers/{towns.ids['theirs_citizen']}/digid",
+                    {},
+                    form_page=f"/balie/afspraken/{towns.ids['theirs']}/gesprek",
+                )
+                assert asked.status_code in (204, 303), asked.text[:300]
+                request_event = await _one(
+                    session, select(AuditEvent).where(AuditEvent.action == "identity.request")
+                )
+                assert request_event.municipality_id == towns.ids["rotterdam"]
+                assert request_event.mandate_id == mandate.id
+                assert request_event.shared_with_id == towns.ids["schiedam"]
 
                 # ... and both trails show what the Schiedam official did for Rotterdam.
                 for admin in (admin_r, admin_s):

@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--host", default="127.0.0.1")
     run.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="bring the database to the newest schema")
-    commands.add_parser("demo-data", help="load the demo municipality into an empty database")
+    commands.add_parser("demo-data", help="load the demo municipalities into an empty database")
     commands.add_parser("worker", help="send queued email (outbox) and purge documents until stopped")
     table = commands.add_parser("settings", help="the table of every BALIE_* setting, in Markdown")
     output = table.add_mutually_exclusive_group(required=True)

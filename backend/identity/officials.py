@@ -77,6 +77,7 @@ async def provision(
 
     The provider is the truth about who belongs where: memberships and admin roles it no longer
     gives are removed, also when that leaves the official with none (and so without access).
+    Memberships an admin granted in the app (``source="app"``) are not the provider's to remove.
     """
     managed = managed or set()
     issuer, subject = str(claims["iss"]), str(claims["sub"])
@@ -95,11 +96,14 @@ async def provision(
         m.team_id: m
         for m in await db.scalars(select(Membership).where(Membership.official_id == official.id))
     }
+    kept_from_app = False
     for team_id, membership in current.items():
-        if team_id not in teams:
+        if team_id in teams:  # what the provider gives, it decides (also over an app grant)
+            membership.role, membership.source = teams[team_id], "provider"
+        elif membership.source == "provider":
             await db.delete(membership)
-        elif membership.role != teams[team_id]:
-            membership.role = teams[team_id]
+        else:
+            kept_from_app = True  # granted in the app: the provider never gave it, nor takes it
     for team_id, role in teams.items():
         if team_id not in current:
             db.add(Membership(official_id=official.id, team_id=team_id, role=role))
@@ -118,4 +122,4 @@ async def provision(
     )
     await db.flush()
     await db.refresh(official, ["memberships"])
-    return official if teams or managed else None
+    return official if teams or managed or kept_from_app else None

@@ -33,5 +33,8 @@ class Membership(Base):
     team_id: Mapped[UUID] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(20), default="official")
     """official or admin."""
+    source: Mapped[str] = mapped_column(String(20), default="provider", server_default="provider")
+    """``provider``: from the staff identity provider's groups, kept in step with them at every
+    sign-in; ``app``: granted in the app by an admin, which a sign-in leaves alone."""
     official: Mapped[Official] = relationship(back_populates="memberships")
     team: Mapped[Team] = relationship(lazy="joined")

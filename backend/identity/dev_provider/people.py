@@ -65,7 +65,11 @@ async def officials(db: AsyncSession, issuer: str) -> list[dict[str, Any]]:
     people: dict[str, dict[str, Any]] = {}
     for official in officials:
         groups = sorted(
-            [f"balie:{m.team.municipality.cbs_code}:{m.team.slug}:{m.role}" for m in official.memberships]
+            [
+                f"balie:{m.team.municipality.cbs_code}:{m.team.slug}:{m.role}"
+                for m in official.memberships
+                if m.source == "provider"  # a real provider knows nothing of grants made in the app
+            ]
             + admin_groups.get(official.id, [])
         )
         people.setdefault(

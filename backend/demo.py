@@ -21,6 +21,7 @@ from backend.db.models import (
     Official,
     OpeningHours,
     Service,
+    ServiceState,
     Team,
 )
 
@@ -65,6 +66,7 @@ async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Munic
     session.add_all(
         [
             Service(
+                state=ServiceState.PUBLISHED,
                 team=burgerzaken,
                 name="Geboorteaangifte",
                 slug="geboorteaangifte",
@@ -106,6 +108,7 @@ async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Munic
                 },
             ),
             Service(
+                state=ServiceState.PUBLISHED,
                 team=burgerzaken,
                 name="Ondertrouw",
                 slug="ondertrouw",
@@ -158,6 +161,7 @@ async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Munic
                 },
             ),
             Service(
+                state=ServiceState.PUBLISHED,
                 team=wijkteam,
                 name="Kennismakingsgesprek",
                 slug="kennismakingsgesprek",
@@ -209,6 +213,7 @@ async def _load_schiedam(
         opening_hours=weekday_hours(),
     )
     service = Service(
+        state=ServiceState.PUBLISHED,
         team=team,
         name="Geboorteaangifte",
         slug="geboorteaangifte",

@@ -22,6 +22,7 @@ from backend.db.models import (
     OpeningHours,
     Participant,
     Service,
+    ServiceState,
     Team,
 )
 from backend.settings import (
@@ -106,6 +107,7 @@ async def seed_agenda(
         ],
     )
     service = Service(
+        state=ServiceState.PUBLISHED,
         team=team,
         name="Geboorteaangifte",
         slug="geboorteaangifte",

@@ -132,7 +132,7 @@ class Exception_:
     note: str
 
 
-class _Checker:
+class Checker:
     """Collects one message per field; :meth:`done` raises them all at once."""
 
     def __init__(self, data: Mapping[str, str]) -> None:
@@ -164,7 +164,7 @@ class _Checker:
 
 def team_rules(data: Mapping[str, str]) -> TeamRules:
     """The team form: desks, notice, horizon, holidays and the week's opening hours."""
-    check = _Checker(data)
+    check = Checker(data)
     desks = check.number("desks", 1, 50)
     lead = check.number("lead_minutes", 0, 60 * 24 * 14)
     horizon = check.number("horizon_days", 1, 366)
@@ -177,7 +177,7 @@ def team_rules(data: Mapping[str, str]) -> TeamRules:
 
 def service_rules(data: Mapping[str, str]) -> ServiceRules:
     """The slot rules of one service; empty optional fields follow the team."""
-    check = _Checker(data)
+    check = Checker(data)
     duration = check.number("duration_minutes", 5, 240)
     step = check.number("step_minutes", 5, 240, optional=True)
     buffer = check.number("buffer_minutes", 0, 120)
@@ -205,7 +205,7 @@ def service_rules(data: Mapping[str, str]) -> ServiceRules:
 
 def schedule_exception(data: Mapping[str, str], today: dt.date) -> Exception_:
     """One date with other hours (empty: closed that day), today or later."""
-    check = _Checker(data)
+    check = Checker(data)
     raw = check.text("day").strip()
     day: dt.date | None = None
     try:

@@ -32,7 +32,7 @@ from backend.booking.schemas import (
 from backend.booking.tokens import working_manage_token
 from backend.booking.validation import as_utc, clean_text, email_error, name_error, plausible_day
 from backend.clock import Clock, local_today
-from backend.db.models import Appointment, Service
+from backend.db.models import Appointment, Service, ServiceState
 from backend.errors import PROBLEM_JSON, problem
 from backend.i18n import translator
 from backend.notify import Notify
@@ -116,7 +116,9 @@ class BookingApi(Controller):
 
     @get("/services")
     async def list_services(self, db_session: AsyncSession) -> list[ServiceOut]:
-        services = await db_session.scalars(select(Service).order_by(Service.name))
+        services = await db_session.scalars(
+            select(Service).where(Service.state == ServiceState.PUBLISHED).order_by(Service.name)
+        )
         return [
             ServiceOut(
                 id=s.id,

@@ -147,7 +147,9 @@ def deadline_days(service: Service, intake: Mapping[str, Any]) -> DayRange | Non
 
 
 async def get_service(session: AsyncSession, service_id: UUID) -> Service | None:
-    return await session.get(Service, service_id)
+    """The service if citizens may book it now: published (a draft or a withdrawn one is not)."""
+    service = await session.get(Service, service_id)
+    return service if service is not None and service.is_published else None
 
 
 async def taken_seats(

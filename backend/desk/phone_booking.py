@@ -14,6 +14,7 @@ from uuid import UUID
 from litestar import Controller, Request, get, post
 from litestar.di import Provide
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -26,7 +27,7 @@ from backend.booking.pages import check_contact
 from backend.booking.steps import BookingSteps, refused
 from backend.booking.validation import parse_moment
 from backend.clock import Clock, local_today
-from backend.db.models import Appointment, Official, Service
+from backend.db.models import Appointment, Official, Service, ServiceState
 from backend.desk.auth import current_official, of_own_team, request_scope
 from backend.i18n import LOCALES
 from backend.notify import Notify
@@ -42,7 +43,10 @@ STEPS = BookingSteps(base=BASE, start_of=lambda _service: BASE, by_official=True
 async def _service_for(
     request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, service_id: UUID
 ) -> Service:
-    return await of_own_team(request, db_session, official, Service, service_id)
+    service = await of_own_team(request, db_session, official, Service, service_id)
+    if not service.is_published:  # a draft or withdrawn service is booked by no one
+        raise NotFoundException()
+    return service
 
 
 class PhoneBooking(Controller):
@@ -58,7 +62,10 @@ class PhoneBooking(Controller):
         services = list(
             await db_session.scalars(
                 select(Service)
-                .where(Service.team_id.in_(request_scope(request).team_ids))
+                .where(
+                    Service.team_id.in_(request_scope(request).team_ids),
+                    Service.state == ServiceState.PUBLISHED,
+                )
                 .order_by(Service.name)
             )
         )

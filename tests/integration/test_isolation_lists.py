@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import calls
 from backend.booking.tokens import hash_token, new_token
-from backend.db.models import Appointment, Mandate, Official, OpeningHours, Service, Team
+from backend.db.models import Appointment, Mandate, Official, OpeningHours, Service, ServiceState, Team
 from backend.tenancy.scope import scope_of
 from backend.timefmt import AMSTERDAM
 from tests.support import ALL_DAY, seed_agenda
@@ -52,7 +52,7 @@ async def _teams(session: AsyncSession) -> None:
         slug="wijkteam",
         opening_hours=[OpeningHours(weekday=d, opens=ALL_DAY[0], closes=ALL_DAY[1]) for d in range(7)],
     )
-    wijk = Service(team=wijkteam, name="Kennismaking", slug="kennismaking")
+    wijk = Service(state=ServiceState.PUBLISHED, team=wijkteam, name="Kennismaking", slug="kennismaking")
     session.add(wijk)
     await session.commit()
 

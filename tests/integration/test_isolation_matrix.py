@@ -48,6 +48,7 @@ from backend.db.models import (
     Participant,
     ScheduleException,
     Service,
+    ServiceState,
     Team,
 )
 from tests.integration.signalling_support import Peer
@@ -156,7 +157,13 @@ async def _world(session: AsyncSession) -> World:
         closed_on_public_holidays=False,
         opening_hours=[OpeningHours(weekday=d, opens=ALL_DAY[0], closes=ALL_DAY[1]) for d in range(7)],
     )
-    wijk_service = Service(team=wijkteam, name="Kennismaking", slug="kennismaking", duration_minutes=30)
+    wijk_service = Service(
+        state=ServiceState.PUBLISHED,
+        team=wijkteam,
+        name="Kennismaking",
+        slug="kennismaking",
+        duration_minutes=30,
+    )
     wijk_official = Official(issuer="urn:balie:dev", subject="wijk-rotterdam", name="Wijkteam Rotterdam")
     session.add_all([vlaardingen, wijk_service, wijk_official])
     await session.flush()

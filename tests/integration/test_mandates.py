@@ -30,6 +30,7 @@ from backend.db.models import (
     OpeningHours,
     Participant,
     Service,
+    ServiceState,
     Team,
 )
 from backend.timefmt import AMSTERDAM
@@ -96,7 +97,13 @@ class Towns:
             closed_on_public_holidays=False,
             opening_hours=[OpeningHours(weekday=d, opens=ALL_DAY[0], closes=ALL_DAY[1]) for d in range(7)],
         )
-        wijk_service = Service(team=wijkteam, name="Kennismaking", slug="kennismaking", duration_minutes=30)
+        wijk_service = Service(
+            state=ServiceState.PUBLISHED,
+            team=wijkteam,
+            name="Kennismaking",
+            slug="kennismaking",
+            duration_minutes=30,
+        )
         admin_r = Official(issuer="urn:balie:dev", subject="admin-rotterdam", name="Beheerder Rotterdam")
         admin_s = Official(issuer="urn:balie:dev", subject="admin-schiedam", name="Beheerder Schiedam")
         session.add_all([wijk_service, admin_r, admin_s])

@@ -39,6 +39,7 @@ from backend.db.models import (
     OutboxStatus,
     Participant,
     Service,
+    ServiceState,
     Team,
 )
 from backend.dependencies import provide
@@ -448,7 +449,13 @@ async def test_postgres_claims_skip_rows_locked_by_another_worker(
 async def _book(session: AsyncSession, *, locale: str = "nl") -> tuple[Appointment, Participant]:
     municipality = Municipality(cbs_code="0599", name="Voorbeeldstad", slug="voorbeeldstad")
     team = Team(municipality=municipality, name="Burgerzaken", slug="burgerzaken")
-    service = Service(team=team, name="Geboorteaangifte", slug="geboorte", documents=["Uw ID-bewijs"])
+    service = Service(
+        state=ServiceState.PUBLISHED,
+        team=team,
+        name="Geboorteaangifte",
+        slug="geboorte",
+        documents=["Uw ID-bewijs"],
+    )
     session.add_all([municipality, team, service])
     await session.flush()
     start = dt.datetime(2026, 3, 3, 9, 30, tzinfo=dt.UTC)

@@ -1,6 +1,13 @@
 """All models, imported here so Alembic and the metadata see every table."""
 
-from backend.db.models.agenda import Municipality, OpeningHours, ScheduleException, Service, Team
+from backend.db.models.agenda import (
+    Municipality,
+    OpeningHours,
+    ScheduleException,
+    Service,
+    ServiceState,
+    Team,
+)
 from backend.db.models.appointment import (
     Appointment,
     AppointmentStatus,
@@ -40,6 +47,7 @@ __all__ = [
     "ParticipantRole",
     "ScheduleException",
     "Service",
+    "ServiceState",
     "SlotClaim",
     "StoredSession",
     "Team",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any
 from uuid import UUID
 
@@ -78,6 +79,15 @@ class ScheduleException(Base):
     team: Mapped[Team] = relationship(back_populates="exceptions")
 
 
+class ServiceState(enum.StrEnum):
+    DRAFT = "draft"
+    """Being written: offered nowhere, bookable by no one."""
+    PUBLISHED = "published"
+    """Offered to citizens and on the phone, at once on every node."""
+    WITHDRAWN = "withdrawn"
+    """No longer offered; its booked appointments keep running."""
+
+
 class Service(Base):
     __table_args__ = (UniqueConstraint("team_id", "slug"),)
 
@@ -114,4 +124,11 @@ class Service(Base):
     """A legal deadline that limits the offered days (backend/booking/deadlines.py)."""
     translations: Mapped[dict[str, dict[str, Any]]] = mapped_column(Json, default=dict)
     """Texts in other languages: ``{"en": {"name": ..., "description": ..., "documents": [...]}}``."""
+    email_texts: Mapped[dict[str, dict[str, str]]] = mapped_column(Json, default=dict)
+    """The team's own words in an email, per kind and language: ``{"confirmation": {"nl": ...}}``."""
+    state: Mapped[str] = mapped_column(String(12), default=ServiceState.DRAFT)
     team: Mapped[Team] = relationship(back_populates="services", lazy="joined")
+
+    @property
+    def is_published(self) -> bool:
+        return self.state == ServiceState.PUBLISHED

@@ -21,6 +21,7 @@ from backend.background import loop_lifespan
 from backend.booking.api import BookingApi
 from backend.booking.manage import ManagePages
 from backend.booking.pages import BookingPages
+from backend.catalog.pages import ServicePages
 from backend.clock import Clock, system_clock
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.dependencies import provide, provide_today
@@ -57,6 +58,7 @@ from backend.security import security_headers
 from backend.settings import WEB_DIR, Settings
 from backend.tenancy import acting
 from backend.tenancy.pages import ActingSwitch, MandatePages
+from backend.tenancy.teams import TeamPages
 from backend.web import see_other
 from signalling.handlers import websocket_handlers
 from signalling.hub import channels_plugin, hub_for
@@ -167,6 +169,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         AuditLog,
         AgendaPages,
         MandatePages,
+        ServicePages,
+        TeamPages,
         ActingSwitch,
         OfficialSignIn,
         DigidSignIn,

@@ -24,7 +24,7 @@ from backend.audit.access import (
     signed_out,
     signed_out_by_provider,
 )
-from backend.audit.agenda import agenda_changed
+from backend.audit.agenda import agenda_changed, service_changed, team_created
 from backend.audit.appointments import (
     appointment_booked,
     appointment_cancelled,
@@ -85,9 +85,11 @@ __all__ = [
     "participant_invited",
     "participant_revoked",
     "participants_admitted",
+    "service_changed",
     "sign_in_failed",
     "signed_in",
     "signed_out",
     "signed_out_by_provider",
+    "team_created",
     "waiting_room_entered",
 ]

@@ -1,4 +1,4 @@
-"""A team admin changed the agenda: the team, its exceptions or a service's slot rules."""
+"""A team admin changed the agenda or the catalogue: the team, its exceptions, a service."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit._writer import _record, official_actor, origin_of
-from backend.db.models import Official, Team
+from backend.db.models import Official, Service, Team
 
 
 def agenda_changed(
@@ -30,4 +30,43 @@ def agenda_changed(
         municipality_id=team.municipality_id,
         origin=origin_of(request),
         details={"what": what, **details},
+    )
+
+
+def service_changed(
+    session: AsyncSession,
+    request: Request[Any, Any, Any],
+    official: Official,
+    service: Service,
+    what: str,
+    **details: str,
+) -> None:
+    """The service editor: ``what`` is ``created``, ``edited``, ``published``, ``withdrawn``,
+    ``question_added``, ``question_changed``, ``question_removed``, ``question_moved`` or
+    ``email_texts``; ``details`` say which (a question's key), never the texts."""
+    _record(
+        session,
+        actor=official_actor(official.id),
+        action="service.changed",
+        object_type="service",
+        object_id=service.id,
+        municipality_id=service.team.municipality_id,
+        origin=origin_of(request),
+        details={"what": what, "team": str(service.team_id), **details},
+    )
+
+
+def team_created(
+    session: AsyncSession, request: Request[Any, Any, Any], official: Official, team: Team
+) -> None:
+    """A municipality admin made a new team."""
+    _record(
+        session,
+        actor=official_actor(official.id),
+        action="team.created",
+        object_type="team",
+        object_id=team.id,
+        municipality_id=team.municipality_id,
+        origin=origin_of(request),
+        details={},
     )

@@ -62,6 +62,14 @@ def links(settings: Settings, tokens: Tokens | None) -> dict[str, str]:
     }
 
 
+def team_text(service: Service, kind: str, locale: str) -> list[str]:
+    """The team's own words for this kind of email (service editor), as paragraphs; Dutch when
+    there is no text in ``locale``."""
+    texts = (service.email_texts or {}).get(kind) or {}
+    text = texts.get(locale) or texts.get("nl") or ""
+    return [" ".join(part.split()) for part in text.split("\n\n") if part.strip()]
+
+
 def _subject(kind: Kind, locale: str, when: str, reference: str) -> str:
     _ = translator(locale)
     # Short enough for one header line and a phone's inbox: the date and the reference matter most.
@@ -112,6 +120,7 @@ def build_appointment_email(
         "documents": localized_list(service, "documents", locale),
         "reason": appointment.cancel_reason,
         "role_text": _(ROLE_TEXTS.get(participant.role, "")) if participant.role in ROLE_TEXTS else "",
+        "team_text": team_text(service, kind, locale),
     }
     summary = _("Video-afspraak: {service}", service=service_name)
     description = (

@@ -18,7 +18,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Mandate, Municipality, MunicipalityAdmin, Official
+from backend.db.models import Mandate, Municipality, MunicipalityAdmin, Official, Team
 from backend.tenancy import acting, mandates
 
 MANDATE_KEY: Final = "acting_under"
@@ -31,7 +31,8 @@ class Scope:
     team_ids: frozenset[UUID]
     """Teams whose appointments the official may see, book, admit and call."""
     admin_team_ids: frozenset[UUID] = frozenset()
-    """Teams whose agenda and services the official may change."""
+    """Teams whose agenda, services and officials the official may change: those they are team admin
+    of, and every team of a municipality they manage (its functioneel beheerder sets teams up)."""
     admin_municipality_ids: frozenset[UUID] = frozenset()
     """Municipalities whose profile, teams and mandates the official manages."""
     mandate: Mandate | None = None
@@ -51,11 +52,17 @@ class Scope:
         return team_id in self.team_ids
 
 
-def own_scope(official: Official, managed: frozenset[UUID], available: tuple[Mandate, ...] = ()) -> Scope:
+def own_scope(
+    official: Official,
+    managed: frozenset[UUID],
+    available: tuple[Mandate, ...] = (),
+    managed_teams: frozenset[UUID] = frozenset(),
+) -> Scope:
     return Scope(
         official=official,
         team_ids=frozenset(m.team_id for m in official.memberships),
-        admin_team_ids=frozenset(m.team_id for m in official.memberships if m.role == "admin"),
+        admin_team_ids=frozenset(m.team_id for m in official.memberships if m.role == "admin")
+        | managed_teams,
         admin_municipality_ids=managed,
         available=available,
     )
@@ -95,4 +102,9 @@ async def scope_of(db: AsyncSession, official: Official, chosen: object, now: dt
         acting.set_acting(acting.ActingFor(mandate.id, mandate.grantor_id, mandate.grantee_id))
         return mandate_scope(official, mandate, available)
     acting.set_acting(None)
-    return own_scope(official, managed, available)
+    managed_teams = (
+        frozenset(await db.scalars(select(Team.id).where(Team.municipality_id.in_(managed))))
+        if managed
+        else frozenset()
+    )
+    return own_scope(official, managed, available, managed_teams)

@@ -300,6 +300,26 @@ CASES = [
         ),
     ),
     Case(
+        "service_changed",
+        lambda s, w: audit.service_changed(
+            s, w.request, w.official, w.service, "question_added", question="q"
+        ),
+        lambda w: Row(
+            w.by_official,
+            "service.changed",
+            "service",
+            w.service.id,
+            w.municipality,
+            origin=IP,
+            details={"what": "question_added", "team": str(w.service.team_id), "question": "q"},
+        ),
+    ),
+    Case(
+        "team_created",
+        lambda s, w: audit.team_created(s, w.request, w.official, w.service.team),
+        lambda w: Row(w.by_official, "team.created", "team", w.service.team_id, w.municipality, origin=IP),
+    ),
+    Case(
         "appointment_booked",
         lambda s, w: audit.appointment_booked(
             s, w.appointment, actor=w.by_booker, service_id=w.service.id, by_official=False, origin=IP

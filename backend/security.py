@@ -25,6 +25,24 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+EMAIL_FRAME_PAGE_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "frame-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+"""A page that shows an email in a sandboxed ``srcdoc`` iframe (the development mailbox, the
+service editor's preview): the iframe inherits this policy, so the email's inline styles may apply.
+Scripts stay off twice: here and by the iframe's sandbox."""
+
+
 def security_headers(*, hsts: bool) -> Callable[[Message, Scope], Awaitable[None]]:
     """A ``before_send`` hook: the headers on every HTTP answer of the app, the framework's own
     included (unknown route 404, 405, the CSRF 403, 429). A route middleware missed those: they

@@ -31,6 +31,7 @@ from backend.clock import Clock
 from backend.db.models import DocumentRetention, Official, Service, ServiceState, Team
 from backend.desk.auth import current_official, request_scope
 from backend.i18n import N_
+from backend.security import EMAIL_FRAME_PAGE_CSP
 from backend.settings import Settings
 from backend.web import NO_STORE, page, see_other
 
@@ -407,4 +408,5 @@ class ServicePages(Controller):
             kind_name=service_form.EMAIL_KINDS[kind],
             preview=preview,
             language=preview.locale,
+            headers={"Content-Security-Policy": EMAIL_FRAME_PAGE_CSP},
         )

@@ -13,6 +13,7 @@ from backend.db.models import Appointment, AppointmentStatus, Participant, Servi
 from backend.email.messages import Kind, Tokens, build_appointment_email
 from backend.i18n import translator
 from backend.settings import Settings
+from backend.timefmt import AMSTERDAM
 
 SAMPLE_TOKEN: Final = "voorbeeld"  # noqa: S105 - a made-up link in a preview, not a secret
 
@@ -36,7 +37,8 @@ def preview_email(
     """``kind`` of :data:`backend.catalog.service_form.EMAIL_KINDS`; nothing is stored or sent."""
     locale = locale if locale in ("nl", "en") else "nl"
     _ = translator(locale)
-    start = (now + dt.timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+    local_day = (now + dt.timedelta(days=7)).astimezone(AMSTERDAM).date()
+    start = dt.datetime.combine(local_day, dt.time(10, 0), AMSTERDAM).astimezone(dt.UTC)  # 10:00 next week
     team = service.team
     appointment = Appointment(
         id=uuid.UUID(int=0),

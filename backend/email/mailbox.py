@@ -16,20 +16,13 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from backend.email.dev_sink import DevMailbox, ReceivedMessage
+from backend.security import EMAIL_FRAME_PAGE_CSP
 from backend.timefmt import local
 from backend.web import page
 
 _SAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]")
 
-# The page itself: the app's usual strictness, except that the email shown in the srcdoc iframe (which
-# inherits this policy) may use its inline styles. Scripts stay off twice: here and by the sandbox.
-_PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "Cache-Control": "no-store",
-}
+_PAGE_HEADERS = {"Content-Security-Policy": EMAIL_FRAME_PAGE_CSP, "Cache-Control": "no-store"}
 
 # Headers for email HTML opened on its own: a sandboxed, script-free document with only inline styles.
 _EMAIL_HTML_HEADERS = {

@@ -233,3 +233,28 @@ def test_cancellation_removes_the_event_and_has_no_join_link() -> None:
     assert str(event["STATUS"]) == "CANCELLED" and event.decoded("SEQUENCE") == 1
     assert str(event["UID"]) == f"{objects[0].id}@digitale-balie"
     assert not event.walk("VALARM")
+
+
+@pytest.mark.parametrize(
+    ("locale", "shown", "hidden"), [("nl", "Neem uw", "Bring your"), ("en", "Bring your", "Neem uw")]
+)
+def test_the_teams_own_words_stand_under_the_greeting_as_typed(locale: str, shown: str, hidden: str) -> None:
+    """The service editor's text for this kind, in the email's language: plain text, never HTML."""
+    objects = _objects(locale)
+    objects[2].email_texts = {
+        "confirmation": {"nl": "Neem uw loonstroken mee.\n\n<b>Tot dan</b>", "en": "Bring your payslips."},
+        "reminder": {"nl": "Alleen in de herinnering."},
+    }
+    message = _confirm(objects)
+    text, html = _part(message, "plain"), _part(message, "html")
+    assert shown in text and shown in html and hidden not in text
+    assert "Alleen in de herinnering." not in text
+    if locale == "nl":
+        assert "<b>Tot dan</b>" not in html and "&lt;b&gt;Tot dan&lt;/b&gt;" in html
+        assert text.index("Neem uw") < text.index("Wat:")
+        assert "Neem uw loonstroken mee.\n\n<b>Tot dan</b>\n\n" in text  # paragraphs kept
+
+
+def test_an_email_without_own_words_keeps_its_layout() -> None:
+    text = _part(_confirm(_objects()), "plain")
+    assert "staat vast.\n\nWat: Geboorteaangifte" in text

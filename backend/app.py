@@ -58,6 +58,7 @@ from backend.security import security_headers
 from backend.settings import WEB_DIR, Settings
 from backend.tenancy import acting
 from backend.tenancy.pages import ActingSwitch, MandatePages
+from backend.tenancy.staff_pages import InvitationPages, StaffPages
 from backend.tenancy.teams import TeamPages
 from backend.web import see_other
 from signalling.handlers import websocket_handlers
@@ -171,6 +172,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         MandatePages,
         ServicePages,
         TeamPages,
+        StaffPages,
+        InvitationPages,
         ActingSwitch,
         OfficialSignIn,
         DigidSignIn,

@@ -65,6 +65,9 @@ class LivePages(Protocol):
     async def mandate_ended(self, team_ids: Sequence[UUID], mandate_id: UUID) -> None:
         """The desk and call pages acting under the mandate (for ``team_ids``): it was revoked."""
 
+    async def team_access_ended(self, team_id: UUID, official_id: UUID) -> None:
+        """The official's desk and call pages that reach ``team_id``: a team admin took them off it."""
+
 
 class NoLivePages:
     """The port where no page listens (the separate worker process, scripts): every event is dropped."""
@@ -107,4 +110,7 @@ class NoLivePages:
         return None
 
     async def mandate_ended(self, team_ids: Sequence[UUID], mandate_id: UUID) -> None:
+        return None
+
+    async def team_access_ended(self, team_id: UUID, official_id: UUID) -> None:
         return None

@@ -73,3 +73,8 @@ class HubPages:
             await self.hub.emit(
                 team_channel(team_id), protocol.mandate_ended(mandate_id), origin=SERVER_ORIGIN
             )
+
+    async def team_access_ended(self, team_id: UUID, official_id: UUID) -> None:
+        await self.hub.emit(
+            team_channel(team_id), protocol.team_access_ended(team_id, official_id), origin=SERVER_ORIGIN
+        )

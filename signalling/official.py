@@ -50,11 +50,15 @@ class OfficialAccess:
     mandate_ends_at: dt.datetime | None = None
 
     def ended_by(self, event: dict[str, Any]) -> bool:
-        """Whether ``event`` ends this socket's access: the provider signed the official out, or
-        the mandate it acts under was revoked."""
+        """Whether ``event`` ends this socket's access: the provider signed the official out, a team
+        admin took them off a team this socket reaches, or the mandate it acts under was revoked."""
         kind = event.get("type")
         if kind == "signed-out":
             return event.get("official_id") == str(self.official_id)
+        if kind == "team-access-ended":
+            return event.get("official_id") == str(self.official_id) and any(
+                event.get("team_id") == str(team_id) for team_id in self.team_ids
+            )
         return (
             kind == "mandate-ended"
             and self.mandate_id is not None
@@ -76,6 +80,9 @@ async def end_access(conn: Connection, access: OfficialAccess, event: dict[str, 
     if event.get("type") == "signed-out":
         await conn.error("unauthorized", "your organisation signed you out")
         conn.finish(CLOSE_UNAUTHORIZED)
+    elif event.get("type") == "team-access-ended":
+        await conn.error("forbidden", "a team admin took you off this team")
+        conn.finish(CLOSE_FORBIDDEN)
     else:
         await conn.error("forbidden", "the mandate you worked under was revoked")
         conn.finish(CLOSE_FORBIDDEN)

@@ -342,6 +342,12 @@ def mandate_ended(mandate_id: uuid.UUID) -> dict[str, Any]:
     return {"type": "mandate-ended", "mandate_id": str(mandate_id)}
 
 
+def team_access_ended(team_id: uuid.UUID, official_id: uuid.UUID) -> dict[str, Any]:
+    """Internal (between sockets): a team admin took the official off the team; that official's
+    desk and call sockets that reach the team close with 4403, everyone else's ignore it."""
+    return {"type": "team-access-ended", "team_id": str(team_id), "official_id": str(official_id)}
+
+
 def identify(level: str) -> dict[str, Any]:
     """To a citizen: the official asks them to identify with DigiD at ``level`` (or higher)."""
     return {"type": "identify", "level": level}

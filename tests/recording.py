@@ -63,3 +63,6 @@ class RecordingPages:
 
     async def mandate_ended(self, team_ids: Sequence[UUID], mandate_id: UUID) -> None:
         self._keep("mandate_ended", mandate_id=mandate_id)
+
+    async def team_access_ended(self, team_id: UUID, official_id: UUID) -> None:
+        self._keep("team_access_ended", team_id=team_id, official_id=official_id)

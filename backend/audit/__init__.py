@@ -24,7 +24,13 @@ from backend.audit.access import (
     signed_out,
     signed_out_by_provider,
 )
-from backend.audit.agenda import agenda_changed, service_changed, team_created
+from backend.audit.agenda import (
+    agenda_changed,
+    invitation_accepted,
+    service_changed,
+    staff_changed,
+    team_created,
+)
 from backend.audit.appointments import (
     appointment_booked,
     appointment_cancelled,
@@ -75,6 +81,7 @@ __all__ = [
     "identity_failed",
     "identity_requested",
     "identity_verified",
+    "invitation_accepted",
     "mandate_changed",
     "mandate_values",
     "no_show_marked",
@@ -90,6 +97,7 @@ __all__ = [
     "signed_in",
     "signed_out",
     "signed_out_by_provider",
+    "staff_changed",
     "team_created",
     "waiting_room_entered",
 ]

@@ -8,7 +8,7 @@ from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.audit._writer import _record, official_actor, origin_of
-from backend.db.models import Official, Service, Team
+from backend.db.models import Official, Service, StaffInvitation, Team
 
 
 def agenda_changed(
@@ -69,4 +69,43 @@ def team_created(
         municipality_id=team.municipality_id,
         origin=origin_of(request),
         details={},
+    )
+
+
+def staff_changed(
+    session: AsyncSession,
+    request: Request[Any, Any, Any],
+    official: Official,
+    team: Team,
+    what: str,
+    **details: str,
+) -> None:
+    """A team admin about the team's officials: ``what`` is ``invited``, ``invitation_revoked``,
+    ``role``, ``deactivated`` or ``reactivated``; ``details`` name the membership or invitation and
+    the role, never the e-mail address."""
+    _record(
+        session,
+        actor=official_actor(official.id),
+        action="staff.changed",
+        object_type="team",
+        object_id=team.id,
+        municipality_id=team.municipality_id,
+        origin=origin_of(request),
+        details={"what": what, **details},
+    )
+
+
+def invitation_accepted(
+    session: AsyncSession, request: Request[Any, Any, Any], official: Official, invitation: StaffInvitation
+) -> None:
+    """An official signed in through a staff invitation and joined its team."""
+    _record(
+        session,
+        actor=official_actor(official.id),
+        action="staff.invitation_accepted",
+        object_type="team",
+        object_id=invitation.team_id,
+        municipality_id=invitation.team.municipality_id,
+        origin=origin_of(request),
+        details={"invitation": str(invitation.id), "role": invitation.role},
     )

@@ -33,6 +33,7 @@ from backend.identity.logout import ProviderSessions
 from backend.identity.parties import Parties, pending_purpose, unverified_issuer
 from backend.live import LivePages
 from backend.settings import Settings
+from backend.tenancy import staff
 from backend.web import NO_STORE, page, see_other
 
 log = structlog.get_logger()
@@ -91,7 +92,10 @@ class OfficialSignIn(Controller):
         self, request: Request[Any, Any, Any], settings: Settings, parties: Parties, db_session: AsyncSession
     ) -> Template:
         signed_out = request.query_params.get("uitgelogd") == "1"
-        return await _sign_in_page(request, settings, parties, db_session, signed_out=signed_out)
+        invited = request.query_params.get("uitnodiging") == "1"
+        return await _sign_in_page(
+            request, settings, parties, db_session, signed_out=signed_out, invited=invited
+        )
 
     @get("/inloggen/kies")
     async def choose(
@@ -210,8 +214,27 @@ class OfficialSignIn(Controller):
         if allowed is not None:  # a provider grants teams and roles of its own municipality only
             teams = await officials.of_municipalities(db_session, teams, allowed)
             managed &= allowed
+        invitation = await staff.held_by(db_session, request.session, clock())
+        if invitation is not None:
+            refused = staff.refusal(invitation, login.claims, allowed)
+            if refused is not None:
+                request.session.pop(staff.INVITATION_KEY, None)
+                await audit.sign_in_failed(
+                    db_session, request, reason=refused, object_id=str(login.claims["sub"])[:64]
+                )
+                return page(
+                    request,
+                    "pages/identity/problem.html",
+                    status_code=403,
+                    title=N_("Deze uitnodiging is niet voor u"),
+                    message=staff.OTHER_EMAIL
+                    if refused == "invitation_other_email"
+                    else staff.OTHER_MUNICIPALITY,
+                )
         dev = dev_issuer(settings) if uses_dev_provider(settings, "official") else None
-        official = await officials.provision(db_session, login.claims, teams, dev_issuer=dev, managed=managed)
+        official = await officials.provision(
+            db_session, login.claims, teams, dev_issuer=dev, managed=managed, invited=invitation is not None
+        )
         if official is None:
             await db_session.commit()  # memberships the provider took away are gone
             await audit.sign_in_failed(
@@ -227,6 +250,9 @@ class OfficialSignIn(Controller):
                     "Vraag de beheerder van uw team om u toegang te geven."
                 ),
             )
+        if invitation is not None:
+            await staff.accept(db_session, invitation, official, clock())
+            audit.invitation_accepted(db_session, request, official, invitation)
         audit.signed_in(db_session, official, request, party.config.issuer)
         await db_session.commit()
         sid = login.claims.get("sid")

@@ -71,18 +71,21 @@ async def provision(
     *,
     dev_issuer: str | None,
     managed: set[UUID] | None = None,
+    invited: bool = False,
 ) -> Official | None:
     """The official for these claims with exactly ``teams`` as memberships and ``managed`` as the
     municipalities they administer; None without either.
 
     The provider is the truth about who belongs where: memberships and admin roles it no longer
     gives are removed, also when that leaves the official with none (and so without access).
-    Memberships an admin granted in the app (``source="app"``) are not the provider's to remove.
+    Memberships an admin granted in the app (``source="app"``) are not the provider's to remove, nor
+    is a team admin's deactivation. ``invited``: the official signs in with a staff invitation, so
+    they are made even without a team from the provider (the invitation gives one).
     """
     managed = managed or set()
     issuer, subject = str(claims["iss"]), str(claims["sub"])
     official = await find(db, issuer, subject, dev_issuer=dev_issuer)
-    if official is None and not teams and not managed:
+    if official is None and not teams and not managed and not invited:
         return None
     if official is None:
         official = Official(issuer=issuer, subject=subject, name=display_name(claims))
@@ -96,14 +99,12 @@ async def provision(
         m.team_id: m
         for m in await db.scalars(select(Membership).where(Membership.official_id == official.id))
     }
-    kept_from_app = False
     for team_id, membership in current.items():
         if team_id in teams:  # what the provider gives, it decides (also over an app grant)
             membership.role, membership.source = teams[team_id], "provider"
-        elif membership.source == "provider":
-            await db.delete(membership)
-        else:
-            kept_from_app = True  # granted in the app: the provider never gave it, nor takes it
+        elif membership.source == "provider" and membership.active:
+            await db.delete(membership)  # a deactivated one stays: the admin's word outlasts the groups
+        # granted in the app: the provider never gave it, nor takes it
     for team_id, role in teams.items():
         if team_id not in current:
             db.add(Membership(official_id=official.id, team_id=team_id, role=role))
@@ -122,4 +123,5 @@ async def provision(
     )
     await db.flush()
     await db.refresh(official, ["memberships"])
-    return official if teams or managed or kept_from_app else None
+    # Access is an active membership (from either source), a municipality to manage or an invitation.
+    return official if official.active_memberships or managed or invited else None

@@ -80,7 +80,7 @@ async def home_municipalities(db: AsyncSession, official_id: UUID) -> set[UUID]:
     teams = await db.scalars(
         select(Team.municipality_id)
         .join(Membership, Membership.team_id == Team.id)
-        .where(Membership.official_id == official_id)
+        .where(Membership.official_id == official_id, Membership.deactivated_at.is_(None))
     )
     managed = await db.scalars(
         select(MunicipalityAdmin.municipality_id).where(MunicipalityAdmin.official_id == official_id)
@@ -94,7 +94,7 @@ async def officials_of(db: AsyncSession, municipality_id: UUID) -> list[Official
         select(Official)
         .join(Membership, Membership.official_id == Official.id)
         .join(Team, Team.id == Membership.team_id)
-        .where(Team.municipality_id == municipality_id)
+        .where(Team.municipality_id == municipality_id, Membership.deactivated_at.is_(None))
         .order_by(Official.name)
         .distinct()
     )

@@ -60,8 +60,8 @@ def own_scope(
 ) -> Scope:
     return Scope(
         official=official,
-        team_ids=frozenset(m.team_id for m in official.memberships),
-        admin_team_ids=frozenset(m.team_id for m in official.memberships if m.role == "admin")
+        team_ids=frozenset(m.team_id for m in official.active_memberships),
+        admin_team_ids=frozenset(m.team_id for m in official.active_memberships if m.role == "admin")
         | managed_teams,
         admin_municipality_ids=managed,
         available=available,
@@ -94,7 +94,7 @@ async def scope_of(db: AsyncSession, official: Official, chosen: object, now: dt
     Also tells the audit trail (backend.tenancy.acting) under which mandate this request acts.
     """
     managed = await managed_by(db, official.id)
-    home = {m.team.municipality_id for m in official.memberships} | managed
+    home = {m.team.municipality_id for m in official.active_memberships} | managed
     available = tuple(await mandates.running_for(db, official.id, now, home=home))
     mandate_id = mandate_id_of(chosen)
     mandate = next((m for m in available if m.id == mandate_id), None)

@@ -20,7 +20,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.booking.tokens import hash_token, new_token
-from backend.db.models import Appointment, AuditEvent, Document, Mandate, Official, Participant, Service
+from backend.db.models import (
+    Appointment,
+    AuditEvent,
+    Document,
+    Mandate,
+    Official,
+    Participant,
+    Service,
+    StaffInvitation,
+)
 from tests.support import seed_agenda
 
 IP = "203.0.113.7"
@@ -29,6 +38,7 @@ NOWHERE = uuid.UUID(int=7)
 HELPERS = {"origin_of", "official_actor", "participant_actor", "official_municipality", "mandate_values"}
 GRANTEE = uuid.UUID(int=11)
 MANDATE = uuid.UUID(int=12)
+INVITATION = uuid.UUID(int=13)
 START = dt.datetime(2026, 12, 21, 9, 0, tzinfo=dt.UTC)
 EXPIRES = dt.datetime(2027, 1, 4, 9, 0, tzinfo=dt.UTC)
 
@@ -312,6 +322,39 @@ CASES = [
             w.municipality,
             origin=IP,
             details={"what": "question_added", "team": str(w.service.team_id), "question": "q"},
+        ),
+    ),
+    Case(
+        "staff_changed",
+        lambda s, w: audit.staff_changed(
+            s, w.request, w.official, w.service.team, "role", membership="m", role="admin"
+        ),
+        lambda w: Row(
+            w.by_official,
+            "staff.changed",
+            "team",
+            w.service.team_id,
+            w.municipality,
+            origin=IP,
+            details={"what": "role", "membership": "m", "role": "admin"},
+        ),
+    ),
+    Case(
+        "invitation_accepted",
+        lambda s, w: audit.invitation_accepted(
+            s,
+            w.request,
+            w.official,
+            StaffInvitation(id=INVITATION, team_id=w.service.team_id, team=w.service.team, role="admin"),
+        ),
+        lambda w: Row(
+            w.by_official,
+            "staff.invitation_accepted",
+            "team",
+            w.service.team_id,
+            w.municipality,
+            origin=IP,
+            details={"invitation": str(INVITATION), "role": "admin"},
         ),
     ),
     Case(

@@ -49,6 +49,7 @@ from backend.db.models import (
     ScheduleException,
     Service,
     ServiceState,
+    StaffInvitation,
     Team,
 )
 from tests.integration.signalling_support import Peer
@@ -73,6 +74,8 @@ class Objects:
     service_id: uuid.UUID
     exception_id: uuid.UUID
     mandate_id: uuid.UUID
+    membership_id: uuid.UUID
+    invitation_id: uuid.UUID
 
     def ids(self) -> dict[str, uuid.UUID]:
         return dataclasses.asdict(self)
@@ -112,10 +115,26 @@ async def _objects(session: AsyncSession, service: Service, mandate_id: uuid.UUI
     exception = ScheduleException(
         team_id=service.team_id, day=start.date() + dt.timedelta(days=30), blocks=[]
     )
-    session.add_all([document, exception])
+    member = Official(issuer="urn:balie:dev", subject=f"lid-{secrets.token_hex(4)}", name="Lid")
+    membership = Membership(official=member, team_id=service.team_id, role="official", source="app")
+    invitation = StaffInvitation(
+        team_id=service.team_id,
+        email="nieuw@example.nl",
+        token_hash=hash_token(new_token()),
+        expires_at=start + dt.timedelta(days=7),
+    )
+    session.add_all([document, exception, membership, invitation])
     await session.commit()
     return Objects(
-        appointment.id, participant.id, document.id, service.team_id, service.id, exception.id, mandate_id
+        appointment.id,
+        participant.id,
+        document.id,
+        service.team_id,
+        service.id,
+        exception.id,
+        mandate_id,
+        membership.id,
+        invitation.id,
     )
 
 

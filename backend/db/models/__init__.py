@@ -21,7 +21,7 @@ from backend.db.models.document import Document, DocumentRetention, DocumentType
 from backend.db.models.idempotency import IdempotentRequest
 from backend.db.models.identity_provider import IdentityProvider
 from backend.db.models.mandate import Mandate, MunicipalityAdmin
-from backend.db.models.official import Membership, Official
+from backend.db.models.official import Membership, Official, StaffInvitation
 from backend.db.models.outbox import OutboxMessage, OutboxStatus
 from backend.db.models.session import StoredSession
 
@@ -49,6 +49,7 @@ __all__ = [
     "Service",
     "ServiceState",
     "SlotClaim",
+    "StaffInvitation",
     "StoredSession",
     "Team",
 ]

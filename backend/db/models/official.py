@@ -24,6 +24,11 @@ class Official(Base):
     """When the identity provider last ended this official's sessions (back-channel logout): a
     session signed in before it no longer counts, on any node, in any session store."""
     memberships: Mapped[list[Membership]] = relationship(back_populates="official", lazy="selectin")
+    """Every membership, also those a team admin deactivated: access reads :attr:`active_memberships`."""
+
+    @property
+    def active_memberships(self) -> list[Membership]:
+        return [m for m in self.memberships if m.active]
 
 
 class Membership(Base):
@@ -36,5 +41,35 @@ class Membership(Base):
     source: Mapped[str] = mapped_column(String(20), default="provider", server_default="provider")
     """``provider``: from the staff identity provider's groups, kept in step with them at every
     sign-in; ``app``: granted in the app by an admin, which a sign-in leaves alone."""
+    deactivated_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    """Set when a team admin took the official off the team: it gives no access, and a sign-in
+    with the provider's group for the team does not bring it back (only the admin can)."""
     official: Mapped[Official] = relationship(back_populates="memberships")
     team: Mapped[Team] = relationship(lazy="joined")
+
+    @property
+    def active(self) -> bool:
+        return self.deactivated_at is None
+
+
+class StaffInvitation(Base):
+    """A one-time link that binds whoever signs in with it (with the same e-mail address, when the
+    provider sends one) to a team with a role; stored as the link token's hash."""
+
+    team_id: Mapped[UUID] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(20), default="official")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_official_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("official.id", ondelete="SET NULL"), default=None
+    )
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    accepted_by_official_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("official.id", ondelete="SET NULL"), default=None
+    )
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    team: Mapped[Team] = relationship(lazy="joined")
+
+    def open_at(self, now: dt.datetime) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and now < self.expires_at

@@ -57,6 +57,8 @@ from backend.notify import Notify
 from backend.security import security_headers
 from backend.settings import WEB_DIR, Settings
 from backend.tenancy import acting
+from backend.tenancy.brand_assets import BrandAssets
+from backend.tenancy.municipality_pages import MunicipalityPages
 from backend.tenancy.pages import ActingSwitch, MandatePages
 from backend.tenancy.staff_pages import InvitationPages, StaffPages
 from backend.tenancy.teams import TeamPages
@@ -172,6 +174,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         MandatePages,
         ServicePages,
         TeamPages,
+        MunicipalityPages,
+        BrandAssets,
         StaffPages,
         InvitationPages,
         ActingSwitch,

@@ -24,6 +24,7 @@ from backend.db.models import (
     ServiceState,
     Team,
 )
+from backend.settings.identity import DEV_PLATFORM_ADMIN
 
 DEV_ISSUER = "urn:balie:dev"
 WEEKDAY_BLOCKS = ((dt.time(8, 30), dt.time(12, 30)), (dt.time(13, 0), dt.time(17, 0)))
@@ -42,7 +43,14 @@ async def is_empty(session: AsyncSession) -> bool:
 
 
 async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Municipality:
-    rotterdam = Municipality(cbs_code="0599", name="Gemeente Rotterdam", slug="rotterdam", phone="14 010")
+    rotterdam = Municipality(
+        cbs_code="0599",
+        name="Gemeente Rotterdam",
+        slug="rotterdam",
+        phone="14 010",
+        website="https://www.rotterdam.nl",
+        privacy_url="https://www.rotterdam.nl/privacy",
+    )
     burgerzaken = Team(
         municipality=rotterdam,
         name="Burgerzaken",
@@ -182,10 +190,18 @@ async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Munic
         issuer=DEV_ISSUER, subject="fatima", name="Fatima El Amrani", email="f.elamrani@rotterdam.example"
     )
     jan = Official(issuer=DEV_ISSUER, subject="jan", name="Jan de Vries", email="j.devries@rotterdam.example")
+    platform = Official(
+        issuer=DEV_ISSUER,
+        subject=DEV_PLATFORM_ADMIN,
+        name="Pim Bakker (platformbeheer)",
+        email="platform@balie.example",
+        is_platform_admin=True,
+    )
     session.add_all(
         [
             fatima,
             jan,
+            platform,
             Membership(official=fatima, team=burgerzaken, role="admin"),
             Membership(official=jan, team=burgerzaken, role="official"),
             Membership(official=jan, team=wijkteam, role="official"),

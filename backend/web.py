@@ -10,6 +10,7 @@ from litestar.datastructures import CacheControlHeader, Cookie
 from litestar.enums import HttpMethod
 from litestar.response import Redirect, Template
 
+from backend.db.models import Appointment, Municipality, Participant, Service
 from backend.i18n import DEFAULT_LOCALE, LOCALES, pick_locale, translator
 from backend.localized import localized
 
@@ -44,6 +45,37 @@ def language_links(request: Request[Any, Any, Any], here: str | None = None) -> 
     return {code: f"{path}?{urlencode([*kept, ('lang', code)])}" for code in LOCALES}
 
 
+def municipality_in(context: dict[str, Any]) -> Municipality | None:
+    """The municipality a citizen page is about: named, or that of its service or appointment."""
+    named = context.get("municipality")
+    if isinstance(named, Municipality):
+        return named
+    for key in ("appointment", "service", "participant"):
+        item = context.get(key)
+        if isinstance(item, Participant):
+            item = item.appointment
+        if isinstance(item, Appointment | Service):
+            return item.team.municipality
+    return None
+
+
+def brand_of(municipality: Municipality | None) -> dict[str, Any] | None:
+    """What base.html shows of a municipality: its name linking to its page, its logo, its
+    stylesheet of design tokens, and its phone number, website and privacy statement below."""
+    if municipality is None:
+        return None
+    version = municipality.brand_version
+    return {
+        "name": municipality.name,
+        "href": f"/{municipality.slug}",
+        "phone": municipality.phone,
+        "website": municipality.website,
+        "privacy_url": municipality.privacy_url,
+        "logo_url": f"/{municipality.slug}/logo?v={version}" if municipality.logo_type else None,
+        "css_url": f"/{municipality.slug}/huisstijl.css?v={version}" if municipality.brand_tokens else None,
+    }
+
+
 def page(
     request: Request[Any, Any, Any],
     template: str,
@@ -60,6 +92,9 @@ def page(
     chosen = request.query_params.get("lang")
     if chosen in LOCALES and chosen != request.cookies.get(LANG_COOKIE):
         cookies.append(Cookie(key=LANG_COOKIE, value=chosen, max_age=365 * 24 * 3600, samesite="lax"))
+    if "brand" not in context:  # citizen pages carry their municipality's branding; staff pages not
+        staff_page = request.url.path.startswith(("/balie", "/dev")) or template.startswith("pages/desk/")
+        context["brand"] = None if staff_page else brand_of(municipality_in(context))
     return Template(
         template_name=template,
         context={

@@ -58,6 +58,7 @@ from backend.audit.documents import (
 )
 from backend.audit.identity import identity_failed, identity_requested, identity_verified
 from backend.audit.mandates import acting_started, mandate_changed, mandate_values
+from backend.audit.municipalities import manager_invited, municipality_changed
 
 __all__ = [
     "access_denied",
@@ -82,8 +83,10 @@ __all__ = [
     "identity_requested",
     "identity_verified",
     "invitation_accepted",
+    "manager_invited",
     "mandate_changed",
     "mandate_values",
+    "municipality_changed",
     "no_show_marked",
     "official_actor",
     "official_municipality",

@@ -98,14 +98,16 @@ def staff_changed(
 def invitation_accepted(
     session: AsyncSession, request: Request[Any, Any, Any], official: Official, invitation: StaffInvitation
 ) -> None:
-    """An official signed in through a staff invitation and joined its team."""
+    """An official signed in through a staff invitation and joined its team (or, without a team,
+    became an admin of its municipality)."""
+    team_id = invitation.team_id
     _record(
         session,
         actor=official_actor(official.id),
         action="staff.invitation_accepted",
-        object_type="team",
-        object_id=invitation.team_id,
-        municipality_id=invitation.team.municipality_id,
+        object_type="team" if team_id is not None else "municipality",
+        object_id=team_id if team_id is not None else invitation.for_municipality,
+        municipality_id=invitation.for_municipality,
         origin=origin_of(request),
         details={"invitation": str(invitation.id), "role": invitation.role},
     )

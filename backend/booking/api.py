@@ -32,7 +32,7 @@ from backend.booking.schemas import (
 from backend.booking.tokens import working_manage_token
 from backend.booking.validation import as_utc, clean_text, email_error, name_error, plausible_day
 from backend.clock import Clock, local_today
-from backend.db.models import Appointment, Service, ServiceState
+from backend.db.models import Appointment, Municipality, Service, ServiceState, Team
 from backend.errors import PROBLEM_JSON, problem
 from backend.i18n import translator
 from backend.notify import Notify
@@ -117,7 +117,11 @@ class BookingApi(Controller):
     @get("/services")
     async def list_services(self, db_session: AsyncSession) -> list[ServiceOut]:
         services = await db_session.scalars(
-            select(Service).where(Service.state == ServiceState.PUBLISHED).order_by(Service.name)
+            select(Service)
+            .join(Team, Team.id == Service.team_id)
+            .join(Municipality, Municipality.id == Team.municipality_id)
+            .where(Service.state == ServiceState.PUBLISHED, Municipality.deactivated_at.is_(None))
+            .order_by(Service.name)
         )
         return [
             ServiceOut(

@@ -30,7 +30,7 @@ from backend.web import page, request_locale, see_other
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 CONSENT_MISSING = N_("Geef toestemming om verder te gaan.")
-STEPS = BookingSteps(base="/diensten", start_of=lambda service: f"/g/{service.team.municipality.slug}")
+STEPS = BookingSteps(base="/diensten", start_of=lambda service: f"/{service.team.municipality.slug}")
 
 
 async def _service_or_404(db_session: AsyncSession, service_id: UUID) -> Service:
@@ -65,15 +65,31 @@ class BookingPages(Controller):
     include_in_schema = False
 
     @get("/")
-    async def home(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> Template:
-        municipalities = list(await db_session.scalars(select(Municipality).order_by(Municipality.name)))
+    async def home(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> Template | Redirect:
+        """Every municipality citizens may find; with only one, straight to its page."""
+        municipalities = list(
+            await db_session.scalars(
+                select(Municipality).where(Municipality.deactivated_at.is_(None)).order_by(Municipality.name)
+            )
+        )
+        if len(municipalities) == 1:  # keeping the query: ?lang=en chooses the language there
+            query = f"?{request.url.query}" if request.url.query else ""
+            return Redirect(path=f"/{municipalities[0].slug}{query}", status_code=302)
         return page(request, "pages/home.html", municipalities=municipalities)
 
     @get("/g/{slug:str}")
+    async def old_address(self, slug: str) -> Redirect:
+        """The address the first emails linked to."""
+        return Redirect(path=f"/{slug}", status_code=301)
+
+    @get("/{slug:str}")
     async def municipality(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, slug: str
     ) -> Template:
-        municipality = await db_session.scalar(select(Municipality).where(Municipality.slug == slug))
+        """The municipality's public page: its teams with a service to book."""
+        municipality = await db_session.scalar(
+            select(Municipality).where(Municipality.slug == slug, Municipality.deactivated_at.is_(None))
+        )
         if municipality is None:
             raise NotFoundException()
         return page(request, "pages/municipality.html", municipality=municipality)

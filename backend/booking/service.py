@@ -147,9 +147,10 @@ def deadline_days(service: Service, intake: Mapping[str, Any]) -> DayRange | Non
 
 
 async def get_service(session: AsyncSession, service_id: UUID) -> Service | None:
-    """The service if citizens may book it now: published (a draft or a withdrawn one is not)."""
+    """The service if citizens may book it now: published (a draft or a withdrawn one is not) by a
+    municipality that is not switched off."""
     service = await session.get(Service, service_id)
-    return service if service is not None and service.is_published else None
+    return service if service is not None and service.is_bookable else None
 
 
 async def taken_seats(

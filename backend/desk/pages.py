@@ -87,6 +87,7 @@ class DeskPages(Controller):
             level_labels=levels.LABELS,
             is_admin=bool(scope.admin_team_ids),
             manages_municipality=bool(scope.admin_municipality_ids),
+            platform_admin=scope.is_platform_admin,
             acting_for=scope.acting_for,
             mandates=[{"id": str(m.id), "grantor": m.grantor.name} for m in scope.available],
             mandate_ended=bool(getattr(request.state, "mandate_ended", False)),

@@ -44,7 +44,7 @@ async def _service_for(
     request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, service_id: UUID
 ) -> Service:
     service = await of_own_team(request, db_session, official, Service, service_id)
-    if not service.is_published:  # a draft or withdrawn service is booked by no one
+    if not service.is_bookable:  # a draft, a withdrawn one or one of a switched-off municipality
         raise NotFoundException()
     return service
 
@@ -69,6 +69,7 @@ class PhoneBooking(Controller):
                 .order_by(Service.name)
             )
         )
+        services = [s for s in services if s.is_bookable]
         return page(request, "pages/desk/phone_services.html", services=services, base=BASE)
 
     @get("/{service_id:uuid}/vragen")

@@ -28,10 +28,12 @@ from backend.email.render import (
     calendar_invitation,
     render,
     sender_address,
+    sender_as,
 )
 from backend.i18n import N_, translator
 from backend.localized import localized, localized_list
 from backend.settings import Settings
+from backend.tenancy import branding
 from backend.timefmt import long_datetime, time_of_day
 
 ICS_UID_DOMAIN = "digitale-balie"
@@ -116,6 +118,11 @@ def build_appointment_email(
         "service": service_name,
         "municipality": municipality.name,
         "phone": municipality.phone,
+        "website": municipality.website,
+        "privacy_url": municipality.privacy_url,
+        "reply_to": municipality.reply_to,
+        "brand": branding.email_style(municipality.brand_tokens or {}),
+        "book_url": f"{settings.public_url.rstrip('/')}/{municipality.slug}",
         "reference": appointment.reference,
         "documents": localized_list(service, "documents", locale),
         "reason": appointment.cancel_reason,
@@ -156,13 +163,14 @@ def build_appointment_email(
         params=(("method", "CANCEL" if kind == "cancelled" else "REQUEST"), ("charset", "utf-8")),
     )
     return build_message(
-        sender=settings.email.sender,
+        sender=sender_as(settings.email.sender, municipality.sender_name),
         to_name=participant.name,
         to_address=participant.email,
         subject=_subject(kind, locale, when, appointment.reference),
         body=render(kind, locale, context),
         attachments=(ics,),
         now=now,
+        reply_to=municipality.reply_to,
     )
 
 

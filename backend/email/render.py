@@ -77,10 +77,13 @@ def build_message(
     body: Rendered,
     attachments: tuple[Attachment, ...] = (),
     now: dt.datetime | None = None,
+    reply_to: str = "",
 ) -> EmailMessage:
     """``multipart/mixed`` of ``multipart/alternative`` (text, HTML) plus the attachments."""
     message = EmailMessage()
     message["From"] = sender
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["To"] = Address(display_name=one_line(to_name), addr_spec=to_address)
     message["Subject"] = one_line(subject)
     message["Date"] = format_datetime(now or system_clock())
@@ -155,6 +158,12 @@ def calendar_invitation(invite: Invitation) -> bytes:
     calendar.add_component(event)
     ics: bytes = calendar.to_ical()
     return ics
+
+
+def sender_as(sender: str, name: str) -> str:
+    """The deployment's sending address under a municipality's name: ``Gemeente Schiedam <...>``
+    (the address stays the deployment's own, which its SPF and DKIM cover)."""
+    return str(Address(display_name=one_line(name), addr_spec=sender_address(sender)))
 
 
 def sender_address(sender: str) -> str:

@@ -233,7 +233,14 @@ class OfficialSignIn(Controller):
                 )
         dev = dev_issuer(settings) if uses_dev_provider(settings, "official") else None
         official = await officials.provision(
-            db_session, login.claims, teams, dev_issuer=dev, managed=managed, invited=invitation is not None
+            db_session,
+            login.claims,
+            teams,
+            dev_issuer=dev,
+            managed=managed,
+            invited=invitation is not None,
+            # only the deployment's own provider names platform admins, never a municipality's
+            platform_admin=allowed is None and str(login.claims["sub"]) in settings.identity.platform_admins,
         )
         if official is None:
             await db_session.commit()  # memberships the provider took away are gone

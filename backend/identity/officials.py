@@ -72,6 +72,7 @@ async def provision(
     dev_issuer: str | None,
     managed: set[UUID] | None = None,
     invited: bool = False,
+    platform_admin: bool = False,
 ) -> Official | None:
     """The official for these claims with exactly ``teams`` as memberships and ``managed`` as the
     municipalities they administer; None without either.
@@ -81,17 +82,20 @@ async def provision(
     Memberships an admin granted in the app (``source="app"``) are not the provider's to remove, nor
     is a team admin's deactivation. ``invited``: the official signs in with a staff invitation, so
     they are made even without a team from the provider (the invitation gives one).
+    ``platform_admin``: the deployment's settings name them (``BALIE_PLATFORM_ADMINS``); the flag
+    follows the settings at every sign-in.
     """
     managed = managed or set()
     issuer, subject = str(claims["iss"]), str(claims["sub"])
     official = await find(db, issuer, subject, dev_issuer=dev_issuer)
-    if official is None and not teams and not managed and not invited:
+    if official is None and not teams and not managed and not invited and not platform_admin:
         return None
     if official is None:
         official = Official(issuer=issuer, subject=subject, name=display_name(claims))
         db.add(official)
         await db.flush()
     official.name = display_name(claims)
+    official.is_platform_admin = platform_admin
     email = claims.get("email")
     if isinstance(email, str):
         official.email = email[:254]
@@ -115,13 +119,20 @@ async def provision(
         )
     }
     for municipality_id, admin_row in admin_rows.items():
-        if municipality_id not in managed:
+        if municipality_id in managed:
+            admin_row.source = "provider"
+        elif admin_row.source == "provider":
             await db.delete(admin_row)
+        # made admin in the app (a platform admin's invitation): the provider never gave it, nor takes it
     db.add_all(
         MunicipalityAdmin(official_id=official.id, municipality_id=municipality_id)
         for municipality_id in managed - admin_rows.keys()
     )
+    kept = any(r.source == "app" for r in admin_rows.values())
     await db.flush()
     await db.refresh(official, ["memberships"])
-    # Access is an active membership (from either source), a municipality to manage or an invitation.
-    return official if official.active_memberships or managed or invited else None
+    # Access is an active membership (from either source), a municipality to manage, an invitation
+    # or running the platform.
+    if official.active_memberships or managed or kept or invited or platform_admin:
+        return official
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 from backend.identity.client_auth import ClientKeys
 from backend.settings.fields import (
@@ -23,6 +23,7 @@ from backend.settings.parsers import (
     DEFAULT_LOA_MAP,
     KeyList,
     algorithms,
+    comma_list,
     first_key,
     group_map,
     key_list,
@@ -30,6 +31,8 @@ from backend.settings.parsers import (
     one_of,
 )
 
+DEV_PLATFORM_ADMIN: Final = "platformbeheer"
+"""The development provider's official who is platform admin in development and in the demo."""
 TokenAuth = Literal["client_secret_basic", "client_secret_post", "private_key_jwt"]
 ClaimsFrom = Literal["both", "id_token", "userinfo"]
 
@@ -135,6 +138,16 @@ class IdentitySettings:
         doc='JSON: group -> `["<cbs code>/<team slug>", "official"|"admin"]` (a team role) or '
         '`["<cbs code>", "admin"]` (a municipality admin); empty: groups named '
         "`balie:<cbs code>:<team slug>:<official|admin>` and `balie:<cbs code>:admin` map by their name",
+    )
+    platform_admins: tuple[str, ...] = setting(
+        "PLATFORM_ADMINS",
+        (DEV_PLATFORM_ADMIN,),
+        parse=comma_list,
+        derive=lambda reading: (DEV_PLATFORM_ADMIN,) if in_development(reading) else (),
+        shown=f"`{DEV_PLATFORM_ADMIN}` in development, none in production",
+        doc="comma-separated `sub` claims of the staff provider's officials who run this deployment: "
+        "they create and deactivate municipalities and invite each one's first admin (only with the "
+        "deployment's own staff provider, never a municipality's own)",
     )
     client_keys: ClientKeys | None = setting(
         "OIDC_CLIENT_KEYS",

@@ -45,8 +45,13 @@ class Scope:
         return self.mandate.grantor if self.mandate is not None else None
 
     @property
+    def is_platform_admin(self) -> bool:
+        """Runs the deployment (creates and deactivates municipalities); never under a mandate."""
+        return self.mandate is None and self.official.is_platform_admin
+
+    @property
     def is_admin(self) -> bool:
-        return bool(self.admin_team_ids or self.admin_municipality_ids)
+        return bool(self.admin_team_ids or self.admin_municipality_ids or self.is_platform_admin)
 
     def may_reach_team(self, team_id: UUID) -> bool:
         return team_id in self.team_ids

@@ -8,6 +8,9 @@ own group for the team takes it over). When the provider sends an e-mail address
 invited one, so a forwarded link binds no one else. Deactivating a membership takes effect at the
 next request and closes the official's desk and call sockets of that team at once
 (``LivePages.team_access_ended``); a sign-in does not bring it back, the team admin can.
+
+An invitation without a team is a platform admin's: it makes its holder the admin of a new
+municipality (``MunicipalityAdmin`` of source ``app``, kept by later sign-ins).
 """
 
 from __future__ import annotations
@@ -25,13 +28,23 @@ from sqlalchemy.orm import contains_eager
 from backend.booking.agenda_form import Checker
 from backend.booking.tokens import hash_token, new_token
 from backend.booking.validation import email_error
-from backend.db.models import Membership, Official, StaffInvitation, Team
+from backend.db.models import (
+    Membership,
+    Municipality,
+    MunicipalityAdmin,
+    Official,
+    StaffInvitation,
+    Team,
+)
 from backend.i18n import N_
 
 INVITATION_DAYS: Final = 7
 INVITATION_KEY: Final = "staff_invitation"
 """The session key holding the invitation token while its holder signs in."""
 ROLES: Final = {"official": N_("Medewerker"), "admin": N_("Teambeheerder")}
+MANAGEMENT_ROLE: Final = "municipality_admin"
+"""The role of an invitation without a team: the municipality's admin (functioneel beheerder)."""
+ROLE_NAMES: Final = {**ROLES, MANAGEMENT_ROLE: N_("Beheerder van de gemeente")}
 OTHER_EMAIL: Final = N_(
     "Deze uitnodiging is voor een ander e-mailadres dan waarmee u bent ingelogd. Vraag uw teambeheerder "
     "om een nieuwe uitnodiging voor uw eigen adres."
@@ -80,8 +93,40 @@ async def invite(
     invitation = StaffInvitation(
         team_id=team.id,
         team=team,
+        municipality_id=team.municipality_id,
         email=invite.email,
         role=invite.role,
+        token_hash=hash_token(token),
+        invited_by_official_id=by.id,
+        expires_at=now + dt.timedelta(days=INVITATION_DAYS),
+    )
+    db.add(invitation)
+    await db.flush()
+    return invitation, token
+
+
+async def invite_manager(
+    db: AsyncSession, municipality: Municipality, email: str, by: Official, now: dt.datetime
+) -> tuple[StaffInvitation, str]:
+    """A platform admin's invitation to become ``municipality``'s admin, and its link token; an
+    open one of the same address for the municipality is replaced."""
+    for old in await db.scalars(
+        select(StaffInvitation).where(
+            StaffInvitation.team_id.is_(None),
+            StaffInvitation.municipality_id == municipality.id,
+            StaffInvitation.email == email,
+            StaffInvitation.accepted_at.is_(None),
+            StaffInvitation.revoked_at.is_(None),
+        )
+    ):
+        old.revoked_at = now
+    token = new_token()
+    invitation = StaffInvitation(
+        team_id=None,
+        municipality_id=municipality.id,
+        municipality=municipality,
+        email=email,
+        role=MANAGEMENT_ROLE,
         token_hash=hash_token(token),
         invited_by_official_id=by.id,
         expires_at=now + dt.timedelta(days=INVITATION_DAYS),
@@ -111,7 +156,7 @@ def refusal(
     e-mail address is another one, or a municipality's own provider signs in for another's team."""
     if not email_matches(invitation, claims.get("email")):
         return "invitation_other_email"
-    if allowed is not None and invitation.team.municipality_id not in allowed:
+    if allowed is not None and invitation.for_municipality not in allowed:
         return "invitation_other_municipality"
     return None
 
@@ -125,8 +170,13 @@ def email_matches(invitation: StaffInvitation, claimed: object) -> bool:
 
 async def accept(
     db: AsyncSession, invitation: StaffInvitation, official: Official, now: dt.datetime
-) -> Membership:
-    """Bind ``official`` to the invitation's team (once); the caller checked it is open."""
+) -> Membership | MunicipalityAdmin:
+    """Bind ``official`` to the invitation's team, or make them its municipality's admin (once);
+    the caller checked it is open."""
+    invitation.accepted_at = now
+    invitation.accepted_by_official_id = official.id
+    if invitation.team_id is None:
+        return await _accept_management(db, invitation.for_municipality, official)
     membership = await db.scalar(
         select(Membership).where(
             Membership.official_id == official.id, Membership.team_id == invitation.team_id
@@ -140,11 +190,24 @@ async def accept(
     elif membership.source == "app":
         membership.role = invitation.role
     membership.deactivated_at = None  # an invitation is the admin's word to let them in again
-    invitation.accepted_at = now
-    invitation.accepted_by_official_id = official.id
     await db.flush()
     await db.refresh(official, ["memberships"])
     return membership
+
+
+async def _accept_management(
+    db: AsyncSession, municipality_id: UUID, official: Official
+) -> MunicipalityAdmin:
+    admin = await db.scalar(
+        select(MunicipalityAdmin).where(
+            MunicipalityAdmin.official_id == official.id, MunicipalityAdmin.municipality_id == municipality_id
+        )
+    )
+    if admin is None:  # made admin in the app: later sign-ins keep it (backend.identity.officials)
+        admin = MunicipalityAdmin(official_id=official.id, municipality_id=municipality_id, source="app")
+        db.add(admin)
+        await db.flush()
+    return admin
 
 
 async def members(db: AsyncSession, team_id: UUID) -> list[Membership]:

@@ -65,7 +65,7 @@ async def _membership(
     return membership
 
 
-async def _queue_invitation_email(
+async def queue_invitation_email(
     db: AsyncSession,
     invitation: StaffInvitation,
     token: str,
@@ -74,25 +74,31 @@ async def _queue_invitation_email(
     locale: str,
     now: dt.datetime,
 ) -> None:
+    """The invitation's e-mail with its one-time link, through the outbox: for a team, or (no team)
+    to become the admin of a municipality."""
     _ = translator(locale)
     team = invitation.team
+    municipality = team.municipality if team is not None else invitation.municipality
+    if municipality is None:
+        raise ValueError("an invitation without a team names its municipality")
     context = {
         "inviter": inviter.name,
-        "team": team.name,
-        "municipality": team.municipality.name,
-        "role": _(staff.ROLES[invitation.role]).lower(),
+        "team": team.name if team is not None else "",
+        "municipality": municipality.name,
+        "role": _(staff.ROLE_NAMES[invitation.role]).lower(),
         "link": f"{settings.public_url.rstrip('/')}/balie/uitnodiging/{token}",
         "until": long_date(local(invitation.expires_at).date(), locale),
     }
+    subject = (
+        _("Uitnodiging voor team {team} ({municipality})", team=team.name, municipality=municipality.name)
+        if team is not None
+        else _("Uitnodiging: beheer van {municipality} in de Digitale Balie", municipality=municipality.name)
+    )
     message = build_message(
         sender=settings.email.sender,
         to_name="",
         to_address=invitation.email,
-        subject=_(
-            "Uitnodiging voor team {team} ({municipality})",
-            team=team.name,
-            municipality=team.municipality.name,
-        ),
+        subject=subject,
         body=render("staff_invitation", locale, context),
         now=now,
     )
@@ -176,7 +182,7 @@ class StaffPages(Controller):
             failed = {"id": f"invite-{team.id}", "errors": exc.errors, "values": data}
             return await self._page(request, db_session, official, now, status_code=422, failed=failed)
         invitation, token = await staff.invite(db_session, team, wanted, official, now)
-        await _queue_invitation_email(
+        await queue_invitation_email(
             db_session, invitation, token, official, settings, request_locale(request), now
         )
         audit.staff_changed(
@@ -318,7 +324,7 @@ class InvitationPages(Controller):
             request,
             "pages/desk/invitation.html",
             invitation=invitation,
-            role=staff.ROLES[invitation.role],
+            role=staff.ROLE_NAMES[invitation.role],
             token=token,
         )
 

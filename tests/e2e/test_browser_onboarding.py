@@ -118,7 +118,7 @@ async def test_a_new_team_from_nothing_to_bookable(namespace: Namespace, tmp_pat
         await admin.wait_for_selector("[data-service-editor][data-state=published]")
 
         citizen = await place.page("citizen")
-        await citizen.goto("/g/testgemeente")
+        await citizen.goto("/testgemeente")
         await citizen.click("text=Eerste gesprek")
         await citizen.wait_for_selector("text=Heeft u al schuldhulp?")
         assert await violations(citizen) == [], place.state_of()

@@ -358,6 +358,70 @@ CASES = [
         ),
     ),
     Case(
+        "invitation_accepted",  # a platform admin's invitation: no team, the municipality to manage
+        lambda s, w: audit.invitation_accepted(
+            s,
+            w.request,
+            w.official,
+            StaffInvitation(
+                id=INVITATION, team_id=None, municipality_id=w.municipality, role="municipality_admin"
+            ),
+        ),
+        lambda w: Row(
+            w.by_official,
+            "staff.invitation_accepted",
+            "municipality",
+            w.municipality,
+            w.municipality,
+            origin=IP,
+            details={"invitation": str(INVITATION), "role": "municipality_admin"},
+        ),
+    ),
+    Case(
+        "municipality_changed",
+        lambda s, w: audit.municipality_changed(
+            s,
+            w.request,
+            w.official,
+            w.service.team.municipality,
+            "profile",
+            {"phone": ("14 010", "14 099"), "website": ("", "https://www.testgemeente.example")},
+        ),
+        lambda w: Row(
+            w.by_official,
+            "municipality.changed",
+            "municipality",
+            w.municipality,
+            w.municipality,
+            origin=IP,
+            details={
+                "what": "profile",
+                "before": {"phone": "14 010", "website": ""},
+                "after": {"phone": "14 099", "website": "https://www.testgemeente.example"},
+            },
+        ),
+    ),
+    Case(
+        "manager_invited",
+        lambda s, w: audit.manager_invited(
+            s,
+            w.request,
+            w.official,
+            StaffInvitation(
+                id=INVITATION, team_id=None, municipality_id=w.municipality, role="municipality_admin"
+            ),
+        ),
+        lambda w: Row(
+            w.by_official,
+            "municipality.manager_invited",
+            "municipality",
+            w.municipality,
+            w.municipality,
+            origin=IP,
+            details={"invitation": str(INVITATION)},
+        ),
+    ),
+    Case(
         "team_created",
         lambda s, w: audit.team_created(s, w.request, w.official, w.service.team),
         lambda w: Row(w.by_official, "team.created", "team", w.service.team_id, w.municipality, origin=IP),

@@ -1,8 +1,8 @@
 """Isolation, proved from the app's own route table (docs/adr/0011-tenancy.md).
 
 Every staff route that takes an object id is tried with an id of Rotterdam's Burgerzaken (an
-appointment, its participant and document, the team, its service and a day with other hours, and
-a mandate between two other municipalities) by an official who may not reach it:
+appointment, its participant and document, the team, its service and a day with other hours, a
+mandate between two other municipalities, and Rotterdam itself) by an official who may not reach it:
 
 - an official (and admin) of another municipality, Schiedam;
 - an official (and team admin) of another team of Rotterdam, the Wijkteam;
@@ -76,6 +76,7 @@ class Objects:
     mandate_id: uuid.UUID
     membership_id: uuid.UUID
     invitation_id: uuid.UUID
+    municipality_id: uuid.UUID
 
     def ids(self) -> dict[str, uuid.UUID]:
         return dataclasses.asdict(self)
@@ -135,6 +136,7 @@ async def _objects(session: AsyncSession, service: Service, mandate_id: uuid.UUI
         mandate_id,
         membership.id,
         invitation.id,
+        service.team.municipality_id,
     )
 
 

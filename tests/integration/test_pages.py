@@ -39,9 +39,11 @@ async def book_through_pages(
 
 
 async def test_home_to_confirmation(client: Any, seeded_service: Any, session: AsyncSession) -> None:
-    home = await client.get("/")
-    assert "Gemeente Testgemeente" in home.text and home.headers["content-type"].startswith("text/html")
-    municipality = await client.get("/g/testgemeente")
+    home = await client.get("/")  # the only municipality: straight to its page
+    assert home.status_code == 302 and home.headers["location"] == "/testgemeente"
+    municipality = await client.get("/testgemeente")
+    assert "Gemeente Testgemeente" in municipality.text
+    assert municipality.headers["content-type"].startswith("text/html")
     assert f"/diensten/{seeded_service.id}" in municipality.text
     done = await book_through_pages(client, seeded_service)
     assert done.status_code == 303
@@ -65,8 +67,10 @@ async def test_form_errors_are_dutch_and_nothing_is_stored(
 
 
 async def test_english_on_request(client: Any, seeded_service: Any) -> None:
-    page = await client.get("/?lang=en")
-    assert '<html lang="en">' in page.text and "Choose your municipality" in page.text
+    home = await client.get("/?lang=en")  # the only municipality: its page, in English
+    assert home.status_code == 302 and home.headers["location"] == "/testgemeente?lang=en"
+    page = await client.get(home.headers["location"])
+    assert '<html lang="en">' in page.text and "What would you like a video appointment for?" in page.text
     assert client.cookies.get("lang") == "en"
     response = await book_through_pages(client, seeded_service, name="", email="nope")
     assert response.status_code == 422
@@ -177,7 +181,7 @@ def _main(html: str) -> str:
 
 
 async def test_security_headers(client: Any, seeded_service: Any) -> None:
-    response = await client.get("/")
+    response = await client.get("/testgemeente")
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
     assert response.headers["x-content-type-options"] == "nosniff"

@@ -69,7 +69,7 @@ async def test_a_new_team_takes_bookings_the_same_day(
         assert (
             await post_form(client, base, base, {**EDITOR_FORM, "name": "Kennismaking"})
         ).status_code == 303
-        municipality_page = f"/g/{seeded_service.team.municipality.slug}"
+        municipality_page = f"/{seeded_service.team.municipality.slug}"
         assert (
             "Sociaal wijkteam Noord" not in (await client.get(municipality_page)).text
         )  # nothing bookable yet

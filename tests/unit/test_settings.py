@@ -180,3 +180,13 @@ def test_a_type_without_a_parser_must_declare_one() -> None:
 
     with pytest.raises(TypeError, match="BALIE_RATIO: no parser"):
         read(Odd(), {"BALIE_RATIO": "2j"})
+
+
+def test_the_platform_admin_of_development_is_never_one_in_production() -> None:
+    assert Settings.from_env({}).identity.platform_admins == ("platformbeheer",)
+    production, _problems = Settings.with_problems({"BALIE_ENV": "production"})
+    assert production.identity.platform_admins == ()
+    named, _problems = Settings.with_problems(
+        {"BALIE_ENV": "production", "BALIE_PLATFORM_ADMINS": " a.jansen , b.smit,"}
+    )
+    assert named.identity.platform_admins == ("a.jansen", "b.smit")

@@ -2,6 +2,7 @@
 
 from backend.db.models.agenda import (
     Municipality,
+    MunicipalityLogo,
     OpeningHours,
     ScheduleException,
     Service,
@@ -39,6 +40,7 @@ __all__ = [
     "Membership",
     "Municipality",
     "MunicipalityAdmin",
+    "MunicipalityLogo",
     "Official",
     "OpeningHours",
     "OutboxMessage",

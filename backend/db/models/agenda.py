@@ -7,7 +7,17 @@ import enum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Date, ForeignKey, SmallInteger, String, Text, Time, UniqueConstraint
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.db.models.base import Base, Json
@@ -22,7 +32,40 @@ class Municipality(Base):
     """The zone of its teams' opening hours, which slots are worked out in; times are shown in
     :data:`~backend.timefmt.LOCAL_TIMEZONE`, so the two stay the same (docs/adr/0008)."""
     phone: Mapped[str] = mapped_column(String(30), default="14 010")
+    website: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    privacy_url: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    """The municipality's privacy statement, linked from every citizen page and email."""
+    email_sender_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    """The name in the From of its emails; empty: its name."""
+    reply_to: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    """Where a citizen's reply to an email goes; empty: no Reply-To (the sender does not read)."""
+    brand_tokens: Mapped[dict[str, str]] = mapped_column(Json, default=dict)
+    """Design tokens (NL Design System names, backend/tenancy/branding.py), checked for contrast."""
+    logo_type: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    """The content type of its sanitised logo (:class:`MunicipalityLogo`); empty: no logo."""
+    brand_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Raised at every change of tokens or logo: their addresses carry it, so caches refresh."""
+    deactivated_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
+    """Set by a platform admin: its pages and services are offered to no one, its data stays."""
     teams: Mapped[list[Team]] = relationship(back_populates="municipality", lazy="selectin")
+
+    @property
+    def active(self) -> bool:
+        return self.deactivated_at is None
+
+    @property
+    def sender_name(self) -> str:
+        return self.email_sender_name or self.name
+
+
+class MunicipalityLogo(Base):
+    """A municipality's logo, sanitised (PNG re-chunked, SVG reduced to an allow-list) before storing."""
+
+    municipality_id: Mapped[UUID] = mapped_column(
+        ForeignKey("municipality.id", ondelete="CASCADE"), unique=True
+    )
+    content_type: Mapped[str] = mapped_column(String(40))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Team(Base):
@@ -132,3 +175,8 @@ class Service(Base):
     @property
     def is_published(self) -> bool:
         return self.state == ServiceState.PUBLISHED
+
+    @property
+    def is_bookable(self) -> bool:
+        """Published by an active municipality: offered to citizens and on the phone."""
+        return self.is_published and self.team.municipality.active

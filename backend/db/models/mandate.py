@@ -26,6 +26,10 @@ class MunicipalityAdmin(Base):
 
     official_id: Mapped[UUID] = mapped_column(ForeignKey("official.id", ondelete="CASCADE"))
     municipality_id: Mapped[UUID] = mapped_column(ForeignKey("municipality.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(20), default="provider", server_default="provider")
+    """``provider``: from the staff identity provider's groups, kept in step at every sign-in;
+    ``app``: a platform admin's invitation made them the municipality's first admin, which a
+    sign-in leaves alone."""
     municipality: Mapped[Municipality] = relationship(lazy="joined")
 
 

@@ -7,9 +7,10 @@ from uuid import UUID
 
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from backend.db.models.agenda import Team
+from backend.db.models.agenda import Municipality, Team
 from backend.db.models.base import Base
 
 
@@ -23,6 +24,9 @@ class Official(Base):
     signed_out_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     """When the identity provider last ended this official's sessions (back-channel logout): a
     session signed in before it no longer counts, on any node, in any session store."""
+    is_platform_admin: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    """Runs the deployment: creates and deactivates municipalities and names their first admin.
+    Set at sign-in from ``BALIE_PLATFORM_ADMINS`` (the first one) and kept in step with it."""
     memberships: Mapped[list[Membership]] = relationship(back_populates="official", lazy="selectin")
     """Every membership, also those a team admin deactivated: access reads :attr:`active_memberships`."""
 
@@ -54,9 +58,16 @@ class Membership(Base):
 
 class StaffInvitation(Base):
     """A one-time link that binds whoever signs in with it (with the same e-mail address, when the
-    provider sends one) to a team with a role; stored as the link token's hash."""
+    provider sends one) to a team with a role, or (no team) makes them an admin of a municipality;
+    stored as the link token's hash."""
 
-    team_id: Mapped[UUID] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), index=True, default=None
+    )
+    municipality_id: Mapped[UUID | None] = mapped_column(
+        ForeignKey("municipality.id", ondelete="CASCADE"), index=True, default=None
+    )
+    """The municipality of the team, or the one whose admin the invitation makes."""
     email: Mapped[str] = mapped_column(String(254))
     role: Mapped[str] = mapped_column(String(20), default="official")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -69,7 +80,17 @@ class StaffInvitation(Base):
         ForeignKey("official.id", ondelete="SET NULL"), default=None
     )
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
-    team: Mapped[Team] = relationship(lazy="joined")
+    team: Mapped[Team | None] = relationship(lazy="joined")
+    municipality: Mapped[Municipality | None] = relationship(lazy="joined")
+
+    @property
+    def for_municipality(self) -> UUID:
+        """The municipality the invitation gives access to (its team's, or the one to manage)."""
+        if self.team is not None:
+            return self.team.municipality_id
+        if self.municipality_id is None:
+            raise ValueError("an invitation without a team names its municipality")
+        return self.municipality_id
 
     def open_at(self, now: dt.datetime) -> bool:
         return self.accepted_at is None and self.revoked_at is None and now < self.expires_at

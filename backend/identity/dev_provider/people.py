@@ -57,7 +57,10 @@ async def officials(db: AsyncSession, issuer: str) -> list[dict[str, Any]]:
     managed = await db.execute(
         select(MunicipalityAdmin.official_id, Municipality.cbs_code)
         .join(Municipality, Municipality.id == MunicipalityAdmin.municipality_id)
-        .where(MunicipalityAdmin.official_id.in_([o.id for o in officials]))
+        .where(
+            MunicipalityAdmin.official_id.in_([o.id for o in officials]),
+            MunicipalityAdmin.source == "provider",
+        )
     )
     admin_groups: dict[object, list[str]] = {}
     for official_id, cbs_code in managed:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
-from backend.db.models import Appointment, AuditEvent, Mandate, Municipality, Official, Team
+from backend.db.models import Appointment, AuditEvent, Mandate, Municipality, Official, Service, Team
 from backend.desk.auth import current_official, request_scope
 from backend.i18n import N_
 from backend.tenancy.scope import Scope
@@ -21,7 +21,7 @@ from backend.timefmt import local
 from backend.web import NO_STORE, page
 
 PAGE_SIZE: Final = 50
-SHOWN_DETAILS: Final = ("reason", "level", "required", "outcome", "method", "via")
+SHOWN_DETAILS: Final = ("what", "reason", "level", "required", "outcome", "method", "via")
 """Details safe to show: codes and levels (audit details never hold personal data anyway)."""
 
 
@@ -130,6 +130,16 @@ async def _object_labels(
             select(Team.id, Team.name).where(Team.id.in_(ids), Team.municipality_id.in_(municipalities))
         )
         labels |= {("team", str(i)): name for i, name in found}
+    if ids := _ids_of(rows, "service"):
+        found = await db.execute(
+            select(Service.id, Service.name)
+            .join(Team, Team.id == Service.team_id)
+            .where(Service.id.in_(ids), Team.municipality_id.in_(municipalities))
+        )
+        labels |= {("service", str(i)): name for i, name in found}
+    if ids := _ids_of(rows, "municipality") & municipalities:
+        found = await db.execute(select(Municipality.id, Municipality.name).where(Municipality.id.in_(ids)))
+        labels |= {("municipality", str(i)): name for i, name in found}
     if ids := _ids_of(rows, "mandate"):
         for mandate in await db.scalars(
             select(Mandate).where(
@@ -148,7 +158,26 @@ _TYPE_NAMES: Final = {
     "participant": N_("deelnemer"),
     "document": N_("document"),
     "official": N_("medewerker"),
+    "service": N_("dienst"),
+    "municipality": N_("gemeente"),
 }
+
+
+def changes_text(details: dict[str, Any]) -> str:
+    """``field: before → after`` for each value an admin changed (``details["before"]`` and
+    ``["after"]``, as the audit events of admin pages write them)."""
+    before, after = details.get("before"), details.get("after")
+    if not isinstance(after, dict):
+        return ""
+    old = before if isinstance(before, dict) else {}
+    parts = []
+    for name, value in after.items():
+        was = old.get(name)
+        if was != value and not isinstance(value, dict | list):
+            parts.append(
+                f"{name}: {'-' if was in (None, '') else was} → {'-' if value in (None, '') else value}"
+            )
+    return "; ".join(parts)
 
 
 def _row(
@@ -168,5 +197,12 @@ def _row(
         "object": label or event.object_id,
         "result": event.result,
         "origin": event.origin,
-        "details": ", ".join(f"{k}: {event.details[k]}" for k in SHOWN_DETAILS if k in (event.details or {})),
+        "details": ", ".join(
+            part
+            for part in (
+                *(f"{k}: {event.details[k]}" for k in SHOWN_DETAILS if k in (event.details or {})),
+                changes_text(event.details or {}),
+            )
+            if part
+        ),
     }

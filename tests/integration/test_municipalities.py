@@ -47,19 +47,18 @@ def platform_settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 async def people(session: AsyncSession, seeded_service: Service) -> dict[str, str]:
-    """The platform admin, Testgemeente's admin, a future admin of a new municipality, and an
-    official of Testgemeente's team who manages nothing."""
+    """The platform admin, Testgemeente's admin, and an official of Testgemeente's team who manages
+    nothing. The new municipality's admin is nobody yet: they sign in as a new colleague."""
     platform = Official(issuer="urn:balie:dev", subject="platformbeheer", name="Pim Platform")
     admin = Official(issuer="urn:balie:dev", subject="beheerder", name="Bea Beheer")
-    newcomer = Official(issuer="urn:balie:dev", subject="vlaardingen", name="Vera Vlaar", email=NEW_ADMIN)
-    session.add_all([platform, admin, newcomer])
+    session.add_all([platform, admin])
     await session.flush()
     session.add(MunicipalityAdmin(official_id=admin.id, municipality_id=seeded_service.team.municipality_id))
     await session.commit()
     return {
         "platform": "platformbeheer",
         "admin": "beheerder",
-        "newcomer": "vlaardingen",
+        "newcomer": f"nieuw:{NEW_ADMIN}",  # the development provider's subject for a new colleague
         "official": "official-testgemeente",
     }
 
@@ -118,7 +117,11 @@ async def test_the_platform_admin_makes_a_municipality_whose_admin_signs_in_by_t
             assert shown.status_code == 200 and "beheerder van Gemeente Vlaardingen" in shown.text
             onward = await newcomer.get(f"/balie/uitnodiging/{token}/inloggen")
             started = await follow_link(newcomer, onward.headers["location"], "sign-in")
-            callback = await through_dev_provider(newcomer, started, {"sub": people["newcomer"]})
+            callback = await through_dev_provider(
+                newcomer,
+                started,
+                {"sub": "nieuwe-medewerker", "new_name": "Vera Vlaar", "new_email": NEW_ADMIN},
+            )
             joined = await newcomer.get(callback)
             assert joined.status_code == 303 and joined.headers["location"] == "/balie"
             own = await newcomer.get(PAGE)  # one municipality: straight to its profile
@@ -276,6 +279,10 @@ async def test_the_profile_shows_on_citizen_pages_and_in_emails(
             assert 'class="brand" href="/testgemeente"' in shown.text
         english = await admin.get("/testgemeente?lang=en")
         assert "Privacy statement" in english.text
+        log = (await admin.get("/balie/logboek/")).text.split('data-action="municipality.changed"', 1)[1]
+        row = log.split("</tr>", 1)[0]  # names and values, not ids
+        assert "Bea Beheer" in row and "municipality Gemeente Testgemeente" in row  # English, chosen above
+        assert "what: profile" in row and "phone: 14 010 → 14 099" in row and str(town_id) not in row
         async with httpx.AsyncClient(base_url=str(admin.base_url), timeout=20) as citizen:
             assert (await book_through_pages(citizen, seeded_service)).status_code == 303
     session.expire_all()
@@ -468,3 +475,26 @@ def test_reserved_slugs_cover_every_first_segment_of_the_route_table(settings: S
         if route.path.strip("/") and not route.path.strip("/").startswith("{")
     }
     assert first <= RESERVED_SLUGS, sorted(first - RESERVED_SLUGS)
+
+
+async def test_a_new_colleague_at_the_development_provider_needs_a_real_address(
+    platform_settings: Settings, engine: Any, people: dict[str, str]
+) -> None:
+    async with served_balie(platform_settings) as (_, client):
+        started = await follow_link(client, "/balie/inloggen", "sign-in")
+        authorize = started.headers["location"]
+        page = await client.get(authorize)
+        assert 'data-official="nieuwe-medewerker"' in page.text
+        token = CSRF_FIELD.search(page.text)
+        assert token
+        choice = {"sub": "nieuwe-medewerker", "new_name": "Vera", "new_email": "vera@"}
+        again = await client.post(authorize, data={"_csrf_token": token.group(1), **choice})
+        assert again.status_code == 422 and "Kies eerst wie u bent." in again.text
+        # A real address but no invitation and no groups: signed in at the provider, no access here.
+        callback = await through_dev_provider(
+            client,
+            await follow_link(client, "/balie/inloggen", "sign-in"),
+            {**choice, "new_email": "vera@elders.example"},
+        )
+        refused = await client.get(callback)
+        assert refused.status_code == 403 and "geen toegang" in refused.text

@@ -4,7 +4,9 @@ The officials are the demo and test officials in the database under ``urn:balie:
 who signed in through this provider before); their groups are made from their memberships, in the
 ``balie:<cbs code>:<team slug>:<role>`` form that :mod:`backend.identity.groups` understands (and
 ``balie:<cbs code>:admin`` for a municipality admin). One
-extra person has no groups at all, to show what an unknown user sees.
+extra person has no groups at all, to show what an unknown user sees; and anyone can sign in as a
+new colleague with a name and an e-mail address of their own (what an invited official does at a
+real provider: an account the app has never seen, with no groups for it).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Final
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.booking.validation import is_email_address
 from backend.db.models import Municipality, MunicipalityAdmin, Official
 from backend.demo import DEV_ISSUER
 
@@ -37,6 +40,17 @@ CITIZENS: Final = (
     TestCitizen("Anna Jansen", "999991772"),
 )
 UNKNOWN_OFFICIAL: Final = {"sub": "onbekend", "name": "Onbekende medewerker", "groups": []}
+NEW_OFFICIAL: Final = "nieuwe-medewerker"
+"""The choice of a new colleague: the claims come from the name and address typed beside it."""
+
+
+def new_official_claims(name: str, email: str) -> dict[str, Any] | None:
+    """The claims of a new colleague (``sub`` made from the address, so the same address signs in
+    as the same official next time); None without a valid address."""
+    address = email.strip().lower()
+    if not is_email_address(address):
+        return None
+    return {"sub": f"nieuw:{address}", "name": " ".join(name.split())[:200] or address, "email": address}
 
 
 def citizen_claims(bsn: str) -> dict[str, Any] | None:

@@ -138,6 +138,7 @@ class DevIdentityProvider(Controller):
             is_citizen=is_citizen,
             citizens=people.CITIZENS,
             officials=[] if is_citizen else await people.officials(db_session, server.issuer),
+            new_official=people.NEW_OFFICIAL,
             levels=[(level, levels.LABELS[level]) for level in LEVELS if level != levels.NONE],
             wanted_level=wanted_level if wanted_level != levels.NONE else levels.MIDDEN,
             action=f"{DEV_PATH}/authorize?{request.url.query}",
@@ -165,6 +166,9 @@ class DevIdentityProvider(Controller):
             else:
                 claims[identity.loa_claim] = value
             return claims
+        if data.get("sub") == people.NEW_OFFICIAL:
+            claims = people.new_official_claims(data.get("new_name", ""), data.get("new_email", ""))
+            return None if claims is None else {**claims, identity.groups_claim: []}
         for person in await people.officials(db_session, server.issuer):
             if person["sub"] == data.get("sub"):
                 groups = person.pop("groups")

@@ -3,9 +3,10 @@
 The writer (``_writer._record``) is private to this package, as Open Forms keeps
 ``logevent._create_log``: code elsewhere calls ``audit.call_taken_over(...)`` and never writes an
 ``AuditEvent`` row itself. Events get one door, so what every event must carry is decided in one
-place: today its fields, soon the hash that chains each event to the one before it (the operations
-issue), which an event written around the door would break. tests/unit/test_audit_door.py fails
-when code outside this package calls the writer or builds an ``AuditEvent``.
+place: its fields, and the hash that chains each event to the one before it in its municipality's
+chain (``chain.py``: written when the session flushes the event, checked by ``verify_chains``, which
+``balie audit verify`` and the audit page call). tests/unit/test_audit_door.py fails when code
+outside this package calls the writer or builds an ``AuditEvent``.
 
 Audit events are appended in the caller's transaction (they commit or roll back with the change
 they describe); access refusals commit on their own, because the refused request changes nothing.
@@ -49,6 +50,7 @@ from backend.audit.calls import (
     participants_admitted,
     waiting_room_entered,
 )
+from backend.audit.chain import verify_chains
 from backend.audit.documents import (
     document_deleted,
     document_downloaded,
@@ -102,5 +104,6 @@ __all__ = [
     "signed_out_by_provider",
     "staff_changed",
     "team_created",
+    "verify_chains",
     "waiting_room_entered",
 ]

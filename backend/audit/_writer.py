@@ -47,6 +47,9 @@ def _record(
     origin: str = "",
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """Add the event to the caller's session (it commits or rolls back with the caller's change).
+    Its place in its municipality's hash chain and its hash are written when the session flushes it
+    (``chain._chain_pending``), under the chain's turn."""
     under = acting.current()
     if under is not None and mandate_id is None:
         # Acting for another municipality: A's trail has it (A's data), B's too (B's official).

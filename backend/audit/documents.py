@@ -1,7 +1,8 @@
 """Documents shared in a call: shared, downloaded, kept for the case, deleted, or refused.
 
-Type, size and hash identify a document in the trail; its name appears only when it is deleted
-(purged or removed), so the trail can say what went, after the document itself is gone.
+Type, size and hash identify a document in the trail, also when it is deleted (purged or removed):
+the hash says which document went, and can be compared with a copy, after the document itself is
+gone. Never its name: a file name is free text from a citizen ("paspoort Fatima de Vries.pdf").
 """
 
 from __future__ import annotations
@@ -102,7 +103,6 @@ def document_deleted(
         document=document,
         municipality_id=municipality_id,
         origin=origin,
-        name=document.name,
         reason=reason,
     )
 

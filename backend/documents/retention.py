@@ -6,9 +6,9 @@ outbox worker, in the web process by default and in ``balie worker``; the desk w
 official ends a call, so the documents go at once rather than at the next poll. Several workers may
 run: on PostgreSQL each claims its rows with ``FOR UPDATE SKIP LOCKED``.
 
-Each purge deletes the row with an audit event (name and hash, never content) in one transaction,
-then the file. Files that have no row (a crash between storing and committing, or between that
-commit and the file's deletion) are swept after an hour.
+Each purge deletes the row with an audit event (type, size and hash; never its name or content) in
+one transaction, then the file. Files that have no row (a crash between storing and committing, or
+between that commit and the file's deletion) are swept after an hour.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Each named audit event writes the row it promises: action, actor, object, municipality, result,
-origin and details, exactly. The table has a row for every event backend.audit exports, so a new
-event comes with its expected row. Runs on SQLite and PostgreSQL."""
+origin and details, exactly, as the first link of its municipality's hash chain. The table has a row
+for every event backend.audit exports, so a new event comes with its expected row. Runs on SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
+from backend.audit.chain import GENESIS, event_hash
 from backend.booking.tokens import hash_token, new_token
 from backend.db.models import (
     Appointment,
@@ -35,7 +37,14 @@ from tests.support import seed_agenda
 IP = "203.0.113.7"
 NOWHERE = uuid.UUID(int=7)
 """An appointment that does not exist."""
-HELPERS = {"origin_of", "official_actor", "participant_actor", "official_municipality", "mandate_values"}
+HELPERS = {
+    "origin_of",
+    "official_actor",
+    "participant_actor",
+    "official_municipality",
+    "mandate_values",
+    "verify_chains",
+}
 GRANTEE = uuid.UUID(int=11)
 MANDATE = uuid.UUID(int=12)
 INVITATION = uuid.UUID(int=13)
@@ -276,14 +285,14 @@ CASES = [
     Case(
         "document_deleted",
         lambda s, w: audit.document_deleted(s, "system", w.document, w.municipality, reason="expired"),
-        lambda w: _document(w, "system", "document.purged", "", name="paspoort.pdf", reason="expired"),
+        lambda w: _document(w, "system", "document.purged", "", reason="expired"),
     ),
     Case(
         "document_deleted",
         lambda s, w: audit.document_deleted(
             s, w.by_official, w.document, w.municipality, reason="removed", origin=IP
         ),
-        lambda w: _document(w, w.by_official, "document.removed", name="paspoort.pdf", reason="removed"),
+        lambda w: _document(w, w.by_official, "document.removed", reason="removed"),
     ),
     Case(
         "document_refused",
@@ -606,5 +615,10 @@ async def test_the_event_writes_its_row(session: AsyncSession, world: World, cas
         event.details,
     )
     assert stored == expected._replace(object_id=str(expected.object_id))
-    # Ids, codes and outcomes only: nobody's name or address (nor a BSN, which no event takes).
-    assert "Fatima" not in json.dumps(event.details) and "@" not in json.dumps(event.details)
+    # Ids, codes, types, sizes, hashes and outcomes only: nobody's name or address, no file name
+    # (nor a BSN, which no event takes).
+    shown = json.dumps(event.details)
+    assert "Fatima" not in shown and "@" not in shown and "paspoort" not in shown
+    # The first link of its chain, hashed over what was stored.
+    assert (event.chain_seq, event.prev_hash, event.hash) == (1, GENESIS, event_hash(event))
+    assert [r.ok for r in await audit.verify_chains(session)] == [True]

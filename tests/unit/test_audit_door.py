@@ -1,7 +1,7 @@
 """One door into the audit trail: every event goes through a named function of backend.audit.
 
-The writer (``backend/audit/_writer.py``) is private, so that what every event carries, soon the
-hash that chains it to the event before (the operations issue), is decided in one place. This test
+The writer (``backend/audit/_writer.py``) is private, so that what every event carries, with the
+hash that chains it to the event before (``backend/audit/chain.py``), is decided in one place. This test
 reads every Python file of the project outside tests/ and fails on code that goes around the door:
 using a name of ``backend.audit`` that it does not export (``_record``, ``_writer``, the old
 ``record``), importing one of its modules directly, or writing ``audit_event`` rows itself

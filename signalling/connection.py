@@ -34,6 +34,8 @@ CLOSE_FORBIDDEN: Final = 4403
 CLOSE_NOT_FOUND: Final = 4404
 CLOSE_TIMEOUT: Final = 4408
 CLOSE_TAKEN: Final = 4409
+CLOSE_RESTARTING: Final = 4503
+"""This app node shuts down: the page reconnects at once (after a short random wait), backoff reset."""
 CLOSE_SERVER_ERROR: Final = 1011
 BAD_MESSAGES_IN_A_ROW: Final = 5
 

@@ -7,10 +7,15 @@ dropped afterwards); every test starts from empty tables.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
+import os
 import secrets
 import socket
+import subprocess
+import sys
+import threading
 from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -27,7 +32,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.background import loop_lifespan
-from backend.clock import system_clock
+from backend.clock import ManualClock, system_clock
 from backend.crypto import Keyring
 from backend.db.engine import create_engine, create_sessionmaker
 from backend.db.migrate import upgrade
@@ -50,6 +55,7 @@ from backend.email.messages import Tokens, queue_booking_confirmation
 from backend.email.outbox import enqueue, message_id_for, outbox_keyring
 from backend.email.worker import OutboxWorker
 from backend.settings import WEB_DIR, DatabaseSettings, EmailSettings, Settings, WorkerSettings
+from tests.support import die_with_parent
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 SENDER = "Digitale Balie <noreply@balie.example.nl>"
@@ -651,3 +657,212 @@ async def test_a_worker_stopped_mid_batch_gives_its_rows_back_at_once(sessions: 
         await server.wait_closed()
     (row,) = await rows(sessions)
     assert (row.status, row.attempts, row.locked_until) == (OutboxStatus.PENDING, 0, None)
+
+
+# -- short leases, renewed while the worker lives ------------------------------------------------
+
+
+class GatedMailbox(DevMailbox):
+    """Keeps every message waiting for its answer (after the data, before the 250) until the gate
+    opens: a slow batch, or a server whose answer does not come."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.arrived = threading.Event()
+        self.gate = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.arrived.set()
+        while not self.gate.is_set():
+            await asyncio.sleep(0.01)
+        return await super().handle_DATA(server, session, envelope)
+
+    async def first_message_waits(self) -> None:
+        assert await asyncio.to_thread(self.arrived.wait, 15), "no message reached the server"
+
+
+@pytest.fixture
+def gated() -> Iterator[GatedMailbox]:
+    sink = GatedMailbox(port=free_port(), server_hostname="sink.test")
+    sink.start()
+    yield sink
+    sink.gate.set()
+    sink.stop()
+
+
+async def _locks(sessions: Sessions) -> list[dt.datetime | None]:
+    async with sessions() as session:
+        query = select(OutboxMessage.locked_until).where(OutboxMessage.status == OutboxStatus.PENDING)
+        locks = list((await session.scalars(query)).all())
+        await session.commit()
+    return locks
+
+
+@contextlib.asynccontextmanager
+async def _cancelled_at_the_end(task: asyncio.Task[int]) -> AsyncIterator[None]:
+    """A worker's run that a failing assertion would leave behind is stopped (its rows given back)."""
+    try:
+        yield
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _renewed_until(sessions: Sessions, moment: dt.datetime) -> None:
+    """Wait for the heartbeat to have moved the lease of every pending row to ``moment``."""
+    async with asyncio.timeout(15):
+        while set(await _locks(sessions)) != {moment}:
+            await asyncio.sleep(0.02)
+
+
+def test_the_lease_is_short_and_renewed_every_third_of_it() -> None:
+    worker = OutboxWorker(async_sessionmaker(), Settings(env="test"))
+    assert (worker._lease_seconds, worker._renew_seconds) == (30.0, 10.0)
+    with pytest.raises(ValueError, match="every third"):
+        OutboxWorker(async_sessionmaker(), Settings(env="test"), lease_seconds=30, renew_seconds=11)
+
+
+async def test_a_long_batch_keeps_its_rows_and_nobody_sends_them_twice(
+    sessions: Sessions, gated: GatedMailbox
+) -> None:
+    """The server keeps the batch waiting for two whole leases: the heartbeat renews the rows it
+    still holds, so a second worker looking all the while finds nothing to take."""
+    clock = ManualClock(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+    settings = settings_for(gated.port)
+    holder = OutboxWorker(sessions, settings, clock=clock, renew_seconds=0.05)
+    other = OutboxWorker(sessions, settings, clock=clock)
+    keys = [f"test:long:{i}" for i in range(3)]
+    for key in keys:
+        await queue(sessions, key)
+    sending = asyncio.create_task(holder.run_once())
+    async with _cancelled_at_the_end(sending):
+        await gated.first_message_waits()
+        assert set(await _locks(sessions)) == {clock() + dt.timedelta(seconds=30)}  # one short lease
+        for _ in range(4):
+            clock.advance(dt.timedelta(seconds=15))  # without renewals the lease would end at the 3rd
+            await _renewed_until(sessions, clock() + dt.timedelta(seconds=30))
+            assert await other.run_once() == 0
+        gated.gate.set()
+        assert await sending == 3
+    assert await other.run_once() == 0
+    assert sorted(m.message_id for m in gated.messages()) == sorted(message_id_for(k, SENDER) for k in keys)
+    assert {(row.status, row.attempts, row.locked_until) for row in await rows(sessions)} == {
+        (OutboxStatus.SENT, 1, None)
+    }
+
+
+async def test_a_renewal_that_fails_ends_the_batch_and_gives_the_rest_back(
+    sessions: Sessions, gated: GatedMailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The message on its way (well within the lease) goes out; nothing after it is sent on a lease
+    that could not be renewed, and the rest is given back without an attempt."""
+    worker = OutboxWorker(sessions, settings_for(gated.port), clock=FakeClock(), renew_seconds=0.05)
+    failed = asyncio.Event()
+
+    async def database_away(_: object) -> None:
+        failed.set()
+        raise ConnectionRefusedError("the database is away")
+
+    monkeypatch.setattr(worker, "_renew", database_away)
+    for i in range(3):
+        await queue(sessions, f"test:renewal:{i}")
+    sending = asyncio.create_task(worker.run_once())
+    async with _cancelled_at_the_end(sending):
+        await gated.first_message_waits()
+        async with asyncio.timeout(15):
+            await failed.wait()
+        gated.gate.set()
+        assert await sending == 1
+    status = {
+        row.idempotency_key: (row.status, row.attempts, row.locked_until) for row in await rows(sessions)
+    }
+    assert status == {
+        "test:renewal:0": (OutboxStatus.SENT, 1, None),
+        "test:renewal:1": (OutboxStatus.PENDING, 0, None),
+        "test:renewal:2": (OutboxStatus.PENDING, 0, None),
+    }
+    monkeypatch.undo()
+    assert await worker.run_once() == 2
+    assert sorted(m.subject for m in gated.messages()) == [f"test:renewal:{i}" for i in range(3)]
+
+
+async def test_a_send_still_on_its_way_when_the_lease_nearly_ends_is_cut_off(
+    sessions: Sessions, gated: GatedMailbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Renewals fail and the server's answer does not come: the worker gives up on the message a
+    sixth of the lease before its end (before another worker may take the row), charges nothing and
+    gives the row back."""
+    worker = OutboxWorker(sessions, settings_for(gated.port), clock=FakeClock(), lease_seconds=3)
+
+    async def database_away(_: object) -> None:
+        raise ConnectionRefusedError("the database is away")
+
+    monkeypatch.setattr(worker, "_renew", database_away)
+    await queue(sessions, "test:cut-off")
+    with caplog.at_level(logging.WARNING, logger="backend.email.worker"):
+        assert await worker.run_once() == 0
+    assert gated.arrived.is_set()  # it was on its way: the data went, the answer never came
+    assert "lease ran out while sending" in caplog.text
+    (row,) = await rows(sessions)
+    assert (row.status, row.attempts, row.locked_until) == (OutboxStatus.PENDING, 0, None)
+    assert gated.messages() == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True, scope="module")
+async def test_a_killed_worker_leaves_its_rows_for_one_short_lease(
+    database_url: str, sessions: Sessions, smtp: DevMailbox, tmp_path: Path
+) -> None:
+    """``balie worker`` claims a batch, the server keeps it waiting, and the process is killed
+    (SIGKILL: nothing given back). Its rows are taken by the next worker that looks once the
+    short lease ran out, half a minute at most after the kill, and sent once."""
+    stalled: list[asyncio.StreamWriter] = []
+
+    async def never_greet(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        stalled.append(writer)
+
+    server = await asyncio.start_server(never_greet, "127.0.0.1", 0)
+    keys = [f"test:killed:{i}" for i in range(3)]
+    for key in keys:
+        await queue(sessions, key)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BALIE_")}
+    env.update(
+        {
+            "BALIE_ENV": "test",
+            "BALIE_SECRET_KEY": Settings(env="test").secret_key.reveal(),
+            "BALIE_DATA_DIR": str(tmp_path),
+            "BALIE_DATABASE_URL": database_url,
+            "BALIE_SMTP_PORT": str(server.sockets[0].getsockname()[1]),
+            "BALIE_WORKER_POLL_SECONDS": "0.1",
+        }
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "worker"], env=env, preexec_fn=die_with_parent
+    )
+    try:
+        async with asyncio.timeout(30):
+            while not (stalled and None not in await _locks(sessions)):
+                assert worker.poll() is None, "balie worker exited"
+                await asyncio.sleep(0.05)
+        worker.kill()
+        worker.wait(10)
+        killed_at = dt.datetime.now(dt.UTC)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(10)
+        for writer in stalled:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    (lease_end,) = set(await _locks(sessions))
+    assert lease_end is not None and lease_end <= killed_at + dt.timedelta(seconds=30)
+
+    clock = ManualClock(lease_end - dt.timedelta(seconds=1))
+    next_worker = OutboxWorker(sessions, settings_for(smtp.port), clock=clock)
+    assert await next_worker.run_once() == 0  # still the dead worker's, for the rest of its lease
+    clock.set(lease_end + dt.timedelta(microseconds=1))
+    assert await next_worker.run_once() == 3
+    assert sorted(m.message_id for m in smtp.messages()) == sorted(message_id_for(k, SENDER) for k in keys)
+    assert {(row.status, row.attempts) for row in await rows(sessions)} == {(OutboxStatus.SENT, 1)}

@@ -275,6 +275,10 @@ installDebug({
   get connection() {
     return client.status;
   },
+  get welcomes() {
+    return client.welcomes;
+  },
+  reconnects: () => client.reconnects.map((r) => ({ ...r })),
   get session() {
     return client.session;
   },

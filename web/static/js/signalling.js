@@ -4,10 +4,18 @@
 // heartbeat and, when the connection drops, comes back with exponential backoff and jitter.
 // Close codes 4401 (unauthorized), 4403 (forbidden: another site's page, or a mandate that ended),
 // 4404 (not found) and 4409 (a colleague took the call over) are final: retrying cannot help.
+// 4503 (the app node shuts down, a deploy) is the opposite: come back at once, without backoff.
 
 export const FATAL_CLOSE_CODES = new Set([4401, 4403, 4404, 4409]);
+export const RESTART_CLOSE_CODE = 4503;
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 15000;
+const RESTART_MIN_DELAY_MS = 200;
+const RESTART_MAX_DELAY_MS = 1500;
+// After a 4503 the node may take a while to be back (when there is no other node): tries stay
+// short for this long, then the usual backoff takes over again, from its start.
+const RESTART_WINDOW_MS = 20000;
+const KEPT_RECONNECTS = 20;
 const DEFAULT_HEARTBEAT_S = 20;
 
 /** 128 random bits as 32 hex characters; one per page load. */
@@ -28,6 +36,12 @@ export function backoffDelay(attempt, random = Math.random) {
   const ceiling = Math.min(MAX_DELAY_MS, MIN_DELAY_MS * 2 ** attempt);
   // "Equal jitter": half fixed, half random, so many clients dropped together spread out.
   return Math.max(MIN_DELAY_MS, Math.round(ceiling / 2 + random() * (ceiling / 2)));
+}
+
+/** Delay before reconnecting after the node said it restarts (4503): 0.2 to 1.5 s at random, so the
+ * pages of one node do not all arrive at the same moment. */
+export function restartDelay(random = Math.random) {
+  return Math.round(RESTART_MIN_DELAY_MS + random() * (RESTART_MAX_DELAY_MS - RESTART_MIN_DELAY_MS));
 }
 
 /**
@@ -55,6 +69,9 @@ export class SignallingClient {
     this.fatalCode = null;
     this.welcomes = 0;
     this.attempt = 0;
+    this.restartingUntil = 0; // Date.now() until which a 4503 keeps reconnects short
+    /** The last reconnects this client scheduled: {code, delayMs, restart} (for tests and support). */
+    this.reconnects = [];
     this.heartbeatMs = DEFAULT_HEARTBEAT_S * 1000;
     this.ws = null;
     this.lastReceived = 0;
@@ -139,6 +156,7 @@ export class SignallingClient {
     if (!message || typeof message.type !== "string") return;
     if (message.type === "welcome") {
       this.attempt = 0;
+      this.restartingUntil = 0;
       this.welcomes += 1;
       const seconds = Number(message.heartbeat_seconds);
       if (seconds > 0) {
@@ -164,14 +182,23 @@ export class SignallingClient {
       window.removeEventListener("online", this.onOnline);
       return;
     }
+    if (code === RESTART_CLOSE_CODE) {
+      // The node shuts down and said so: its pages come back at once (to another node, or to this
+      // one restarted), with the backoff reset, instead of after a backoff grown while it went down.
+      this.attempt = 0;
+      this.restartingUntil = Date.now() + RESTART_WINDOW_MS;
+    }
     this.setStatus(this.welcomes > 0 ? "reconnecting" : "connecting", { code, reason });
-    this.scheduleReconnect();
+    this.scheduleReconnect(code);
   }
 
-  scheduleReconnect() {
+  scheduleReconnect(code = null) {
     if (this.reconnectTimer) return;
-    const delay = backoffDelay(this.attempt);
-    this.attempt += 1;
+    const restart = Date.now() < this.restartingUntil;
+    const delay = restart ? restartDelay() : backoffDelay(this.attempt);
+    if (!restart) this.attempt += 1;
+    this.reconnects.push({ code, delayMs: delay, restart });
+    if (this.reconnects.length > KEPT_RECONNECTS) this.reconnects.shift();
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
 

@@ -15,7 +15,7 @@ from uuid import UUID
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit, presence, rooms
+from backend import audit, metrics, presence, rooms
 from backend.clock import Clock, system_clock
 from backend.crypto import Keyring
 from backend.db.locks import lock_appointment
@@ -135,6 +135,7 @@ async def admit(
     appointment.assigned_official_id = appointment.assigned_official_id or official_id
     audit.participants_admitted(session, appointment, official_id, waiting, origin=client)
     await session.commit()
+    metrics.admitted(appointment.team_id, [now - p.waiting_since for p in waiting if p.waiting_since])
     for participant in waiting:
         await live.participant_state(appointment.id, participant.id, rooms.ADMITTED, origin=origin)
     await _tell_team(live, appointment, origin)

@@ -81,9 +81,7 @@ def _backend(settings: Settings) -> ChannelsBackend:
     if kind == "redis":
         return _redis_backend(settings.channels.redis_url)
     if kind == "postgres":
-        from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
-
-        return AsyncPgChannelsBackend(dsn=postgres_dsn(settings))
+        return _postgres_backend(postgres_dsn(settings))
     from litestar.channels.backends.memory import MemoryChannelsBackend
 
     return MemoryChannelsBackend()
@@ -100,7 +98,26 @@ def _redis_backend(url: str) -> ChannelsBackend:
             await super().on_shutdown()
             await self._redis.aclose()
 
+        async def ping(self) -> None:
+            await self._redis.ping()
+
     return PubSubBackend(redis=Redis.from_url(url))
+
+
+def _postgres_backend(dsn: str) -> ChannelsBackend:
+    from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
+
+    class ListenBackend(AsyncPgChannelsBackend):
+        """Answers :meth:`ping` on its listening connection (Litestar does not open it again once
+        it is gone: the node hears no events until it restarts)."""
+
+        async def ping(self) -> None:
+            async with self._listener_lock:
+                if self._listener_conn.is_closed():
+                    raise ConnectionError("the listening connection is closed")
+                await self._listener_conn.fetchval("SELECT 1")
+
+    return ListenBackend(dsn=dsn)
 
 
 class LiveChannels(ChannelsPlugin):
@@ -114,6 +131,16 @@ class LiveChannels(ChannelsPlugin):
         await super().unsubscribe(subscriber, channels)
         for channel in [name for name, subscribers in self._channels.items() if not subscribers]:
             del self._channels[channel]
+
+    async def ping(self) -> None:
+        """Raises when this node cannot hear events: its listening task ended, or the backend
+        does not answer (Redis PING, a query on PostgreSQL's listening connection; memory always
+        answers). For ``/readyz`` (backend/health.py)."""
+        if self._sub_task is None or self._sub_task.done():
+            raise ConnectionError("the channels plugin no longer listens")
+        ping = getattr(self._backend, "ping", None)
+        if ping is not None:
+            await ping()
 
 
 def channels_plugin(settings: Settings) -> LiveChannels:

@@ -8,6 +8,7 @@ from uuid import UUID
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import metrics
 from backend.audit._writer import _record, official_actor, official_municipality, origin_of
 from backend.db.models import Appointment, Official
 
@@ -60,6 +61,7 @@ def signed_in(
     session: AsyncSession, official: Official, request: Request[Any, Any, Any], issuer: str
 ) -> None:
     """In the caller's transaction: the sign-in and the memberships it brought commit together."""
+    metrics.sign_in("success")
     _record(
         session,
         actor=official_actor(official.id),
@@ -83,6 +85,7 @@ async def sign_in_failed(
     municipality_id: UUID | None = None,
 ) -> None:
     """``provider_error``: the identity provider's own error code, where it gave one."""
+    metrics.sign_in("failure", reason)  # balie_sign_ins_total{outcome="failure", reason}
     _record(
         session,
         actor=actor,

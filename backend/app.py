@@ -32,6 +32,7 @@ from backend.desk.identity import DeskIdentity
 from backend.desk.pages import DeskPages
 from backend.desk.people import DeskPeople
 from backend.desk.phone_booking import PhoneBooking
+from backend.desk.statistics import StatisticsPages
 from backend.documents.retention import DocumentPurger
 from backend.documents.routes import CitizenDocuments, DeskDocuments
 from backend.documents.sharing import Documents
@@ -41,7 +42,7 @@ from backend.email.lifecycle import dev_mailbox_for, dev_mailbox_lifespan
 from backend.email.mailbox import DevMailboxController
 from backend.email.worker import OutboxWorker
 from backend.errors import exception_handlers, problem
-from backend.health import healthz, livez
+from backend.health import healthz, livez, readyz
 from backend.housekeeping import Housekeeper, telling
 from backend.identity import sessions
 from backend.identity.binding import identity_keyring
@@ -53,6 +54,8 @@ from backend.identity.official import OfficialSignIn
 from backend.identity.parties import Parties
 from backend.identity.relying_party import RelyingParty
 from backend.join.pages import JoinPages, device_check
+from backend.metrics.endpoint import metrics
+from backend.metrics.http import count_requests
 from backend.notify import Notify
 from backend.security import security_headers
 from backend.settings import WEB_DIR, Settings
@@ -63,7 +66,7 @@ from backend.tenancy.pages import ActingSwitch, MandatePages
 from backend.tenancy.staff_pages import InvitationPages, StaffPages
 from backend.tenancy.teams import TeamPages
 from backend.web import see_other
-from signalling.handlers import websocket_handlers
+from signalling.handlers import OpenSockets, websocket_handlers
 from signalling.hub import channels_plugin, hub_for
 from signalling.live import HubPages
 from signalling.peers.echo import EchoRegistry, echo_lifespan
@@ -128,6 +131,15 @@ def _upload_limit_key(request: Request[Any, Any, Any]) -> str:
     return f"upload:{host}:{request.url.path.rstrip('/')}"
 
 
+async def close_sockets(app: Litestar) -> int:
+    """The first step of this node's shutdown, before the server waits for its connections to end:
+    every signalling socket is closed with 4503, so that its page comes back at once (to another
+    node, or to this one restarted) instead of after a backoff that grew while it went down
+    (docs/signalling.md). Returns how many sockets were open."""
+    sockets: OpenSockets = app.state.open_sockets
+    return await sockets.close_all()
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock = system_clock) -> Litestar:
     """The app on ``settings`` (default: from the environment); every part reads time from ``clock``."""
     settings = settings or Settings.from_env()
@@ -157,10 +169,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     )
     dev_mailbox = dev_mailbox_for(settings, clock)
     echo = EchoRegistry(settings.check, settings.signalling.ice_host_addresses)
+    open_sockets = OpenSockets()  # closed with 4503 when this node shuts down (close_sockets)
 
     route_handlers: list[Any] = [
         healthz,
         livez,
+        readyz,
+        metrics,
         BookingApi,
         BookingPages,
         ManagePages,
@@ -176,6 +191,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         TeamPages,
         MunicipalityPages,
         BrandAssets,
+        StatisticsPages,
         StaffPages,
         InvitationPages,
         ActingSwitch,
@@ -201,7 +217,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         middleware.append(
             RateLimitConfig(
                 rate_limit=("minute", settings.rate_limit_per_minute),
-                exclude=["/static", "/healthz", "/livez", "/dev"],
+                exclude=["/static", "/healthz", "/livez", "/readyz", "/metrics", "/dev"],
                 check_throttle_handler=_is_throttled,
             ).middleware
         )
@@ -263,6 +279,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             "today": provide_today(),
             "sessionmaker": provide(sessionmaker),
             "hub": provide(hub),
+            "channels_probe": provide(channels),  # /readyz
             "live": provide(live),
             "notify": provide(Notify(live, outbox)),
             "documents": provide(documents),
@@ -279,6 +296,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             "dev_idp": provide(dev_provider),
             "dev_mailbox": provide(dev_mailbox),
             "echo": provide(echo),
+            "open_sockets": provide(open_sockets),
         },
         # The largest document plus its multipart framing (the default would cut off at 10 MB).
         request_max_body_size=max(10_000_000, settings.documents.max_bytes + UPLOAD_OVERHEAD),
@@ -300,9 +318,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 "outbox_worker": outbox,
                 "dev_mailbox": dev_mailbox,
                 "echo": echo,
+                "open_sockets": open_sockets,
             }
         ),
         debug=False,
         logging_config=None,  # backend/logs.py configures logging once per process (no thread per app)
     )
+    app.asgi_handler = count_requests(app.asgi_handler)  # every answer, after exception handling
     return app

@@ -1,4 +1,4 @@
-"""``balie``: run | migrate | demo-data | worker | settings | identity-provider."""
+"""``balie``: run | migrate | demo-data | worker | settings | identity-provider | audit verify."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from backend.logs import configure_logging
 from backend.settings import Settings
@@ -47,13 +49,17 @@ async def _worker(settings: Settings) -> None:
     from backend.documents.vault import vault_for
     from backend.email.worker import OutboxWorker
     from backend.housekeeping import Housekeeper
+    from backend.worker_status import serving_status
 
     engine = create_engine(settings.database)
     sessionmaker = create_sessionmaker(engine)
     outbox, keeper = OutboxWorker(sessionmaker, settings), Housekeeper(sessionmaker, settings)
     purger = DocumentPurger(sessionmaker, vault_for(settings), poll_seconds=settings.documents.purge_seconds)
+    runs = (outbox.run_forever(), keeper.run_forever(), purger.run_forever())
+    loops = [asyncio.ensure_future(run) for run in runs]
     try:
-        await asyncio.gather(outbox.run_forever(), keeper.run_forever(), purger.run_forever())
+        async with serving_status(settings.monitoring, sessionmaker, loops):  # BALIE_WORKER_STATUS_PORT
+            await asyncio.gather(*loops)
     finally:
         outbox.stop()
         keeper.stop()
@@ -90,22 +96,45 @@ def refusals(settings: Settings) -> list[str]:
 def _run(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    from backend.app import create_app
+    from backend.app import close_sockets, create_app
+
+    class Node(uvicorn.Server):
+        """uvicorn, whose shutdown (SIGTERM, SIGINT) first closes every signalling socket with 4503
+        so that the pages come back at once (docs/signalling.md). uvicorn's own shutdown would close
+        them with 1012 and then wait for the app to end them, while their backoff grows."""
+
+        async def shutdown(self, sockets: list[Any] | None = None) -> None:
+            for server in self.servers:
+                server.close()  # no new connections while the pages are told to reconnect
+            try:
+                await close_sockets(app)
+            except Exception:  # never in the way of the shutdown itself
+                logging.getLogger(__name__).exception("could not close the signalling sockets")
+            await super().shutdown(sockets)
 
     settings = served_at(settings, host, port)
     asyncio.run(_migrate(settings))
     if settings.demo_data:
         asyncio.run(_demo_data(settings, quiet=True))
     print(f"Digitale Balie on http://{host}:{port}  (desk: /balie, mailbox: /dev/mailbox)")
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        ws_per_message_deflate=False,
-        ws_max_size=settings.signalling.max_message_bytes,
-        proxy_headers=not settings.development,
-        log_level="info",
-    )
+    app = create_app(settings)
+    node = Node(uvicorn.Config(app, host=host, port=port, **server_options(settings)))
+    with contextlib.suppress(KeyboardInterrupt):  # what uvicorn.run does
+        node.run()
+    if not node.started:
+        sys.exit(3)  # uvicorn's "startup failed"
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves the app: behind a proxy in production, whose forwarded client address
+    is believed only from ``BALIE_TRUSTED_PROXIES``."""
+    return {
+        "ws_per_message_deflate": False,
+        "ws_max_size": settings.signalling.max_message_bytes,
+        "proxy_headers": not settings.development,
+        "forwarded_allow_ips": list(settings.trusted_proxies),
+        "log_level": "info",
+    }
 
 
 def _settings_table(readme: Path | None) -> None:
@@ -162,6 +191,44 @@ async def _identity_provider(settings: Settings, args: argparse.Namespace) -> in
     return 0
 
 
+async def _audit_verify(settings: Settings) -> int:
+    """Every hash chain of the audit trail, a line per municipality: OK with its count and last
+    hash (keep it: it shows later whether the chain was cut or recomputed), or each place where it
+    does not hold. 1 when anything does not (backend/audit/chain.py)."""
+    from sqlalchemy import select
+
+    from backend import audit
+    from backend.db.engine import create_engine, create_sessionmaker
+    from backend.db.models import Municipality
+
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine)() as db:
+            found = await db.execute(select(Municipality.id, Municipality.name, Municipality.cbs_code))
+            names = {municipality_id: f"{name} ({cbs})" for municipality_id, name, cbs in found}
+            reports = await audit.verify_chains(db)
+            await db.commit()
+    finally:
+        await engine.dispose()
+    if not reports:
+        print("The audit trail is empty.")
+    for report in reports:
+        if report.municipality_id is None:
+            who = "Events without a municipality"
+        else:
+            who = names.get(report.municipality_id, f"Municipality {report.municipality_id} (removed)")
+        if report.ok:
+            print(f"{who}: OK, {report.events} events, last hash {report.head}")
+            continue
+        print(f"{who}: CHANGED, {len(report.breaks)} problem(s) in {report.events} events")
+        for problem in report.breaks:
+            print(f"  {problem.kind}: {problem.text}")
+    if broken := sum(not report.ok for report in reports):
+        print(f"balie: the audit trail was changed outside the app ({broken} chain(s))", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _identity_provider_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     providers = commands.add_parser(
         "identity-provider", help="a municipality's own staff identity provider or DigiD broker client"
@@ -198,6 +265,10 @@ def main(argv: list[str] | None = None) -> int:
     output.add_argument("--markdown", action="store_true", help="print it")
     output.add_argument("--readme", type=Path, metavar="FILE", help="write it into FILE between its markers")
     _identity_provider_parser(commands)
+    trail = commands.add_parser("audit", help="the audit trail")
+    trail.add_subparsers(dest="action", required=True).add_parser(
+        "verify", help="check every municipality's hash chain; exit 1 when the trail was changed"
+    )
     args = parser.parse_args(argv)
     if args.command == "settings":  # documents the declaration: reads no environment
         _settings_table(args.readme)
@@ -223,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_worker(settings))
     elif args.command == "identity-provider":
         return asyncio.run(_identity_provider(settings, args))
+    elif args.command == "audit":
+        return asyncio.run(_audit_verify(settings))
     return 0
 
 

@@ -43,7 +43,8 @@ from backend.settings.fields import (
     setting,
 )
 from backend.settings.identity import IdentitySettings, OidcClientSettings
-from backend.settings.parsers import DEFAULT_LOA_MAP, LEVELS, KeyList
+from backend.settings.monitoring import MonitoringSettings
+from backend.settings.parsers import DEFAULT_LOA_MAP, LEVELS, KeyList, comma_list
 from backend.settings.reader import read_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +112,14 @@ class Settings:
         120,
         doc="requests per minute per client on booking, join and sign-in forms; `0` turns it off",
     )
+    trusted_proxies: tuple[str, ...] = setting(
+        "TRUSTED_PROXIES",
+        ("127.0.0.1",),
+        parse=comma_list,
+        doc="addresses or networks (`10.0.0.0/8`) of the reverse proxies in front of the app: only "
+        "their `X-Forwarded-For` and `X-Forwarded-Proto` are believed (in production), so the rate "
+        "limit and the audit trail see the real client",
+    )
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     channels: ChannelsSettings = field(default_factory=ChannelsSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
@@ -121,6 +130,7 @@ class Settings:
     sessions: SessionSettings = field(default_factory=SessionSettings)
     documents: DocumentSettings = field(default_factory=DocumentSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
 
     @property
     def development(self) -> bool:
@@ -165,6 +175,7 @@ __all__ = [
     "IdentitySettings",
     "JoinSettings",
     "KeyList",
+    "MonitoringSettings",
     "OidcClientSettings",
     "Secret",
     "SessionSettings",

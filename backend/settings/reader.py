@@ -39,8 +39,40 @@ def read(defaults: T, environ: Mapping[str, str]) -> T:
 def read_all(defaults: T, environ: Mapping[str, str]) -> tuple[T, list[str]]:
     """:func:`read`, but the problems are returned beside the settings (a setting that could not
     be used keeps its default)."""
-    reading = Reading(environ)
+    problems: list[str] = []
+    reading = Reading(with_files(environ, problems))
+    reading.problems.extend(problems)
     return _read_concern(defaults, reading, prefix=""), reading.problems
+
+
+FILE_SUFFIX = "_FILE"
+
+
+def with_files(environ: Mapping[str, str], problems: list[str]) -> dict[str, str]:
+    """``environ`` with each ``BALIE_<NAME>_FILE`` read into ``BALIE_<NAME>``: secrets as files
+    (Docker and Kubernetes secrets), so they are not in the environment of every process. The file
+    holds the value; one trailing newline is not part of it. Setting both is a problem."""
+    merged = {name: value for name, value in environ.items() if not _is_file_variable(name)}
+    for name, path in environ.items():
+        if not _is_file_variable(name):
+            continue
+        target = name.removesuffix(FILE_SUFFIX)
+        if target in environ:
+            problems.append(f"{target} and {name} are both set: set one of them")
+            continue
+        try:
+            with open(path, encoding="utf-8") as handle:
+                content = handle.read()
+        except OSError as exc:
+            problems.append(f"{name}: cannot read {path!r} ({exc.strerror or exc})")
+            continue
+        merged[target] = content.removesuffix("\n").removesuffix("\r")
+    return merged
+
+
+def _is_file_variable(name: str) -> bool:
+    prefix = "BALIE_"
+    return name.startswith(prefix) and name.endswith(FILE_SUFFIX) and len(name) > len(prefix + FILE_SUFFIX)
 
 
 def _read_concern(defaults: T, reading: Reading, prefix: str) -> T:

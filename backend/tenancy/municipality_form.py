@@ -45,6 +45,7 @@ RESERVED_SLUGS: Final = frozenset(
         "metrics",
         "oidc",
         "ready",
+        "readyz",
         "robots.txt",
         "schema",
         "static",

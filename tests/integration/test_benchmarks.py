@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
         pytest.param("admit_to_media", marks=pytest.mark.peer),
         pytest.param("echo_check", marks=pytest.mark.peer),
         pytest.param("booking_rate", marks=pytest.mark.postgres),
+        pytest.param("backup_restore", marks=pytest.mark.postgres),
         "slot_search",
         "document_upload",
     ],

@@ -190,3 +190,24 @@ def test_the_platform_admin_of_development_is_never_one_in_production() -> None:
         {"BALIE_ENV": "production", "BALIE_PLATFORM_ADMINS": " a.jansen , b.smit,"}
     )
     assert named.identity.platform_admins == ("a.jansen", "b.smit")
+
+
+def test_a_secret_can_come_from_a_file(tmp_path: Path) -> None:
+    """Docker and Kubernetes secrets: ``BALIE_<NAME>_FILE`` names a file that holds the value."""
+    key = tmp_path / "secret_key"
+    key.write_text("uit-een-bestand\n")  # as `echo ... > file` writes it
+    read_ = Settings.from_env({"BALIE_DATA_DIR": str(tmp_path), "BALIE_SECRET_KEY_FILE": str(key)})
+    assert read_.secret_key.reveal() == "uit-een-bestand"
+    secret = tmp_path / "client_secret"
+    secret.write_text("s3cret")
+    official = Settings.from_env({"BALIE_OFFICIAL_OIDC_CLIENT_SECRET_FILE": str(secret)})
+    assert official.identity.official.client_secret.reveal() == "s3cret"
+
+
+def test_a_secret_file_that_cannot_be_used_is_named(tmp_path: Path) -> None:
+    _, missing = Settings.with_problems({"BALIE_SECRET_KEY_FILE": str(tmp_path / "nergens")})
+    assert any(p.startswith("BALIE_SECRET_KEY_FILE: cannot read") for p in missing)
+    key = tmp_path / "secret_key"
+    key.write_text("a")
+    _, both = Settings.with_problems({"BALIE_SECRET_KEY": "b", "BALIE_SECRET_KEY_FILE": str(key)})
+    assert "BALIE_SECRET_KEY and BALIE_SECRET_KEY_FILE are both set: set one of them" in both

@@ -27,7 +27,7 @@ from backend.db.engine import create_engine, create_sessionmaker
 from backend.dependencies import provide, provide_today
 from backend.desk.agenda import AgendaPages
 from backend.desk.audit_log import AuditLog
-from backend.desk.auth import SignInRequired
+from backend.desk.auth import SESSION_KEY, SignInRequired
 from backend.desk.identity import DeskIdentity
 from backend.desk.pages import DeskPages
 from backend.desk.people import DeskPeople
@@ -124,6 +124,17 @@ def _is_upload(request: Request[Any, Any, Any]) -> bool:
     return request.method == "POST" and request.url.path.rstrip("/").endswith("/documenten")
 
 
+def _rate_limit_key(request: Request[Any, Any, Any]) -> str:
+    """Whom a request's budget belongs to: a signed-in official's own (officials of one town hall
+    share one NAT address and must not lock each other out), otherwise the client's address (the
+    real one behind a trusted proxy)."""
+    session = request.scope.get("session")
+    official = session.get(SESSION_KEY) if isinstance(session, dict) else None
+    if isinstance(official, str) and official:
+        return f"official:{official}"
+    return request.client.host if request.client else "unknown"
+
+
 def _upload_limit_key(request: Request[Any, Any, Any]) -> str:
     # Per client and per appointment (the path names the link or the appointment): officials of
     # one town hall share an address and must not use up each other's uploads.
@@ -212,12 +223,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
 
         route_handlers.append(DevIdentityProvider)
 
-    middleware: list[Any] = []
+    # Sessions first (outermost), so the rate limit can tell a signed-in official from an address.
+    middleware: list[Any] = [sessions.session_config(settings, clock).middleware]
     if settings.rate_limit_per_minute > 0:
         middleware.append(
             RateLimitConfig(
                 rate_limit=("minute", settings.rate_limit_per_minute),
                 exclude=["/static", "/healthz", "/livez", "/readyz", "/metrics", "/dev"],
+                identifier_for_request=_rate_limit_key,
                 check_throttle_handler=_is_throttled,
             ).middleware
         )
@@ -230,7 +243,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 store="document_uploads",
             ).middleware
         )
-    middleware.append(sessions.session_config(settings, clock).middleware)
 
     database = SQLAlchemyAsyncConfig(
         engine_instance=engine,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
@@ -75,20 +75,22 @@ def invite_form(data: Mapping[str, str]) -> Invite:
     return Invite(email.lower(), role)
 
 
+async def _revoke_open(db: AsyncSession, now: dt.datetime, *where: ColumnElement[bool]) -> None:
+    """Revoke the open invitations that match ``where``: only the newest link works."""
+    for old in await db.scalars(
+        select(StaffInvitation).where(
+            *where, StaffInvitation.accepted_at.is_(None), StaffInvitation.revoked_at.is_(None)
+        )
+    ):
+        old.revoked_at = now
+
+
 async def invite(
     db: AsyncSession, team: Team, invite: Invite, by: Official, now: dt.datetime
 ) -> tuple[StaffInvitation, str]:
     """A new invitation and its link token (shown once, in the e-mail); an open invitation of the
     same address for the team is replaced, so only the newest link works."""
-    for old in await db.scalars(
-        select(StaffInvitation).where(
-            StaffInvitation.team_id == team.id,
-            StaffInvitation.email == invite.email,
-            StaffInvitation.accepted_at.is_(None),
-            StaffInvitation.revoked_at.is_(None),
-        )
-    ):
-        old.revoked_at = now
+    await _revoke_open(db, now, StaffInvitation.team_id == team.id, StaffInvitation.email == invite.email)
     token = new_token()
     invitation = StaffInvitation(
         team_id=team.id,
@@ -110,16 +112,13 @@ async def invite_manager(
 ) -> tuple[StaffInvitation, str]:
     """A platform admin's invitation to become ``municipality``'s admin, and its link token; an
     open one of the same address for the municipality is replaced."""
-    for old in await db.scalars(
-        select(StaffInvitation).where(
-            StaffInvitation.team_id.is_(None),
-            StaffInvitation.municipality_id == municipality.id,
-            StaffInvitation.email == email,
-            StaffInvitation.accepted_at.is_(None),
-            StaffInvitation.revoked_at.is_(None),
-        )
-    ):
-        old.revoked_at = now
+    await _revoke_open(
+        db,
+        now,
+        StaffInvitation.team_id.is_(None),
+        StaffInvitation.municipality_id == municipality.id,
+        StaffInvitation.email == email,
+    )
     token = new_token()
     invitation = StaffInvitation(
         team_id=None,

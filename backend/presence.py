@@ -23,6 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.models import Participant
 from backend.settings import SignallingSettings
 
+AWAY_GRACE = dt.timedelta(seconds=60)
+"""A page that went less than this ago shows on the desk as "even weg" (reconnecting: a node that
+restarts closes its sockets with 4503 and the pages come back within seconds); after it, as
+"niet meer verbonden sinds ...". The place in the queue is kept either way."""
+
 
 def lease_for(settings: SignallingSettings) -> dt.timedelta:
     """How long a page counts as there without a sign of life: a silent socket is closed after

@@ -13,7 +13,7 @@ from litestar.params import Body
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend import audit, calls
+from backend import audit, calls, presence
 from backend.clock import Clock
 from backend.db.models import Appointment, Official
 from backend.desk.auth import current_official, of_own_team, request_scope
@@ -88,6 +88,7 @@ class DeskPages(Controller):
             is_admin=bool(scope.admin_team_ids),
             manages_municipality=bool(scope.admin_municipality_ids),
             platform_admin=scope.is_platform_admin,
+            away_grace_seconds=int(presence.AWAY_GRACE.total_seconds()),
             acting_for=scope.acting_for,
             mandates=[{"id": str(m.id), "grantor": m.grantor.name} for m in scope.available],
             mandate_ended=bool(getattr(request.state, "mandate_ended", False)),

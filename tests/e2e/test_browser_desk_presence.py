@@ -35,6 +35,11 @@ async def test_a_citizen_who_closed_the_page_is_shown_as_gone_and_back(
         await citizen.goto("about:blank")  # the citizen closes the tab (or loses the page)
         await official.wait_for_function("() => window.__balie?.awayCount === 1", timeout=15_000)
         item = official.locator("[data-waiting-list] [data-appointment-id]")
+        assert "even weg" in await item.inner_text()  # within the grace: maybe reconnecting
+        await official.evaluate(
+            "() => { document.querySelector('[data-desk]').dataset.awayGraceSeconds = '0'; }"
+        )
+        await official.evaluate("() => window.__balie.tick()")  # the grace ran out
         assert "niet meer verbonden sinds" in await item.inner_text()
         assert await official.evaluate("() => window.__balie.waitingCount") == 0
         assert not (await official.title()).startswith("(")  # the tab no longer counts them

@@ -73,7 +73,16 @@ function field(element, name, text) {
   return target;
 }
 
+/** A page that went less than the grace ago is "even weg" (its page is reconnecting, e.g. after a
+ * node restart); after that, "niet meer verbonden sinds ...". `msg` is the live dataset, so the
+ * grace (`data-away-grace-seconds`) is read each time. */
+function isBriefly(goneSince) {
+  const grace = Number(msg.awayGraceSeconds || "60") * 1000;
+  return goneSince !== null && Date.now() - goneSince < grace;
+}
+
 function goneText(goneSince) {
+  if (isBriefly(goneSince)) return msg.msgAway || "";
   return goneSince === null ? msg.msgGone || "" : (msg.msgGoneSince || "").replace("{time}", clock.format(new Date(goneSince)));
 }
 
@@ -86,7 +95,8 @@ function renderWaiting(entries) {
     item.dataset.appointmentId = a.id;
     item.dataset.since = since === null || away ? "" : String(since);
     item.classList.toggle("is-away", away);
-    if (away) item.dataset.away = "";
+    if (away) item.dataset.away = isBriefly(goneSince) ? "briefly" : "gone";
+    item.dataset.goneSince = away && goneSince !== null ? String(goneSince) : "";
     field(item, "names", names);
     field(item, "service", serviceName(a));
     field(item, "start", formatClock(a.start));
@@ -202,6 +212,13 @@ function tick() {
     const since = item.dataset.since ? Number(item.dataset.since) : null;
     const target = item.querySelector('[data-field="since"]');
     if (target && since !== null) target.textContent = sinceText(since);
+    if (item.dataset.away === "briefly") {
+      const gone = item.dataset.goneSince ? Number(item.dataset.goneSince) : null;
+      if (!isBriefly(gone)) {
+        item.dataset.away = "gone";
+        if (target) target.textContent = goneText(gone);
+      }
+    }
     const isNew = newSince.has(item.dataset.appointmentId);
     item.classList.toggle("is-new", isNew);
     const badge = item.querySelector('[data-field="new"]');
@@ -292,6 +309,8 @@ window.__balie = Object.freeze({
   get awayCount() {
     return root.querySelectorAll("[data-waiting-list] [data-appointment-id][data-away]").length;
   },
+  /** The 30-second refresh, now (tests: the "even weg" grace running out). */
+  tick,
   get soundOn() {
     return soundOn;
   },

@@ -3,6 +3,7 @@ elsewhere."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import structlog
@@ -10,6 +11,8 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
@@ -142,7 +145,41 @@ def _try_again_later(
     return page(request, "pages/error.html", status_code=503, headers=retry, title=title, message=message)
 
 
+def is_channels_unavailable(exc: BaseException) -> bool:
+    """Redis (live events, sessions) cannot be reached: nothing was changed, try again later."""
+    return isinstance(exc, RedisConnectionError | RedisTimeoutError)
+
+
+class OutageLog:
+    """One log line when a dependency stops answering, then one a minute while it stays away
+    (with how many requests were refused meanwhile), not a line per request."""
+
+    def __init__(self, every_seconds: float = 60.0) -> None:
+        self.every = every_seconds
+        self.last: dict[str, float] = {}
+        self.quiet: dict[str, int] = {}
+
+    def refused(self, what: str, path: str, error: str) -> None:
+        now = time.monotonic()
+        if now - self.last.get(what, -self.every) < self.every:
+            self.quiet[what] = self.quiet.get(what, 0) + 1
+            return
+        log.warning(what, path=path, error=error, refused_since_last=self.quiet.pop(what, 0))
+        self.last[what] = now
+
+
+outages = OutageLog()
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any] | Template:
+    if is_channels_unavailable(exc):
+        outages.refused("channels unavailable", request.url.path, type(exc).__name__)
+        return _try_again_later(
+            request,
+            UNAVAILABLE_RETRY_SECONDS,
+            _UNAVAILABLE_TEXT,
+            ("Tijdelijk niet beschikbaar", "Er is niets opgeslagen. Probeer het zo opnieuw."),
+        )
     if is_busy(exc):
         log.warning("database busy", path=request.url.path, error=type(exc).__name__)
         return _try_again_later(
@@ -152,7 +189,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             ("Even te druk", "Probeer het over een minuut opnieuw."),
         )
     if is_unavailable(exc):
-        log.warning("database unavailable", path=request.url.path, error=type(exc).__name__)
+        outages.refused("database unavailable", request.url.path, type(exc).__name__)
         return _try_again_later(
             request,
             UNAVAILABLE_RETRY_SECONDS,

@@ -50,12 +50,19 @@ async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Munic
         phone="14 010",
         website="https://www.rotterdam.nl",
         privacy_url="https://www.rotterdam.nl/privacy",
+        translations={"en": {"name": "Municipality of Rotterdam"}},
     )
     burgerzaken = Team(
         municipality=rotterdam,
         name="Burgerzaken",
         slug="burgerzaken",
         description="Aangifte van geboorte, ondertrouw en andere zaken van de burgerlijke stand.",
+        translations={
+            "en": {
+                "name": "Civil Affairs",
+                "description": "Registering a birth, notice of marriage and other civil registry matters.",
+            }
+        },
         desks=2,
         lead_minutes=0,
         horizon_days=14,
@@ -66,6 +73,12 @@ async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Munic
         name="Sociaal Wijkteam",
         slug="sociaal-wijkteam",
         description="Hulp bij geld, werk, zorg en opvoeden.",
+        translations={
+            "en": {
+                "name": "Neighbourhood Social Team",
+                "description": "Help with money, work, care and raising children.",
+            }
+        },
         desks=1,
         lead_minutes=60,
         horizon_days=14,
@@ -217,12 +230,24 @@ async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Munic
 async def _load_schiedam(
     session: AsyncSession, rotterdam: Municipality, burgerzaken: Team, granted_by: Official, now: dt.datetime
 ) -> None:
-    schiedam = Municipality(cbs_code="0606", name="Gemeente Schiedam", slug="schiedam", phone="14 010")
+    schiedam = Municipality(
+        cbs_code="0606",
+        name="Gemeente Schiedam",
+        slug="schiedam",
+        phone="14 010",
+        translations={"en": {"name": "Municipality of Schiedam"}},
+    )
     team = Team(
         municipality=schiedam,
         name="Burgerzaken",
         slug="burgerzaken",
         description="Aangifte van geboorte en andere zaken van de burgerlijke stand.",
+        translations={
+            "en": {
+                "name": "Civil Affairs",
+                "description": "Registering a birth and other civil registry matters.",
+            }
+        },
         desks=1,
         lead_minutes=0,
         horizon_days=14,

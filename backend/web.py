@@ -22,16 +22,28 @@ LINK_METHODS: Final = [HttpMethod.GET, HttpMethod.HEAD]
 
 
 def request_locale(request: Request[Any, Any, Any]) -> str:
-    cached = request.scope.get("state", {}).get("locale")
+    """The language of this request's page (the rule in :mod:`backend.i18n`)."""
+    state = request.scope.setdefault("state", {})
+    cached = state.get("locale")
     if isinstance(cached, str):
         return cached
+    default = state.get("locale_default")
     locale = pick_locale(
         request.query_params.get("lang"),
         request.cookies.get(LANG_COOKIE),
         request.headers.get("accept-language"),
+        default if isinstance(default, str) else None,
     )
-    request.scope.setdefault("state", {})["locale"] = locale
+    state["locale"] = locale
     return locale
+
+
+def default_locale_for(request: Request[Any, Any, Any], locale: str | None) -> None:
+    """This request is about something with a language of its own (an appointment: the language it
+    was booked in): ``locale`` comes before the browser's, after an explicit choice."""
+    state = request.scope.setdefault("state", {})
+    state["locale_default"] = locale if locale in LOCALES else None
+    state.pop("locale", None)  # picked before the default was known: pick again
 
 
 def language_links(request: Request[Any, Any, Any], here: str | None = None) -> dict[str, str]:
@@ -59,14 +71,14 @@ def municipality_in(context: dict[str, Any]) -> Municipality | None:
     return None
 
 
-def brand_of(municipality: Municipality | None) -> dict[str, Any] | None:
-    """What base.html shows of a municipality: its name linking to its page, its logo, its
-    stylesheet of design tokens, and its phone number, website and privacy statement below."""
+def brand_of(municipality: Municipality | None, locale: str = DEFAULT_LOCALE) -> dict[str, Any] | None:
+    """What base.html shows of a municipality: its name (in ``locale``) linking to its page, its
+    logo, its stylesheet of design tokens, and its phone number, website and privacy statement below."""
     if municipality is None:
         return None
     version = municipality.brand_version
     return {
-        "name": municipality.name,
+        "name": localized(municipality, "name", locale),
         "href": f"/{municipality.slug}",
         "phone": municipality.phone,
         "website": municipality.website,
@@ -94,7 +106,7 @@ def page(
         cookies.append(Cookie(key=LANG_COOKIE, value=chosen, max_age=365 * 24 * 3600, samesite="lax"))
     if "brand" not in context:  # citizen pages carry their municipality's branding; staff pages not
         staff_page = request.url.path.startswith(("/balie", "/dev")) or template.startswith("pages/desk/")
-        context["brand"] = None if staff_page else brand_of(municipality_in(context))
+        context["brand"] = None if staff_page else brand_of(municipality_in(context), locale)
     return Template(
         template_name=template,
         context={
@@ -120,4 +132,4 @@ def see_other(path: str) -> Redirect:
     return Redirect(path=path, status_code=303)
 
 
-__all__ = ["DEFAULT_LOCALE", "page", "request_locale", "see_other", "wants_json"]
+__all__ = ["DEFAULT_LOCALE", "default_locale_for", "page", "request_locale", "see_other", "wants_json"]

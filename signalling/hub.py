@@ -104,12 +104,50 @@ def _redis_backend(url: str) -> ChannelsBackend:
     return PubSubBackend(redis=Redis.from_url(url))
 
 
+LISTEN_RECHECK_SECONDS: Final = 1.0
+"""How often the PostgreSQL backend looks whether its listening connection is still there."""
+LISTEN_RETRY_MAX_SECONDS: Final = 5.0
+
+
 def _postgres_backend(dsn: str) -> ChannelsBackend:
+    import asyncpg
     from litestar.channels.backends.asyncpg import AsyncPgChannelsBackend
 
     class ListenBackend(AsyncPgChannelsBackend):
-        """Answers :meth:`ping` on its listening connection (Litestar does not open it again once
-        it is gone: the node hears no events until it restarts)."""
+        """Litestar's LISTEN/NOTIFY backend, which never opens its listening connection again once
+        the database dropped it (a restart, a failover): the node would hear no events until it
+        restarted. A watch opens it again, with every channel listened to before, as soon as the
+        database answers; :meth:`ping` (``/readyz``) fails until then."""
+
+        async def on_startup(self) -> None:
+            await super().on_startup()
+            self._watch = asyncio.create_task(self._keep_listening())
+
+        async def on_shutdown(self) -> None:
+            self._watch.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._watch
+            with suppress(Exception):  # it may be gone with the database
+                await super().on_shutdown()
+
+        async def _keep_listening(self) -> None:
+            wait = LISTEN_RECHECK_SECONDS
+            while True:
+                await asyncio.sleep(wait)
+                if not self._listener_conn.is_closed():
+                    wait = LISTEN_RECHECK_SECONDS
+                    continue
+                try:
+                    connection = await self._connect()
+                except (TimeoutError, OSError, asyncpg.PostgresError):
+                    wait = min(wait * 2, LISTEN_RETRY_MAX_SECONDS)  # still away
+                    continue
+                async with self._listener_lock:
+                    for channel in self._subscribed_channels:
+                        await connection.add_listener(channel, self._listener)
+                    self._listener_conn = connection
+                log.warning("channels listening again (%d channels)", len(self._subscribed_channels))
+                wait = LISTEN_RECHECK_SECONDS
 
         async def ping(self) -> None:
             async with self._listener_lock:

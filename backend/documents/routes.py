@@ -33,7 +33,7 @@ from backend.documents.upload import read_upload
 from backend.errors import problem
 from backend.i18n import translator
 from backend.settings import Settings
-from backend.web import NO_STORE, request_locale
+from backend.web import NO_STORE, default_locale_for, request_locale
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +118,11 @@ async def download(
 # -- the citizen's side ------------------------------------------------------------------------------
 
 
-async def _participant(db_session: AsyncSession, settings: Settings, clock: Clock, token: str) -> Participant:
-    """The participant of a join link that works now; 404 otherwise (as the join pages do)."""
+async def _participant(
+    request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, clock: Clock, token: str
+) -> Participant:
+    """The participant of a join link that works now; 404 otherwise (as the join pages do). Its
+    answers speak the appointment's language, as the waiting room does (backend/i18n.py)."""
     participant = await participant_for_join_token(db_session, token)
     if (
         participant is None
@@ -128,6 +131,7 @@ async def _participant(db_session: AsyncSession, settings: Settings, clock: Cloc
         or not join_window(participant.appointment, settings.join).contains(clock())
     ):
         raise NotFoundException()
+    default_locale_for(request, participant.appointment.locale)
     return participant
 
 

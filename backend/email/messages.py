@@ -109,6 +109,7 @@ def build_appointment_email(
     when = long_datetime(appointment.start_at, locale)
     urls = links(settings, tokens)
     service_name = localized(service, "name", locale)
+    municipality_name = localized(municipality, "name", locale)
     context: dict[str, Any] = {
         **urls,
         "name": participant.name,
@@ -116,7 +117,7 @@ def build_appointment_email(
         "ends": time_of_day(appointment.end_at, locale),
         "opens_minutes": settings.join.opens_minutes_before,
         "service": service_name,
-        "municipality": municipality.name,
+        "municipality": municipality_name,
         "phone": municipality.phone,
         "website": municipality.website,
         "privacy_url": municipality.privacy_url,
@@ -144,11 +145,11 @@ def build_appointment_email(
         sequence=appointment.sequence or 0,
         start=appointment.start_at,
         end=appointment.end_at,
-        summary=f"{summary} ({municipality.name})",
+        summary=f"{summary} ({municipality_name})",
         description=description,
-        location=urls["join_url"] or municipality.name,
+        location=urls["join_url"] or municipality_name,
         url=urls["join_url"],
-        organizer_name=municipality.name,
+        organizer_name=municipality_name,
         organizer_email=sender_address(settings.email.sender),
         attendee_name=participant.name,
         attendee_email=participant.email,

@@ -27,6 +27,7 @@ from litestar.types import Empty, Message, Scope, ScopeSession
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend.clock import Clock, system_clock
+from backend.errors import is_unavailable, outages
 from backend.identity.store import DatabaseStore
 from backend.settings import Settings
 
@@ -121,12 +122,23 @@ class BalieSessionConfig(ServerSideSessionConfig):
 
 
 async def _close_request_database_session(scope: Scope) -> None:
-    """Close the handler's database session before the store is written (see the module text)."""
+    """Close the handler's database session before the store is written (see the module text).
+
+    The answer is made by then. If the database went away meanwhile (its connection terminated
+    under the handler), closing fails to roll back what the handler did not commit, which went with
+    the connection anyway: the answer stands. Raising here turned a page already served into a 500
+    (bench/continuity_drill.py, a PostgreSQL fast shutdown while requests run)."""
     key = scope["app"].state.get("db_session_scope_key", SESSION_SCOPE_KEY)
     session = get_aa_scope_state(scope, key)
     if isinstance(session, AsyncSession):
-        await session.close()  # what advanced-alchemy's before-send handler does, only earlier
-        delete_aa_scope_state(scope, key)
+        try:
+            await session.close()  # what advanced-alchemy's before-send handler does, only earlier
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            outages.refused("database unavailable", scope.get("path", ""), type(exc).__name__)
+        finally:
+            delete_aa_scope_state(scope, key)
 
 
 def _without_seen(data: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-"""Join pages. A GET never changes anything (mail scanners open links); only the POST "Start" does."""
+"""Join pages. A GET never changes anything (mail scanners open links); only the POST "Start" does.
+
+They speak the language the appointment was booked in, unless the visitor chose another
+(:mod:`backend.i18n` has the rule)."""
 
 from __future__ import annotations
 
@@ -12,16 +15,21 @@ from backend.booking.tokens import join_window, participant_for_join_token
 from backend.clock import Clock
 from backend.db.models import Participant
 from backend.identity import binding, levels
+from backend.localized import localized, localized_list
 from backend.settings import Settings
 from backend.timefmt import long_datetime, time_of_day
-from backend.web import LINK_METHODS, NO_STORE, page, request_locale, see_other
+from backend.web import LINK_METHODS, NO_STORE, default_locale_for, page, request_locale, see_other
 
 
-async def _usable(db_session: AsyncSession, token: str) -> Participant | None:
-    """The participant whose link this is, if the appointment can still be joined at all."""
+async def _usable(
+    request: Request[Any, Any, Any], db_session: AsyncSession, token: str
+) -> Participant | None:
+    """The participant whose link this is, if the appointment can still be joined at all; the
+    page is then in the appointment's language, unless the visitor chose another."""
     participant = await participant_for_join_token(db_session, token)
     if participant is None or not participant.appointment.is_active:
         return None
+    default_locale_for(request, participant.appointment.locale)
     return participant
 
 
@@ -39,7 +47,7 @@ class JoinPages(Controller):
         db_session: AsyncSession,
         token: str,
     ) -> Template:
-        participant = await _usable(db_session, token)
+        participant = await _usable(request, db_session, token)
         now = clock()
         if participant is None:
             return page(request, "pages/link_invalid.html", status_code=404)
@@ -51,7 +59,7 @@ class JoinPages(Controller):
                 request,
                 "pages/link_invalid.html",
                 status_code=404,
-                municipality=municipality.name,
+                municipality=localized(municipality, "name", request_locale(request)),
                 phone=municipality.phone,
             )
         locale = request_locale(request)
@@ -76,7 +84,7 @@ class JoinPages(Controller):
         db_session: AsyncSession,
         token: str,
     ) -> Template | Redirect:
-        participant = await _usable(db_session, token)
+        participant = await _usable(request, db_session, token)
         if participant is None or not join_window(participant.appointment, settings.join).contains(clock()):
             return see_other(f"/j/{token}")
         if not binding.may_enter(participant):
@@ -92,7 +100,7 @@ class JoinPages(Controller):
         db_session: AsyncSession,
         token: str,
     ) -> Template | Redirect:
-        participant = await _usable(db_session, token)
+        participant = await _usable(request, db_session, token)
         if participant is None:
             return page(request, "pages/link_invalid.html", status_code=404)
         if not join_window(participant.appointment, settings.join).contains(clock()):
@@ -100,13 +108,15 @@ class JoinPages(Controller):
         if not binding.may_enter(participant):
             return see_other(f"/j/{token}")
         appointment = participant.appointment
+        locale = request_locale(request)
         return page(
             request,
             "pages/join/room.html",
             token=token,
             appointment=appointment,
             participant=participant,
-            start_text=long_datetime(appointment.start_at, request_locale(request)),
+            start_text=long_datetime(appointment.start_at, locale),
+            checklist=localized_list(appointment.service, "documents", locale),
             identify_requested=participant.identity_requested_at is not None,
         )
 

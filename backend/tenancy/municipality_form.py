@@ -3,7 +3,8 @@
 A new municipality has a CBS code from the official list (:mod:`backend.tenancy.cbs`), a name, the
 slug of its public page ``/{slug}``, a time zone, a phone number and the e-mail address of its first
 admin. Its profile holds what citizens see on its pages and in its e-mails: name, phone number,
-website, privacy statement, the sender name and the reply-to address of its e-mails. Each form is
+website, privacy statement, the sender name and the reply-to address of its e-mails, and optionally
+its name in English (for pages and e-mails in English). Each form is
 checked whole; every message is plain Dutch (``N_``) and nothing is stored unless all is right.
 """
 
@@ -70,18 +71,36 @@ class Profile:
     privacy_url: str
     email_sender_name: str
     reply_to: str
+    name_en: str = ""
+    """The name in English; empty: the Dutch name (stored in ``translations``, not a column)."""
 
     def changes(self, municipality: Municipality) -> dict[str, tuple[str, str]]:
         """Field -> (stored, typed) for every field that differs."""
         return {
-            f.name: (getattr(municipality, f.name), getattr(self, f.name))
+            f.name: (stored_value(municipality, f.name), getattr(self, f.name))
             for f in fields(self)
-            if getattr(municipality, f.name) != getattr(self, f.name)
+            if stored_value(municipality, f.name) != getattr(self, f.name)
         }
 
     def apply(self, municipality: Municipality) -> None:
         for f in fields(self):
-            setattr(municipality, f.name, getattr(self, f.name))
+            if f.name != "name_en":
+                setattr(municipality, f.name, getattr(self, f.name))
+        translations = {lang: dict(texts) for lang, texts in (municipality.translations or {}).items()}
+        english = translations.setdefault("en", {})
+        if self.name_en:
+            english["name"] = self.name_en
+        else:
+            english.pop("name", None)
+        municipality.translations = {lang: texts for lang, texts in translations.items() if texts}
+
+
+def stored_value(municipality: Municipality, field: str) -> str:
+    """What the municipality holds for a profile field: a column, or ``name_en`` in ``translations``."""
+    if field == "name_en":
+        value = (municipality.translations or {}).get("en", {}).get("name", "")
+        return value if isinstance(value, str) else ""
+    return str(getattr(municipality, field))
 
 
 @dataclass(frozen=True)
@@ -158,6 +177,7 @@ def _profile(check: Checker) -> Profile:
         privacy_url=_address(check, "privacy_url"),
         email_sender_name=sender,
         reply_to=reply_to,
+        name_en=_line(check, "name_en", 120),
     )
 
 

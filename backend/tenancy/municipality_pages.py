@@ -68,6 +68,7 @@ def profile_values(municipality: Municipality) -> dict[str, str]:
         "privacy_url": municipality.privacy_url,
         "email_sender_name": municipality.email_sender_name,
         "reply_to": municipality.reply_to,
+        "name_en": municipality_form.stored_value(municipality, "name_en"),
     }
 
 
@@ -254,19 +255,7 @@ class MunicipalityPages(Controller):
         clock: Clock,
         municipality_id: UUID,
     ) -> Redirect:
-        municipality = await self._for_platform(request, db_session, staff_scope, municipality_id)
-        if municipality.active:
-            municipality.deactivated_at = clock()
-            audit.municipality_changed(
-                db_session,
-                request,
-                staff_scope.official,
-                municipality,
-                "deactivated",
-                {"active": (True, False)},
-            )
-            await db_session.commit()
-        return see_other(f"{HERE}?klaar=uitgezet#gemeente-{municipality_id}")
+        return await self._switch(request, db_session, staff_scope, municipality_id, clock())
 
     @post("/{municipality_id:uuid}/aanzetten")
     async def reactivate(
@@ -276,19 +265,27 @@ class MunicipalityPages(Controller):
         staff_scope: Scope,
         municipality_id: UUID,
     ) -> Redirect:
-        municipality = await self._for_platform(request, db_session, staff_scope, municipality_id)
-        if not municipality.active:
-            municipality.deactivated_at = None
-            audit.municipality_changed(
-                db_session,
-                request,
-                staff_scope.official,
-                municipality,
-                "reactivated",
-                {"active": (False, True)},
-            )
-            await db_session.commit()
-        return see_other(f"{HERE}?klaar=aangezet#gemeente-{municipality_id}")
+        return await self._switch(request, db_session, staff_scope, municipality_id, None)
+
+    async def _switch(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        staff_scope: Scope,
+        municipality_id: UUID,
+        off_since: dt.datetime | None,
+    ) -> Redirect:
+        """Switch the municipality off (``off_since``: now) or on again (None); audited once."""
+        municipality = await self._for_platform(request, db, staff_scope, municipality_id)
+        turn_on = off_since is None
+        if municipality.active != turn_on:
+            municipality.deactivated_at = off_since
+            what = "reactivated" if turn_on else "deactivated"
+            changes = {"active": (not turn_on, turn_on)}
+            audit.municipality_changed(db, request, staff_scope.official, municipality, what, changes)
+            await db.commit()
+        done = "aangezet" if turn_on else "uitgezet"
+        return see_other(f"{HERE}?klaar={done}#gemeente-{municipality_id}")
 
     # -- one municipality: its admin keeps its profile, branding and logo ---------------------------
 

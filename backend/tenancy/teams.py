@@ -1,6 +1,7 @@
 """``/balie/teams``: a municipality admin sees the municipality's teams and makes a new one.
 
-A new team has a name, a description for citizens and its number of desks; it opens for bookings
+A new team has a name, a description for citizens (each optionally in English too, for citizens who
+read the pages in English) and its number of desks; it opens for bookings
 once it has opening hours (the agenda) and a published service (the service editor), both of which
 the municipality admin may set up, as may the team admins they appoint. The team's citizen page
 lists it as soon as it has a published service, on every node, without a restart.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 from uuid import UUID
 
@@ -35,27 +37,52 @@ Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 HERE: Final = "/balie/teams"
 
 
-def team_form(data: Mapping[str, str], managed: frozenset[UUID]) -> tuple[UUID, str, str, int]:
-    """Municipality, name, description and desks of a new team; :class:`FormErrors` otherwise."""
+@dataclass(frozen=True)
+class NewTeam:
+    municipality_id: UUID
+    name: str
+    description: str
+    desks: int
+    translations: dict[str, dict[str, Any]]
+    """The English name and description, if given: ``{"en": {"name": ..., "description": ...}}``."""
+
+
+def _name(check: Checker, field: str, *, required: bool) -> str:
+    name = " ".join(check.text(field).split())
+    if not name and required:
+        check.fail(field, N_("Vul de naam van het team in."))
+    elif len(name) > 120:
+        check.fail(field, N_("Dit is te lang (hoogstens {limit} tekens)."), limit=120)
+    return name
+
+
+def _description(check: Checker, field: str) -> str:
+    description = check.text(field).strip()
+    if len(description) > 1000:
+        check.fail(field, N_("Dit is te lang (hoogstens {limit} tekens)."), limit=1000)
+    return description
+
+
+def team_form(data: Mapping[str, str], managed: frozenset[UUID]) -> NewTeam:
+    """A new team as typed (its English texts optional); :class:`FormErrors` otherwise."""
     check = Checker(data)
     municipality_id: UUID | None = None
     with contextlib.suppress(ValueError):
         municipality_id = UUID(check.text("municipality"))
     if municipality_id not in managed:
         check.fail("municipality", N_("Kies een van de mogelijkheden."))
-    name = " ".join(check.text("name").split())
-    if not name:
-        check.fail("name", N_("Vul de naam van het team in."))
-    elif len(name) > 120:
-        check.fail("name", N_("Dit is te lang (hoogstens {limit} tekens)."), limit=120)
-    description = check.text("description").strip()
-    if len(description) > 1000:
-        check.fail("description", N_("Dit is te lang (hoogstens {limit} tekens)."), limit=1000)
+    name = _name(check, "name", required=True)
+    description = _description(check, "description")
+    english = {
+        "name": _name(check, "name_en", required=False),
+        "description": _description(check, "description_en"),
+    }
     desks = check.number("desks", 1, 50)
     check.done()
     if municipality_id is None or desks is None:
         raise RuntimeError("done() lets no form through without a municipality or desks")
-    return municipality_id, name, description, desks
+    english = {field: text for field, text in english.items() if text}
+    return NewTeam(municipality_id, name, description, desks, {"en": english} if english else {})
 
 
 class TeamPages(Controller):
@@ -113,17 +140,20 @@ class TeamPages(Controller):
             await audit.access_denied(db_session, staff_scope.official, "teams", "", request)
             raise NotFoundException()
         try:
-            municipality_id, name, description, desks = team_form(data, managed)
+            typed = team_form(data, managed)
         except FormErrors as exc:
             failed = {"id": "team", "errors": exc.errors, "values": data}
             return await self._page(request, db_session, staff_scope, status_code=422, failed=failed)
-        taken = await db_session.scalars(select(Team.slug).where(Team.municipality_id == municipality_id))
+        taken = await db_session.scalars(
+            select(Team.slug).where(Team.municipality_id == typed.municipality_id)
+        )
         team = Team(
-            municipality_id=municipality_id,
-            name=name,
-            slug=slug_for(name, taken),
-            description=description,
-            desks=desks,
+            municipality_id=typed.municipality_id,
+            name=typed.name,
+            slug=slug_for(typed.name, taken),
+            description=typed.description,
+            desks=typed.desks,
+            translations=typed.translations,
         )
         db_session.add(team)
         await db_session.flush()

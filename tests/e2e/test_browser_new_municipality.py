@@ -119,7 +119,9 @@ async def _set_up(place: Site, admin: Page) -> None:
     await _submit(admin, "profile")
 
     await admin.goto("/balie/teams")
+    assert await violations(admin) == [], place.state_of()  # with its English name and description
     await admin.fill("#team-name", "Burgerzaken")
+    await admin.fill("#team-name_en", "Civil Affairs")
     await _submit(admin, "team")
     section = admin.locator("section.card", has=admin.locator("h2", has_text="Burgerzaken"))
     for day in range(7):

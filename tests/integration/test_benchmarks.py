@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
         pytest.param("echo_check", marks=pytest.mark.peer),
         pytest.param("booking_rate", marks=pytest.mark.postgres),
         pytest.param("backup_restore", marks=pytest.mark.postgres),
+        pytest.param("continuity_drill", marks=[pytest.mark.postgres, pytest.mark.redis]),
         "slot_search",
         "document_upload",
     ],

@@ -3,6 +3,7 @@ metrics count (docs/operations.md, "Monitoring")."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import secrets
@@ -25,6 +26,8 @@ from backend.db.models import AppointmentStatus, OutboxMessage, OutboxStatus, Pa
 from backend.email.dev_sink import DevMailbox
 from backend.settings import ChannelsSettings, Secret, SessionSettings, Settings
 from backend.settings.monitoring import MonitoringSettings
+from signalling.hub import LiveChannels
+from tests.oidc import served_balie
 from tests.pg_cluster import Cluster, own_cluster
 from tests.recording import RecordingPages
 from tests.support import citizen_appointment, free_port, make_settings
@@ -121,14 +124,29 @@ async def test_readyz_names_postgres_channels_while_their_server_is_away(
     tmp_path: Path, cluster: Cluster
 ) -> None:
     settings = make_settings(tmp_path, cluster.url, channels=ChannelsSettings(backend="postgres"))
-    async with AsyncTestClient(app=create_app(settings)) as client:
+    async with served_balie(settings) as (app, client):  # one event loop: the test may publish
         ready = await client.get("/readyz")
         assert ready.json() == {"status": "ok", "database": "ok", "channels": "ok"}
         cluster.stop()
         ready = await client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json() == {"status": "unavailable", "database": "unavailable", "channels": "unavailable"}
-        cluster.start()  # the app's shutdown must not hang on the listening connection that went
+        cluster.start()
+        # The node listens again by itself (no restart), and hears what is published after.
+        for _ in range(100):
+            ready = await client.get("/readyz")
+            if ready.status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert ready.json() == {"status": "ok", "database": "ok", "channels": "ok"}
+        plugin = app.plugins.get(LiveChannels)
+        subscriber = await plugin.subscribe(["drill"])
+        try:
+            await plugin.wait_published("na de storing", "drill")
+            heard = await asyncio.wait_for(subscriber.iter_events().__anext__(), 10)
+        finally:
+            await plugin.unsubscribe(subscriber)
+        assert heard == b"na de storing"
 
 
 # -- /metrics: who may read it -----------------------------------------------------------------------

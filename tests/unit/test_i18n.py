@@ -81,3 +81,19 @@ def test_translator_fills_placeholders_and_falls_back_to_dutch() -> None:
 )
 def test_locale_choice(query: str | None, cookie: str | None, header: str | None, expected: str) -> None:
     assert pick_locale(query, cookie, header) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "cookie", "header", "default", "expected"),
+    [
+        (None, None, "nl-NL", "en", "en"),  # booked in English, opened in a Dutch browser
+        (None, None, "en-GB", "nl", "nl"),  # booked in Dutch: Dutch, whatever the browser says
+        ("nl", None, "en-GB", "en", "nl"),  # the language switch wins
+        (None, "nl", "en-GB", "en", "nl"),  # and so does the choice the cookie remembers
+        (None, None, "en-GB", "xx", "en"),  # no usable default: the browser
+    ],
+)
+def test_the_language_of_what_a_page_is_about_comes_before_the_browser(
+    query: str | None, cookie: str | None, header: str | None, default: str | None, expected: str
+) -> None:
+    assert pick_locale(query, cookie, header, default) == expected

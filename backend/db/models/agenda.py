@@ -47,6 +47,8 @@ class Municipality(Base):
     """Raised at every change of tokens or logo: their addresses carry it, so caches refresh."""
     deactivated_at: Mapped[dt.datetime | None] = mapped_column(DateTimeUTC(timezone=True), default=None)
     """Set by a platform admin: its pages and services are offered to no one, its data stays."""
+    translations: Mapped[dict[str, dict[str, Any]]] = mapped_column(Json, default=dict)
+    """Its name in other languages: ``{"en": {"name": ...}}`` (backend/localized.py)."""
     teams: Mapped[list[Team]] = relationship(back_populates="municipality", lazy="selectin")
 
     @property
@@ -82,6 +84,8 @@ class Team(Base):
     horizon_days: Mapped[int] = mapped_column(default=14)
     """How far ahead citizens may book."""
     closed_on_public_holidays: Mapped[bool] = mapped_column(default=True)
+    translations: Mapped[dict[str, dict[str, Any]]] = mapped_column(Json, default=dict)
+    """Texts in other languages: ``{"en": {"name": ..., "description": ...}}`` (backend/localized.py)."""
     municipality: Mapped[Municipality] = relationship(back_populates="teams", lazy="joined")
     services: Mapped[list[Service]] = relationship(back_populates="team", lazy="selectin")
     opening_hours: Mapped[list[OpeningHours]] = relationship(

@@ -140,14 +140,15 @@ export class LevelMeter {
 }
 
 /**
- * The camera-and-microphone check inside `root`. Hooks:
+ * The camera-and-microphone check inside `root`. `onResult(result)` hears every change of the result
+ * (checking | ok | speak | no-sound | problem). Hooks:
  * video[data-preview], meter[data-level], select[data-device-select="audioinput|videoinput"],
  * [data-check-result] (role=status; data-result = checking | ok | speak | no-sound | problem),
  * [data-check-problem] (hidden notice), button[data-action="retry-media"].
  * Texts come from root's data-msg-* attributes.
  */
 export class DeviceCheck {
-  constructor(root, { onTrackChange } = {}) {
+  constructor(root, { onTrackChange, onResult } = {}) {
     this.root = root;
     this.msg = root.dataset;
     this.preview = root.querySelector("video[data-preview]");
@@ -155,6 +156,7 @@ export class DeviceCheck {
     this.problemBox = root.querySelector("[data-check-problem]");
     this.selects = [...root.querySelectorAll("select[data-device-select]")];
     this.onTrackChange = onTrackChange || (() => {});
+    this.onResult = onResult || (() => {});
     this.stream = null;
     this.problem = null;
     this.heard = false;
@@ -306,6 +308,17 @@ export class DeviceCheck {
       this.problemBox.dataset.problem = isProblem ? this.problem : "";
     }
     this.root.dataset.result = result;
+    this.onResult(result);
+  }
+
+  /** Whether the check found both a camera and a microphone (whether sound came through or not). */
+  get found() {
+    return (
+      !this.problem &&
+      !!this.stream &&
+      this.stream.getVideoTracks().length > 0 &&
+      this.stream.getAudioTracks().length > 0
+    );
   }
 }
 

@@ -6,6 +6,7 @@
 // answer, in the visitor's language (texts come from the panel's data- attributes).
 
 const JSON_HEADERS = { Accept: "application/json" };
+const SEEN_AFTER_MS = 5000; // a notice on screen this long (page in view) has been read
 
 /**
  * Start the panel in `root` (default: the page's `[data-documents]`), fed by `client` (a
@@ -38,6 +39,7 @@ export class DocumentsPanel {
     this.canShare = true;
     this.loaded = false;
     this.busy = 0;
+    this.shownAt = { status: undefined, error: undefined }; // when each notice came in view; null: not yet
     this.$ = (selector) => root.querySelector(selector);
   }
 
@@ -57,6 +59,13 @@ export class DocumentsPanel {
     // Every (re)connection: events may have been missed while the socket was away.
     this.client.on("welcome", () => this.refresh());
     this.client.on("document", (m) => this.onEvent(m));
+    // A notice that came while the page was out of sight (another tab) is seen from when it is back.
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden) return;
+      for (const kind of Object.keys(this.shownAt)) {
+        if (this.shownAt[kind] === null) this.shownAt[kind] = Date.now();
+      }
+    });
     this.refresh();
   }
 
@@ -328,11 +337,28 @@ export class DocumentsPanel {
   announce(text) {
     const status = this.$("[data-documents-status]");
     if (status.textContent !== text) status.textContent = text;
+    this.noticeShown("status", text);
   }
 
   showError(text) {
     const box = this.$("[data-documents-error]");
     box.textContent = text;
     box.hidden = !text;
+    this.noticeShown("error", text);
+  }
+
+  noticeShown(kind, text) {
+    this.shownAt[kind] = !text ? undefined : document.hidden ? null : Date.now();
+  }
+
+  /**
+   * The page moves on (the waiting room becomes the call): drop the notices the visitor has had
+   * time to read. Kept: the status of an upload still on its way (its outcome follows) and a notice
+   * that only just appeared or has not been in view yet, so nothing unread is lost.
+   */
+  clearSeenNotices(now = Date.now()) {
+    const seen = (at) => typeof at === "number" && now - at >= SEEN_AFTER_MS;
+    if (this.busy === 0 && seen(this.shownAt.status)) this.announce("");
+    if (seen(this.shownAt.error)) this.showError("");
   }
 }

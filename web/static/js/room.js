@@ -14,9 +14,12 @@ const msg = root.dataset;
 const $ = (selector) => root.querySelector(selector);
 
 const client = new SignallingClient("/ws/citizen", { hello: { token: msg.token } });
-mountDocuments(client);
+const documents = mountDocuments(client);
+const enterButton = $('[data-action="enter"]');
+const continueButton = $('[data-action="continue-without"]');
 const check = new DeviceCheck($("[data-device-check]"), {
   onTrackChange: (kind, track) => call?.replaceLocalTrack(kind, track),
+  onResult: () => updateEnter(),
 });
 
 let state = null;
@@ -30,6 +33,7 @@ let everJoined = false; // join-call sent at least once by this page
 let hungUp = false;
 let elsewhere = false; // this participant opened the call on another page: this one stands aside
 let networkTested = false;
+let continuedWithout = false; // the citizen chose to go on without a camera (or microphone)
 
 const deskMessages = new ChatPanel($('[data-chat][data-scope="desk"]'), client, { selfId: () => you?.id });
 const callChat = new ChatPanel($('[data-chat][data-scope="call"]'), client, { selfId: () => you?.id });
@@ -42,10 +46,46 @@ const network = new NetworkCheck($("[data-network-check]"), {
 
 function show(view) {
   if (root.dataset.currentView === view) return;
+  if (view === "call") clearWaitingNotices();
   root.dataset.currentView = view;
   for (const section of root.querySelectorAll("[data-view]")) section.hidden = section.dataset.view !== view;
   // Move focus to the new step's heading so keyboard and screen reader users land there.
   root.querySelector(`[data-view="${view}"] h1`)?.focus({ preventScroll: false });
+}
+
+/**
+ * The call starts: what the waiting room said about earlier steps (a file shared, a file too large)
+ * should not stay on screen in the call. The documents panel, shown in both, drops the notices the
+ * citizen has had time to read; it keeps an upload still on its way and a notice that only just
+ * appeared (or came while the page was out of sight), so nothing unread about the documents for
+ * this call is lost. A DigiD request from the official concerns the call and stays.
+ */
+function clearWaitingNotices() {
+  documents?.clearSeenNotices();
+}
+
+// -- the way into the waiting room: only once the camera and microphone were found ---------------
+
+/**
+ * "Naar de wachtkamer" waits for the device check: enabled once it found a camera and a microphone,
+ * or once the citizen chose "Toch doorgaan zonder camera" (offered when the check ended without them).
+ */
+function updateEnter() {
+  const result = check.root.dataset.result;
+  const searching = !result || result === "checking";
+  const ready = check.found || continuedWithout;
+  enterButton.disabled = !ready;
+  continueButton.hidden = ready || searching;
+  if (!continueButton.hidden) {
+    const stream = check.stream;
+    const hasVideo = !!stream && stream.getVideoTracks().length > 0;
+    const hasAudio = !!stream && stream.getAudioTracks().length > 0;
+    let label = msg.msgContinueWithoutBoth;
+    if (hasAudio && !hasVideo) label = msg.msgContinueWithoutCamera;
+    else if (hasVideo && !hasAudio) label = msg.msgContinueWithoutMicrophone;
+    setText(continueButton, label);
+  }
+  setText($("[data-enter-status]"), !ready && searching ? msg.msgSearchingDevices : "");
 }
 
 function setText(element, text) {
@@ -211,7 +251,12 @@ const controls = bindControls($('[data-view="call"]'), {
   announce: (text) => setText($("[data-call-status]"), text || ""),
 });
 
-const enterButton = $('[data-action="enter"]');
+continueButton.addEventListener("click", () => {
+  continuedWithout = true;
+  updateEnter();
+  enterButton.focus();
+});
+
 enterButton.addEventListener("click", () => {
   if (!client.send({ type: "enter" })) setText($("[data-connection-status]"), msg.msgOffline);
 });

@@ -171,6 +171,17 @@ class OutageLog:
 outages = OutageLog()
 
 
+def background_failed(loop: str, exc: Exception, logger: Any) -> None:
+    """A background loop's round failed: an outage of the database or Redis is told once (then
+    once a minute), as for requests; anything else is a bug and gets its traceback."""
+    if is_unavailable(exc):
+        outages.refused("database unavailable", loop, type(exc).__name__)
+    elif is_channels_unavailable(exc):
+        outages.refused("channels unavailable", loop, type(exc).__name__)
+    else:
+        logger.exception("%s failed", loop)
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any] | Template:
     if is_channels_unavailable(exc):
         outages.refused("channels unavailable", request.url.path, type(exc).__name__)

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend import audit, rooms
 from backend.clock import Clock, system_clock
 from backend.db.models import Appointment, AppointmentStatus
+from backend.errors import background_failed
 from backend.live import LivePages
 from backend.notify import Wakeable
 from backend.settings import Settings
@@ -123,8 +124,8 @@ class Housekeeper:
         while not self._stop.is_set():
             try:
                 await self.run_once()
-            except Exception:
-                log.exception("housekeeping run failed")  # the database is away: next round
+            except Exception as exc:
+                background_failed("housekeeping run", exc, log)  # the database is away: next round
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), timeout=self._settings.worker.housekeeping_seconds)
 

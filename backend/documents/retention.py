@@ -30,6 +30,7 @@ from backend.clock import Clock, system_clock
 from backend.db.models import Appointment, Document
 from backend.db.models.appointment import ACTIVE_STATUSES
 from backend.documents.vault import Vault
+from backend.errors import background_failed
 from backend.live import LivePages, NoLivePages
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,8 @@ class DocumentPurger:
             self._wake.clear()
             try:
                 purged = await self.run_once()
-            except Exception:
-                log.exception("document purge failed")  # the database is away: next poll
+            except Exception as exc:
+                background_failed("document purge", exc, log)  # the database is away: next poll
                 purged = []
             if len(purged) >= BATCH:
                 continue

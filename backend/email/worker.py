@@ -47,6 +47,7 @@ from backend.clock import Clock, system_clock
 from backend.crypto import SealError
 from backend.db.models import OutboxMessage, OutboxStatus
 from backend.email.messages import outgoing_bytes
+from backend.errors import background_failed
 from backend.metrics import email_outcome
 from backend.settings import Settings
 
@@ -108,7 +109,8 @@ class OutboxWorker:
         smtp_timeout: float = 30.0,
         backoff_base: float = 30.0,
         backoff_cap: float = 3600.0,
-        outage_cap: float = 60.0,
+        probe_seconds: float = 2.0,
+        outage_cap: float = 15.0,
         clock: Clock = system_clock,
     ) -> None:
         self._sessionmaker = sessionmaker
@@ -129,6 +131,7 @@ class OutboxWorker:
         self._backoff_cap = backoff_cap
         self._clock = clock
         self._wake = asyncio.Event()
+        self._probe_seconds = probe_seconds
         self._outage_cap = outage_cap
         self._outages = 0
         """Connection failures in a row (see :meth:`_postpone`)."""
@@ -170,9 +173,9 @@ class OutboxWorker:
             self._wake.clear()
             try:
                 sent = await self.run_once()
-            except Exception:
-                # A database or network hiccup: log it and try again at the next poll.
-                log.exception("outbox run failed")
+            except Exception as exc:
+                # A database or network hiccup: told once, and tried again at the next poll.
+                background_failed("outbox run", exc, log)
                 sent = 0
             if sent >= self._settings.worker.batch_size or self._stopping:
                 continue
@@ -465,8 +468,10 @@ class OutboxWorker:
             lease.held.clear()
 
     def outage_wait(self, outages: int) -> float:
-        """Seconds until the server is tried again after ``outages`` failures in a row."""
-        return min(self._outage_cap, self._backoff_base * 2.0 ** max(outages - 1, 0))
+        """Seconds until the server is tried again after ``outages`` failures in a row: a probe of
+        one connection, soon (2 s) and then at most every :attr:`outage_cap` (15 s), so a server
+        that is back is noticed within seconds; the messages' own backoff is not involved."""
+        return min(self._outage_cap, self._probe_seconds * 2.0 ** max(outages - 1, 0))
 
     async def _record_failure(self, lease: _Lease, item: Claimed, exc: BaseException) -> None:
         attempts = item.attempts + 1

@@ -171,3 +171,25 @@ async def test_api_reference_page_works_under_the_strict_csp(client: Any) -> Non
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert "<script" not in page.text and "cdn." not in page.text  # nothing the CSP would block
     assert "POST /api/v1/appointments" in page.text and 'id="schema-AppointmentIn"' in page.text
+
+
+async def test_the_manage_token_stops_working_on_the_api_after_the_appointment(
+    client: Any, seeded_service: Any, session: AsyncSession
+) -> None:
+    """As on the pages: the token works until the end of the appointment plus the grace window."""
+    from tests.support import citizen_appointment
+
+    long_ago = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(days=2)
+    old = citizen_appointment(seeded_service, long_ago, join_token="j" * 43, manage_token="m" * 43)
+    session.add(old)
+    await session.commit()
+    answer = await client.get(
+        f"/api/v1/appointments/{old.reference}", headers={"Authorization": "Bearer " + "m" * 43}
+    )
+    assert answer.status_code == 404 and answer.headers["content-type"] == "application/problem+json"
+    cancel = await client.post(
+        f"/api/v1/appointments/{old.reference}/cancel",
+        json={},
+        headers={"Authorization": "Bearer " + "m" * 43},
+    )
+    assert cancel.status_code == 404

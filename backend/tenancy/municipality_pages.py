@@ -54,6 +54,7 @@ DONE: Final = {
 TAKEN_CODE: Final = N_("Er is al een gemeente met deze CBS-code.")
 TAKEN_SLUG: Final = N_("Dit webadres heeft al een andere gemeente. Kies een ander.")
 NO_FILE: Final = N_("Kies een bestand met het logo (PNG of SVG).")
+LOGO_TOO_LARGE: Final[Message] = (branding.TOO_LARGE, {"size": f"{branding.MAX_LOGO_BYTES // 1024} kB"})
 
 
 def _form(form_id: str, values: dict[str, str], errors: dict[str, Message] | None = None) -> dict[str, Any]:
@@ -70,6 +71,21 @@ def profile_values(municipality: Municipality) -> dict[str, str]:
         "reply_to": municipality.reply_to,
         "name_en": municipality_form.stored_value(municipality, "name_en"),
     }
+
+
+async def _brand_changed(
+    db: AsyncSession,
+    request: Request[Any, Any, Any],
+    scope: Scope,
+    municipality: Municipality,
+    what: str,
+    changes: dict[str, tuple[Any, Any]],
+) -> None:
+    """A new ``brand_version`` (so the stylesheet's and logo's addresses change and caches
+    refresh), the audit event, the commit."""
+    municipality.brand_version += 1
+    audit.municipality_changed(db, request, scope.official, municipality, what, changes)
+    await db.commit()
 
 
 async def _denied(
@@ -382,11 +398,7 @@ class MunicipalityPages(Controller):
         }
         if changed:
             municipality.brand_tokens = tokens
-            municipality.brand_version += 1
-            audit.municipality_changed(
-                db_session, request, staff_scope.official, municipality, "branding", changed
-            )
-            await db_session.commit()
+            await _brand_changed(db_session, request, staff_scope, municipality, "branding", changed)
         return see_other(f"{HERE}/{municipality_id}?klaar=huisstijl#huisstijl")
 
     @post("/{municipality_id:uuid}/logo", request_max_body_size=branding.MAX_LOGO_BYTES + UPLOAD_OVERHEAD)
@@ -401,16 +413,13 @@ class MunicipalityPages(Controller):
         await db_session.commit()  # nothing is held while the upload streams in
         try:
             upload = await read_upload(request, branding.MAX_LOGO_BYTES)
-            if upload.truncated:
-                raise branding.LogoRefused(branding.TOO_LARGE, size=f"{branding.MAX_LOGO_BYTES // 1024} kB")
-            data, content_type = branding.sanitise_logo(upload.data)
         except Rejected as rejected:
-            message: Message = (
-                (branding.TOO_LARGE, {"size": f"{branding.MAX_LOGO_BYTES // 1024} kB"})
-                if rejected.code == "too_large"
-                else (NO_FILE, {})
-            )
-            return self._profile_page(request, municipality, status_code=422, logo_error=message)
+            error = LOGO_TOO_LARGE if rejected.code == "too_large" else (NO_FILE, {})
+            return self._profile_page(request, municipality, status_code=422, logo_error=error)
+        if upload.truncated:
+            return self._profile_page(request, municipality, status_code=422, logo_error=LOGO_TOO_LARGE)
+        try:
+            data, content_type = branding.sanitise_logo(upload.data)
         except branding.LogoRefused as refused:
             return self._profile_page(request, municipality, status_code=422, logo_error=refused.message)
         before = municipality.logo_type
@@ -424,16 +433,8 @@ class MunicipalityPages(Controller):
         else:
             logo.content_type, logo.data = content_type, data
         municipality.logo_type = content_type
-        municipality.brand_version += 1
-        audit.municipality_changed(
-            db_session,
-            request,
-            staff_scope.official,
-            municipality,
-            "logo",
-            {"logo": (before or None, f"{content_type}, {len(data)} bytes")},
-        )
-        await db_session.commit()
+        changes = {"logo": (before or None, f"{content_type}, {len(data)} bytes")}
+        await _brand_changed(db_session, request, staff_scope, municipality, "logo", changes)
         return see_other(f"{HERE}/{municipality_id}?klaar=logo#logo")
 
     @post("/{municipality_id:uuid}/logo/verwijderen")
@@ -451,14 +452,7 @@ class MunicipalityPages(Controller):
                 delete(MunicipalityLogo).where(MunicipalityLogo.municipality_id == municipality.id)
             )
             municipality.logo_type = ""
-            municipality.brand_version += 1
-            audit.municipality_changed(
-                db_session,
-                request,
-                staff_scope.official,
-                municipality,
-                "logo_removed",
-                {"logo": (before, None)},
+            await _brand_changed(
+                db_session, request, staff_scope, municipality, "logo_removed", {"logo": (before, None)}
             )
-            await db_session.commit()
         return see_other(f"{HERE}/{municipality_id}?klaar=logo-weg#logo")

@@ -431,6 +431,8 @@ async def test_a_logo_is_sanitised_served_without_scripts_and_removed(
         await sign_in_official(admin, people["admin"])
         refused = await _upload(admin, town_id, "logo.png", b"<html><script>x</script></html>", "image/png")
         assert refused.status_code == 422 and "logo-file-error" in refused.text
+        huge = await _upload(admin, town_id, "logo.png", _png() + b"\0" * (540 * 1024), "image/png")
+        assert huge.status_code == 422 and "Het logo is te groot. Het mag hoogstens 512 kB zijn." in huge.text
         assert await _count(session, MunicipalityLogo) == 0
 
         saved = await _upload(admin, town_id, "logo.svg", SVG, "image/svg+xml")

@@ -31,6 +31,10 @@ _PAGE_TEXT = {
     ),
     404: (N_("Pagina niet gevonden"), N_("Deze pagina bestaat niet (meer). Controleer het adres.")),
     405: (N_("Dat kan hier niet"), N_("Deze actie is op deze pagina niet mogelijk.")),
+    413: (
+        N_("Dit is te groot"),
+        N_("Wat u stuurde, is groter dan wij aannemen. Ga terug en kies een kleiner bestand."),
+    ),
     429: (
         N_("Even wachten"),
         N_("U heeft te veel verzoeken gedaan. Wacht een minuut en probeer het opnieuw."),

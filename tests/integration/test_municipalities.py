@@ -433,6 +433,9 @@ async def test_a_logo_is_sanitised_served_without_scripts_and_removed(
         assert refused.status_code == 422 and "logo-file-error" in refused.text
         huge = await _upload(admin, town_id, "logo.png", _png() + b"\0" * (540 * 1024), "image/png")
         assert huge.status_code == 422 and "Het logo is te groot. Het mag hoogstens 512 kB zijn." in huge.text
+        # Far over the limit, the form is refused before the page sees it: still said plainly.
+        huger = await _upload(admin, town_id, "logo.png", b"\0" * (2 * 1024 * 1024), "image/png")
+        assert huger.status_code == 413 and "kies een kleiner bestand" in huger.text
         assert await _count(session, MunicipalityLogo) == 0
 
         saved = await _upload(admin, town_id, "logo.svg", SVG, "image/svg+xml")

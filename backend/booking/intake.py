@@ -4,12 +4,16 @@ A service's ``intake`` is a list of questions like::
 
     {"key": "birth_date", "type": "date", "required": true, "not_future": true,
      "label": {"nl": "Geboortedatum van uw kind", "en": "Your child's date of birth"},
-     "help": {"nl": "...", "en": "..."}}
+     "help": {"nl": "...", "en": "..."},
+     "official_label": {"nl": "Geboortedatum van het kind", "en": "The child's date of birth"}}
 
 Types: ``date`` (answer ``YYYY-MM-DD``; ``dd-mm-jjjj`` is read too), ``text`` (``max_length``,
 default 200), ``email``, ``choice`` (``options``: ``[{"value": ..., "label": {...}}]``) and
 ``checkbox`` (answer true/false). Answers are stored as JSON (dates as ISO strings). Messages are
 Dutch and ``N_``-marked; pages translate them.
+
+``official_label`` (optional) is the question as the official reads it on the desk and when booking
+for a caller, without the citizen's "uw"; without one the official reads the citizen's label.
 
 Two keys have a meaning of their own: a service that asks ``partner_name`` and ``partner_email``
 (ondertrouw) invites that partner with an own join link when the booking is made.
@@ -61,9 +65,14 @@ class Question:
     max_length: int = 200
     not_future: bool = False
     options: tuple[Option, ...] = ()
+    official_label: Mapping[str, str] | None = None
 
     def text(self, locale: str) -> str:
         return _in(self.label, locale)
+
+    def official_text(self, locale: str) -> str:
+        """The question in the official's words; the citizen's when the service has none."""
+        return _in(self.official_label, locale) if self.official_label else self.text(locale)
 
     def help_text(self, locale: str) -> str:
         return _in(self.help, locale) if self.help else ""
@@ -112,6 +121,11 @@ def parse_questions(raw: Sequence[Mapping[str, Any]] | None) -> tuple[Question, 
                 max_length=max_length,
                 not_future=bool(item.get("not_future", False)),
                 options=options,
+                official_label=(
+                    _texts(item["official_label"], f"{key} official label")
+                    if item.get("official_label")
+                    else None
+                ),
             )
         )
     if len({q.key for q in questions}) != len(questions):

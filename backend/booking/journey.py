@@ -113,8 +113,14 @@ class Field:
 
 
 def intake_fields(
-    service: Service, locale: str, values: dict[str, Any], errors: dict[str, str]
+    service: Service,
+    locale: str,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    for_official: bool = False,
 ) -> list[Field]:
+    """The questions as form fields; ``for_official``: in the official's words (booking by phone)."""
     _ = translator(locale)
     fields = []
     for question in parse_questions(service.intake):
@@ -122,7 +128,7 @@ def intake_fields(
             Field(
                 key=question.key,
                 type=question.type,
-                label=question.text(locale),
+                label=question.official_text(locale) if for_official else question.text(locale),
                 help=question.help_text(locale),
                 required=question.required,
                 value=values.get(question.key, ""),
@@ -135,13 +141,17 @@ def intake_fields(
     return fields
 
 
-def answer_summary(service: Service, answers: dict[str, Any], locale: str) -> list[tuple[str, str]]:
-    """(question, answer) pairs to show back to the visitor before they confirm."""
+def answer_summary(
+    service: Service, answers: dict[str, Any], locale: str, *, for_official: bool = False
+) -> list[tuple[str, str]]:
+    """(question, answer) pairs to show back to the visitor before they confirm; ``for_official``:
+    the questions in the official's words (the desk's pages)."""
     _ = translator(locale)
     rows = []
     for question in parse_questions(service.intake):
         if question.key in answers:
-            rows.append((question.text(locale), _show(question, answers[question.key], locale, _)))
+            label = question.official_text(locale) if for_official else question.text(locale)
+            rows.append((label, _show(question, answers[question.key], locale, _)))
     return rows
 
 

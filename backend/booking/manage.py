@@ -1,7 +1,8 @@
 """The manage link (``/afspraak/<token>``): see the appointment, move it to another time, cancel it.
 
 The manage token is the booker's own (separate from the join tokens) and works until the end of the
-appointment plus the grace window; unknown and expired tokens get the same page. GETs change nothing.
+appointment plus the grace window; after that its page names the municipality to call, an unknown
+token gets the general text (backend/booking/link_errors.py). GETs change nothing.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from backend.booking import service as booking
 from backend.booking.explain import explain
 from backend.booking.flow import cancel_and_notify, move_and_notify
 from backend.booking.intake import parse_date
+from backend.booking.link_errors import link_invalid
 from backend.booking.steps import refused
-from backend.booking.tokens import working_manage_token
+from backend.booking.tokens import appointment_for_manage_token, working_manage_token
 from backend.booking.validation import clean_text, parse_moment
 from backend.clock import Clock
 from backend.db.models import Appointment
@@ -50,8 +52,9 @@ def _changeable(appointment: Appointment, now: dt.datetime) -> bool:
     return True
 
 
-def _invalid(request: Request[Any, Any, Any]) -> Template:
-    return page(request, "pages/link_invalid.html", status_code=404)
+async def _invalid(request: Request[Any, Any, Any], db_session: AsyncSession, token: str) -> Template:
+    """The link no longer works (or never did): the municipality's number when we know the token."""
+    return link_invalid(request, await appointment_for_manage_token(db_session, token))
 
 
 class ManagePages(Controller):
@@ -72,7 +75,7 @@ class ManagePages(Controller):
     ) -> Template:
         appointment = await _appointment(settings, db_session, token, clock())
         if appointment is None:
-            return _invalid(request)
+            return await _invalid(request, db_session, token)
         locale = request_locale(request)
         return page(
             request,
@@ -101,7 +104,7 @@ class ManagePages(Controller):
     ) -> Template | Redirect:
         appointment = await _appointment(settings, db_session, token, clock())
         if appointment is None:
-            return _invalid(request)
+            return await _invalid(request, db_session, token)
         if not _changeable(appointment, clock()):
             return see_other(f"/afspraak/{token}")
         locale = request_locale(request)
@@ -148,7 +151,7 @@ class ManagePages(Controller):
     ) -> Template | Redirect:
         appointment = await _appointment(settings, db_session, token, clock())
         if appointment is None:
-            return _invalid(request)
+            return await _invalid(request, db_session, token)
         start = parse_moment(str(data.get("start", "")))
         if start is None:
             return see_other(f"/afspraak/{token}/verzetten")
@@ -171,7 +174,7 @@ class ManagePages(Controller):
     ) -> Template | Redirect:
         appointment = await _appointment(settings, db_session, token, clock())
         if appointment is None:
-            return _invalid(request)
+            return await _invalid(request, db_session, token)
         if not _changeable(appointment, clock()):
             return see_other(f"/afspraak/{token}")
         return page(
@@ -196,7 +199,7 @@ class ManagePages(Controller):
     ) -> Template | Redirect:
         appointment = await _appointment(settings, db_session, token, clock())
         if appointment is None:
-            return _invalid(request)
+            return await _invalid(request, db_session, token)
         reason = clean_text(str(data.get("reason", "")))[:MAX_REASON]
         try:
             await cancel_and_notify(db_session, settings, notify, appointment, reason=reason, clock=clock)

@@ -70,7 +70,9 @@ class BookingSteps:
             service=service,
             action=self.questions_url(service),
             back=self.start_of(service),
-            fields=journey.intake_fields(service, request_locale(request), values, errors),
+            fields=journey.intake_fields(
+                service, request_locale(request), values, errors, for_official=self.by_official
+            ),
             error_count=len(errors),
         )
 

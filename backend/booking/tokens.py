@@ -47,17 +47,20 @@ def join_window(appointment: Appointment, rules: JoinSettings) -> JoinWindow:
     )
 
 
+async def join_token_holder(session: AsyncSession, token: str) -> Participant | None:
+    """The participant a join token was handed to, revoked or not; None when it is unknown."""
+    if not looks_like_token(token):
+        return None
+    return await session.scalar(select(Participant).where(Participant.join_token_hash == hash_token(token)))
+
+
 async def participant_for_join_token(session: AsyncSession, token: str) -> Participant | None:
     """The participant a join token belongs to, or None when it is unknown or revoked.
 
     Whether the link works *now* is a separate question (see :func:`join_window`): a token that is
     too early still identifies its participant, so the page can say when to come back.
     """
-    if not looks_like_token(token):
-        return None
-    participant = await session.scalar(
-        select(Participant).where(Participant.join_token_hash == hash_token(token))
-    )
+    participant = await join_token_holder(session, token)
     if participant is None or participant.revoked_at is not None:
         return None
     return participant

@@ -1,11 +1,13 @@
 """One intake question as a team admin types it, checked and turned into the data
 :mod:`backend.booking.intake` reads.
 
-A question has a Dutch label (English optional), an optional help text, a type (text, date, e-mail,
-choice, checkbox) and whether it must be answered. A choice lists its options one per line, Dutch
-first and English after a ``|``: ``Ja, ik ben getrouwd | Yes, I am married``. The key that names the
-answer is made from the Dutch label unless the admin gives one; ``partner_name``, ``partner_email``
-and ``birth_date`` mean something to the booking (an invitation, the legal term).
+A question has a Dutch label (English optional), an optional label in the official's words (for the
+desk and for booking by phone: "Geboortedatum van het kind", not "van uw kind"), an optional help
+text, a type (text, date, e-mail, choice, checkbox) and whether it must be answered. A choice lists
+its options one per line, Dutch first and English after a ``|``: ``Ja, ik ben getrouwd | Yes, I am
+married``. The key that names the answer is made from the Dutch label unless the admin gives one;
+``partner_name``, ``partner_email`` and ``birth_date`` mean something to the booking (an invitation,
+the legal term).
 """
 
 from __future__ import annotations
@@ -51,9 +53,13 @@ def question(data: Mapping[str, str], *, others: Iterable[str], key: str | None 
     label_en = " ".join(check.text("label_en").split())
     help_nl = " ".join(check.text("help").split())
     help_en = " ".join(check.text("help_en").split())
+    official = " ".join(check.text("official_label").split())
+    official_en = " ".join(check.text("official_label_en").split())
     for name, value, limit in (
         ("label", label, 200),
         ("label_en", label_en, 200),
+        ("official_label", official, 200),
+        ("official_label_en", official_en, 200),
         ("help", help_nl, 500),
         ("help_en", help_en, 500),
     ):
@@ -61,6 +67,8 @@ def question(data: Mapping[str, str], *, others: Iterable[str], key: str | None 
             check.fail(name, N_("Dit is te lang (hoogstens {limit} tekens)."), limit=limit)
     if not label:
         check.fail("label", N_("Vul de vraag in."))
+    if official_en and not official:
+        check.fail("official_label", N_("Schrijf de vraag voor de medewerker ook in het Nederlands."))
     kind = check.text("type")
     if kind not in TYPES:
         check.fail("type", N_("Kies een van de mogelijkheden."))
@@ -79,6 +87,8 @@ def question(data: Mapping[str, str], *, others: Iterable[str], key: str | None 
         "required": check.text("required") == "yes",
         "label": _texts(label, label_en),
     }
+    if official:
+        item["official_label"] = _texts(official, official_en)
     if help_nl:
         item["help"] = _texts(help_nl, help_en)
     if kind == "text":
@@ -116,11 +126,8 @@ def _options(check: Checker) -> list[dict[str, Any]]:
 
 def form_values(item: Mapping[str, Any]) -> dict[str, str]:
     """A stored question as the form's fields."""
-    label, help_texts = item.get("label") or {}, item.get("help") or {}
-    if isinstance(label, str):
-        label = {"nl": label}
-    if isinstance(help_texts, str):
-        help_texts = {"nl": help_texts}
+    label, help_texts = _as_texts(item.get("label")), _as_texts(item.get("help"))
+    official = _as_texts(item.get("official_label"))
     options = []
     for option in item.get("options", []):
         texts = option.get("label") or {"nl": option.get("value", "")}
@@ -133,9 +140,18 @@ def form_values(item: Mapping[str, Any]) -> dict[str, str]:
         "required": "yes" if item.get("required") else "",
         "label": str(label.get("nl", "")),
         "label_en": str(label.get("en", "")),
+        "official_label": str(official.get("nl", "")),
+        "official_label_en": str(official.get("en", "")),
         "help": str(help_texts.get("nl", "")),
         "help_en": str(help_texts.get("en", "")),
         "max_length": str(item.get("max_length", "")) if item.get("type") == "text" else "",
         "not_future": "yes" if item.get("not_future") else "",
         "options": "\n".join(options),
     }
+
+
+def _as_texts(raw: object) -> Mapping[str, str]:
+    """Stored texts as ``{locale: text}`` (a plain string is Dutch)."""
+    if isinstance(raw, str):
+        return {"nl": raw}
+    return raw if isinstance(raw, Mapping) else {}

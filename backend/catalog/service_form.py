@@ -1,8 +1,9 @@
 """What a team admin types in the service editor, checked and turned into a service's data.
 
 One form holds what a citizen reads (name, description and the documents checklist, in Dutch and
-English), what the service asks of them (DigiD level, representation, people in the call, a legal
-term) and the slot rules the agenda already knows (:func:`backend.booking.agenda_form.service_rules`).
+English), the checklist as the official reads it (backend/catalog/official_words.py), what the
+service asks of them (DigiD level, representation, people in the call, a legal term) and the slot
+rules the agenda already knows (:func:`backend.booking.agenda_form.service_rules`).
 Every message is plain Dutch (``N_``); nothing is stored unless the whole form is right.
 """
 
@@ -18,6 +19,7 @@ from backend.booking import agenda_form
 from backend.booking.agenda_form import Checker, FormErrors, Message
 from backend.booking.deadlines import RULES
 from backend.booking.intake import parse_questions
+from backend.catalog.official_words import OFFICIAL_DOCUMENTS, stored_official_documents
 from backend.db.models import Service
 from backend.i18n import N_
 from backend.participants import HARD_LIMIT
@@ -41,7 +43,10 @@ class ServiceTexts:
     description: str
     documents: list[str]
     english: dict[str, Any]
-    """``{"name", "description", "documents"}`` in English, only what was filled in."""
+    """``{"name", "description", "documents", "official_documents"}`` in English, only what was
+    filled in."""
+    official_documents: list[str]
+    """The checklist in the official's words (Dutch); empty: the official reads ``documents``."""
 
 
 @dataclass
@@ -97,6 +102,14 @@ def service_draft(data: Mapping[str, str], *, max_keep_days: int) -> ServiceDraf
             N_("Zet evenveel regels als in het Nederlands ({count}), in dezelfde volgorde."),
             count=len(documents),
         )
+    official = _lines(check, "documents_official")
+    official_en = _lines(check, "documents_official_en")
+    if official_en and len(official_en) != len(official):
+        check.fail(
+            "documents_official_en",
+            N_("Zet evenveel regels als in het Nederlands ({count}), in dezelfde volgorde."),
+            count=len(official),
+        )
     level = check.text("required_loa") or "none"
     if level not in LEVELS:
         check.fail("required_loa", N_("Kies een van de mogelijkheden."))
@@ -116,11 +129,16 @@ def service_draft(data: Mapping[str, str], *, max_keep_days: int) -> ServiceDraf
         raise RuntimeError("done() lets no form through with a required number missing")
     english: dict[str, Any] = {
         key: value
-        for key, value in (("name", name_en), ("description", description_en), ("documents", documents_en))
+        for key, value in (
+            ("name", name_en),
+            ("description", description_en),
+            ("documents", documents_en),
+            (OFFICIAL_DOCUMENTS, official_en),
+        )
         if value
     }
     return ServiceDraft(
-        texts=ServiceTexts(name, description, documents, english),
+        texts=ServiceTexts(name, description, documents, english, official),
         required_loa=level,
         allows_representation=check.text("allows_representation") == "yes",
         max_participants=participants,
@@ -133,6 +151,7 @@ def service_draft(data: Mapping[str, str], *, max_keep_days: int) -> ServiceDraf
 def form_values(service: Service, keep_days: int | None) -> dict[str, str]:
     """The editor's fields as they are stored (what the form shows before it is changed)."""
     english = (service.translations or {}).get("en", {})
+    official, official_en = stored_official_documents(service)
     rules = {
         "duration_minutes": str(service.duration_minutes),
         "step_minutes": _text(service.step_minutes),
@@ -150,6 +169,8 @@ def form_values(service: Service, keep_days: int | None) -> dict[str, str]:
         "description_en": str(english.get("description", "")),
         "documents": "\n".join(service.documents or []),
         "documents_en": "\n".join(english.get("documents", [])),
+        "documents_official": "\n".join(official),
+        "documents_official_en": "\n".join(official_en),
         "required_loa": service.required_loa,
         "allows_representation": "yes" if service.allows_representation else "",
         "max_participants": str(service.max_participants),
@@ -169,7 +190,11 @@ def apply(service: Service, draft: ServiceDraft) -> None:
     service.documents = draft.texts.documents
     translations = dict(service.translations or {})
     translations["en"] = draft.texts.english
-    service.translations = translations
+    dutch = {k: v for k, v in (translations.get("nl") or {}).items() if k != OFFICIAL_DOCUMENTS}
+    if draft.texts.official_documents:
+        dutch[OFFICIAL_DOCUMENTS] = draft.texts.official_documents
+    translations["nl"] = dutch
+    service.translations = {lang: texts for lang, texts in translations.items() if texts or lang == "en"}
     service.required_loa, service.allows_representation = draft.required_loa, draft.allows_representation
     service.max_participants, service.deadline_rule = draft.max_participants, draft.deadline_rule
     rules = draft.rules

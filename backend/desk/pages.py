@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit, calls, presence
+from backend.catalog.official_words import official_documents
 from backend.clock import Clock
 from backend.db.models import Appointment, Official
 from backend.desk.auth import current_official, of_own_team, request_scope
@@ -164,6 +165,7 @@ class DeskPages(Controller):
             appointment=appointment,
             official=official,
             identities=panel_rows(keyring, appointment),
+            official_checklist=official_documents(appointment.service, request_locale(request)),
         )
 
     @post("/afspraken/{appointment_id:uuid}/overnemen")

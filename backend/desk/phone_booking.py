@@ -144,7 +144,10 @@ class PhoneBooking(Controller):
             start_iso=start.isoformat(),
             start_text=long_datetime(start, locale),
             answers=journey.answer_summary(
-                service, journey.remembered_answers(request, service, today) or {}, locale
+                service,
+                journey.remembered_answers(request, service, today) or {},
+                locale,
+                for_official=True,
             ),
             action=f"{BASE}/{service.id}/boeken",
             back=f"{BASE}/{service.id}",
@@ -205,10 +208,14 @@ class PhoneBooking(Controller):
         appointment_id: UUID,
     ) -> Template:
         appointment = await of_own_team(request, db_session, official, Appointment, appointment_id)
+        locale = request_locale(request)
         return page(
             request,
             "pages/desk/phone_done.html",
             appointment=appointment,
-            start_text=long_datetime(appointment.start_at, request_locale(request)),
+            start_text=long_datetime(appointment.start_at, locale),
+            answers=journey.answer_summary(
+                appointment.service, appointment.intake, locale, for_official=True
+            ),
             base=BASE,
         )

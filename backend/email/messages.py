@@ -53,12 +53,14 @@ class Tokens:
     """Only for the person who booked: partners and interpreters cannot move the appointment."""
 
 
-def links(settings: Settings, tokens: Tokens | None) -> dict[str, str]:
-    """The links in the email: tokens only, never a name, email address or reference code."""
+def links(settings: Settings, tokens: Tokens | None, municipality_slug: str = "") -> dict[str, str]:
+    """The links in the email: tokens only, never a name, email address or reference code. The
+    device test names the municipality (public: its page is ``/{slug}``), so it can say whom to call."""
     base = settings.public_url.rstrip("/")
+    device_test = f"{base}/apparaattest" + (f"?gemeente={municipality_slug}" if municipality_slug else "")
     return {
         "join_url": f"{base}/j/{tokens.join}" if tokens else "",
-        "device_test_url": f"{base}/apparaattest",
+        "device_test_url": device_test,
         "manage_url": f"{base}/afspraak/{tokens.manage}" if tokens and tokens.manage else "",
         "book_url": f"{base}/",
     }
@@ -107,7 +109,7 @@ def build_appointment_email(
     locale = locale if locale in ("nl", "en") else "nl"
     _ = translator(locale)
     when = long_datetime(appointment.start_at, locale)
-    urls = links(settings, tokens)
+    urls = links(settings, tokens, municipality.slug)
     service_name = localized(service, "name", locale)
     municipality_name = localized(municipality, "name", locale)
     context: dict[str, Any] = {

@@ -9,13 +9,15 @@ from typing import Any
 
 from litestar import Controller, Request, get, post, route
 from litestar.response import Redirect, Template
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.booking.tokens import join_window, participant_for_join_token
+from backend.booking.link_errors import link_invalid
+from backend.booking.tokens import join_token_holder, join_window, participant_for_join_token
 from backend.clock import Clock
-from backend.db.models import Participant
+from backend.db.models import Municipality, Participant
 from backend.identity import binding, levels
-from backend.localized import localized, localized_list
+from backend.localized import localized_list
 from backend.settings import Settings
 from backend.timefmt import long_datetime, time_of_day
 from backend.web import LINK_METHODS, NO_STORE, default_locale_for, page, request_locale, see_other
@@ -31,6 +33,13 @@ async def _usable(
         return None
     default_locale_for(request, participant.appointment.locale)
     return participant
+
+
+async def _not_usable(request: Request[Any, Any, Any], db_session: AsyncSession, token: str) -> Template:
+    """The link does not work: with its municipality's number if the token is one we handed out
+    (used, withdrawn, of a cancelled or past appointment)."""
+    holder = await join_token_holder(db_session, token)
+    return link_invalid(request, holder.appointment if holder is not None else None)
 
 
 class JoinPages(Controller):
@@ -50,18 +59,11 @@ class JoinPages(Controller):
         participant = await _usable(request, db_session, token)
         now = clock()
         if participant is None:
-            return page(request, "pages/link_invalid.html", status_code=404)
+            return await _not_usable(request, db_session, token)
         appointment = participant.appointment
         window = join_window(appointment, settings.join)
-        if now > window.closes_at:  # the appointment is known: its municipality's own number
-            municipality = appointment.team.municipality
-            return page(
-                request,
-                "pages/link_invalid.html",
-                status_code=404,
-                municipality=localized(municipality, "name", request_locale(request)),
-                phone=municipality.phone,
-            )
+        if now > window.closes_at:
+            return link_invalid(request, appointment)
         locale = request_locale(request)
         return page(
             request,
@@ -102,7 +104,7 @@ class JoinPages(Controller):
     ) -> Template | Redirect:
         participant = await _usable(request, db_session, token)
         if participant is None:
-            return page(request, "pages/link_invalid.html", status_code=404)
+            return await _not_usable(request, db_session, token)
         if not join_window(participant.appointment, settings.join).contains(clock()):
             return see_other(f"/j/{token}")
         if not binding.may_enter(participant):
@@ -133,5 +135,16 @@ def _identity(participant: Participant) -> dict[str, Any]:
 
 
 @get("/apparaattest", include_in_schema=False)
-async def device_check(request: Request[Any, Any, Any]) -> Template:
-    return page(request, "pages/device_check.html")
+async def device_check(
+    request: Request[Any, Any, Any], db_session: AsyncSession, gemeente: str = ""
+) -> Template:
+    """The camera and microphone test; ``?gemeente=<slug>`` (the links in pages and emails about an
+    appointment) names whom to call when it does not work, and shows the page in its colours."""
+    municipality = (
+        await db_session.scalar(select(Municipality).where(Municipality.slug == gemeente[:60]))
+        if gemeente
+        else None
+    )
+    if municipality is not None and not municipality.active:
+        municipality = None
+    return page(request, "pages/device_check.html", municipality=municipality)

@@ -4,11 +4,17 @@ elsewhere."""
 from __future__ import annotations
 
 import time
+from http import HTTPStatus
 from typing import Any
 
 import structlog
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    SerializationException,
+    ValidationException,
+)
 from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -16,8 +22,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
-from backend.i18n import N_
-from backend.web import page
+from backend.i18n import N_, Translate, translator
+from backend.invalid_input import INVALID_DETAIL, INVALID_TITLE, field_errors
+from backend.web import page, request_locale
 
 log = structlog.get_logger()
 
@@ -52,6 +59,17 @@ _UNAVAILABLE_TEXT = (
         "Probeer het over een paar minuten opnieuw."
     ),
 )
+_API_TEXT = {
+    400: (N_("Ongeldig verzoek"), N_("Dit verzoek kunnen we niet lezen.")),
+    404: (N_("Niet gevonden"), N_("Dit adres bestaat niet in de API.")),
+    405: (_PAGE_TEXT[405][0], N_("Deze methode kan niet op dit adres; de header Allow noemt wat wel kan.")),
+    413: (_PAGE_TEXT[413][0], N_("De inhoud is groter dan wij aannemen.")),
+}
+"""The API's own words where a page's would not fit; other statuses use the page's."""
+_NOT_JSON = N_("De inhoud is geen geldige JSON.")
+_API_BUSY = (N_("Even te druk"), N_("Probeer het over een minuut opnieuw."))
+_API_UNAVAILABLE = (N_("Tijdelijk niet beschikbaar"), N_("Er is niets opgeslagen. Probeer het zo opnieuw."))
+_API_FAILED = (N_("Interne fout"), N_("Probeer het later opnieuw."))
 
 BUSY_RETRY_SECONDS = 30
 UNAVAILABLE_RETRY_SECONDS = 10
@@ -93,13 +111,43 @@ def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON)
 
 
-def _validation_errors(exc: ValidationException) -> list[dict[str, Any]]:
-    extra = exc.extra if isinstance(exc.extra, list) else []
-    return [
-        {"field": item.get("key", ""), "message": item.get("message", "")}
-        for item in extra
-        if isinstance(item, dict)
-    ]
+def invalid(_: Translate, *errors: tuple[str, str]) -> Response[dict[str, Any]]:
+    """422 on the API, naming each wrong field: (its name as sent, why in the request's language)."""
+    fields = [{"field": field, "message": message} for field, message in errors]
+    return problem(422, _(INVALID_TITLE), _(INVALID_DETAIL), errors=fields)
+
+
+def api_translator(request: Request[Any, Any, Any]) -> Translate:
+    """The request's language on the API: ``?lang=``, else ``Accept-Language``; Dutch by default."""
+    return translator(request_locale(request))
+
+
+def _wire_names(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The handler's arguments that are query parameters or headers, by the name a client uses."""
+    handler = request.scope.get("route_handler")
+    signature = getattr(handler, "parsed_fn_signature", None)
+    names = {}
+    for name, field in (signature.parameters if signature else {}).items():
+        kwarg = field.kwarg_definition
+        if wire := getattr(kwarg, "query", None) or getattr(kwarg, "header", None):
+            names[name] = str(wire)
+    return names
+
+
+def _api_problem(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    _ = api_translator(request)
+    if isinstance(exc, ValidationException):
+        errors = field_errors(exc.extra, _wire_names(request), _)
+        return invalid(_, *((e["field"], e["message"]) for e in errors))
+    status = exc.status_code
+    title, default = _API_TEXT.get(status) or _PAGE_TEXT.get(status, (N_("Fout"), ""))
+    if isinstance(exc.__cause__, SerializationException):
+        detail = _NOT_JSON
+    elif status == 400 or exc.detail in {s.phrase for s in HTTPStatus if s == status}:  # the framework's
+        detail = default
+    else:
+        detail = exc.detail
+    return problem(status, _(title), _(detail) if detail else "")
 
 
 def _headers_of(exc: HTTPException) -> dict[str, str]:
@@ -121,9 +169,9 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
 
 def _answer_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
-    if isinstance(exc, ValidationException) and is_api(request):
-        return problem(422, "Ongeldige invoer", exc.detail, errors=_validation_errors(exc))
-    if is_api(request) or request.headers.get("accept", "").startswith("application/json"):
+    if is_api(request):
+        return _api_problem(request, exc)
+    if request.headers.get("accept", "").startswith("application/json"):
         return problem(status, _PAGE_TEXT.get(status, ("Fout", ""))[0], exc.detail)
     if isinstance(exc, NotAuthorizedException):
         return page(
@@ -142,7 +190,8 @@ def _try_again_later(
     """503 with ``Retry-After``: nothing was changed, and trying again later will work."""
     retry = {"Retry-After": str(seconds)}
     if is_api(request):
-        response = problem(503, *api_text)
+        _ = api_translator(request)
+        response = problem(503, _(api_text[0]), _(api_text[1]))
         response.headers.update(retry)
         return response
     title, message = page_text
@@ -193,7 +242,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             request,
             UNAVAILABLE_RETRY_SECONDS,
             _UNAVAILABLE_TEXT,
-            ("Tijdelijk niet beschikbaar", "Er is niets opgeslagen. Probeer het zo opnieuw."),
+            _API_UNAVAILABLE,
         )
     if is_busy(exc):
         log.warning("database busy", path=request.url.path, error=type(exc).__name__)
@@ -201,7 +250,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             request,
             BUSY_RETRY_SECONDS,
             _PAGE_TEXT[503],
-            ("Even te druk", "Probeer het over een minuut opnieuw."),
+            _API_BUSY,
         )
     if is_unavailable(exc):
         outages.refused("database unavailable", request.url.path, type(exc).__name__)
@@ -209,11 +258,12 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
             request,
             UNAVAILABLE_RETRY_SECONDS,
             _UNAVAILABLE_TEXT,
-            ("Tijdelijk niet beschikbaar", "Er is niets opgeslagen. Probeer het zo opnieuw."),
+            _API_UNAVAILABLE,
         )
     log.exception("unhandled error", path=request.url.path, error=type(exc).__name__)
     if is_api(request):
-        return problem(HTTP_500_INTERNAL_SERVER_ERROR, "Interne fout", "Probeer het later opnieuw.")
+        _ = api_translator(request)
+        return problem(HTTP_500_INTERNAL_SERVER_ERROR, _(_API_FAILED[0]), _(_API_FAILED[1]))
     title, message = _PAGE_TEXT[500]
     return page(request, "pages/error.html", status_code=500, title=title, message=message)
 

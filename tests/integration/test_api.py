@@ -29,6 +29,11 @@ async def test_services_and_slots(client: Any, seeded_service: Any) -> None:
             "team": "Burgerzaken",
             "municipality": "Gemeente Testgemeente",
             "duration": 20,
+            "description": "",
+            "digid_level": "none",
+            "documents": ["Uw identiteitsbewijs"],
+            "intake": [],
+            "intake_schema": f"/api/v1/services/{seeded_service.id}/intake-schema",
         }
     ]
     slot = await first_slot(client, seeded_service.id)
@@ -77,12 +82,14 @@ async def test_the_manage_token_is_read_from_a_bearer_header_of_any_case(
     for header in (f"bearer {token}", f"BEARER  {token} ", f"Bearer {token}"):
         read = await client.get(url, headers={"Authorization": header})
         assert read.status_code == 200, header
-    missing = await client.get(url)
-    assert missing.status_code == 404
+    missing = await client.get(url)  # no bearer token at all: 401 (RFC 6750 section 3)
+    assert missing.status_code == 401 and missing.headers["www-authenticate"].startswith("Bearer")
     assert missing.headers["content-type"].startswith("application/problem+json")
     for header in (token, f"Basic {token}", "Bearer", "Bearer "):
         refused = await client.get(url, headers={"Authorization": header})
-        assert (refused.status_code, refused.json()) == (404, missing.json()), header
+        assert (refused.status_code, refused.json()) == (401, missing.json()), header
+    wrong = await client.get(url, headers={"Authorization": "Bearer " + "x" * 43})
+    assert wrong.status_code == 404  # a wrong token: as for a code that does not exist
 
 
 async def test_bad_input_gets_problem_bodies(client: Any, seeded_service: Any, session: AsyncSession) -> None:

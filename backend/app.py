@@ -16,7 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.base import NamespacedStore
 from litestar.template.config import TemplateConfig
 
-from backend.api_reference import ApiReference
+from backend.api_reference import ApiContract, ApiReference
 from backend.background import loop_lifespan
 from backend.booking.api import BookingApi
 from backend.booking.manage import ManagePages
@@ -57,6 +57,12 @@ from backend.join.pages import JoinPages, device_check
 from backend.metrics.endpoint import metrics
 from backend.metrics.http import count_requests
 from backend.notify import Notify
+from backend.payments.dev_psp import dev_psp_for, dev_psp_lifespan
+from backend.payments.fee_pages import FeePages
+from backend.payments.keys import mollie_for
+from backend.payments.reconcile import PaymentReconciler
+from backend.payments.routes import CitizenPayments, DeskPayments, PaymentReturn
+from backend.payments.service import Payments
 from backend.security import security_headers
 from backend.settings import WEB_DIR, Settings
 from backend.tenancy import acting
@@ -178,6 +184,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
     keeper = (
         Housekeeper(sessionmaker, settings, notify=telling(live, purger), clock=clock) if in_process else None
     )
+    payments = Payments(settings, mollie_for(settings), live, outbox, clock=clock)
+    reconciler = (
+        PaymentReconciler(sessionmaker, payments, poll_seconds=settings.payments.reconcile_seconds)
+        if in_process
+        else None
+    )
     dev_mailbox = dev_mailbox_for(settings, clock)
     echo = EchoRegistry(settings.check, settings.signalling.ice_host_addresses)
     open_sockets = OpenSockets()  # closed with 4503 when this node shuts down (close_sockets)
@@ -211,6 +223,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         client_jwks,
         CitizenDocuments,
         DeskDocuments,
+        CitizenPayments,
+        DeskPayments,
+        FeePages,
+        PaymentReturn,
         DeskPeople,
         *websocket_handlers,
         create_static_files_router(path="/static", directories=[WEB_DIR / "static"], include_in_schema=False),
@@ -222,6 +238,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         from backend.identity.dev_provider.routes import DevIdentityProvider
 
         route_handlers.append(DevIdentityProvider)
+    dev_psp = dev_psp_for(settings, store.with_namespace("dev-psp"), clock)
+    if dev_psp is not None:
+        from backend.payments.dev_psp.routes import DevCheckout, DevPaymentsApi
+
+        route_handlers += [DevPaymentsApi, DevCheckout]
 
     # Sessions first (outermost), so the rate limit can tell a signed-in official from an address.
     middleware: list[Any] = [sessions.session_config(settings, clock).middleware]
@@ -255,6 +276,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
         plugins=[
             SQLAlchemyPlugin(config=database),
             channels,
+            ApiContract(),  # the OpenAPI document says what the API checks (backend/api_reference.py)
         ],
         middleware=middleware,
         before_request=acting.begin,  # each request acts under no mandate until its scope says so
@@ -266,8 +288,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             cookie_samesite="strict",
             # The API uses bearer tokens, the mailbox only reads, and the development provider's
             # token endpoint is called server to server (client authentication instead), as is the
-            # back-channel logout (a signed logout token instead).
-            exclude=["/api/", "/dev/mailbox", "/dev/idp/token", "/balie/uitloggen/backchannel"],
+            # back-channel logout (a signed logout token instead). The development payment provider's
+            # API is called server to server with an API key, as Mollie's is, and so is our webhook.
+            exclude=[
+                "/api/",
+                "/dev/mailbox",
+                "/dev/idp/token",
+                "/dev/psp/v2/",
+                "/balie/uitloggen/backchannel",
+                "/betaling/webhook",  # the provider's call: its body is an id that is looked up
+            ],
         ),
         template_config=TemplateConfig(directory=WEB_DIR / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(
@@ -282,7 +312,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             loop_lifespan("outbox-worker", outbox),
             loop_lifespan("housekeeping", keeper),
             loop_lifespan("document-purger", purger),
+            loop_lifespan("payment-reconciler", reconciler),
             echo_lifespan(echo),
+            dev_psp_lifespan(dev_psp),
         ],
         # What handlers and sockets name in their signatures, one object each for this app.
         dependencies={
@@ -295,6 +327,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
             "live": provide(live),
             "notify": provide(Notify(live, outbox)),
             "documents": provide(documents),
+            "payments": provide(payments),
             "document_purger": provide(purger),
             "citizen_party": provide(parties["citizen"]),
             "official_party": provide(parties["official"]),
@@ -306,6 +339,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 )
             ),
             "dev_idp": provide(dev_provider),
+            "dev_psp": provide(dev_psp),
             "dev_mailbox": provide(dev_mailbox),
             "echo": provide(echo),
             "open_sockets": provide(open_sockets),
@@ -327,6 +361,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = system_clock)
                 "sessionmaker": sessionmaker,
                 "live": live,
                 "documents": documents,
+                "payments": payments,
+                "dev_psp": dev_psp,
                 "outbox_worker": outbox,
                 "dev_mailbox": dev_mailbox,
                 "echo": echo,

@@ -49,13 +49,21 @@ async def _worker(settings: Settings) -> None:
     from backend.documents.vault import vault_for
     from backend.email.worker import OutboxWorker
     from backend.housekeeping import Housekeeper
+    from backend.payments.keys import mollie_for
+    from backend.payments.reconcile import PaymentReconciler
+    from backend.payments.service import Payments
     from backend.worker_status import serving_status
 
     engine = create_engine(settings.database)
     sessionmaker = create_sessionmaker(engine)
     outbox, keeper = OutboxWorker(sessionmaker, settings), Housekeeper(sessionmaker, settings)
     purger = DocumentPurger(sessionmaker, vault_for(settings), poll_seconds=settings.documents.purge_seconds)
-    runs = (outbox.run_forever(), keeper.run_forever(), purger.run_forever())
+    reconciler = PaymentReconciler(
+        sessionmaker,
+        Payments(settings, mollie_for(settings), outbox=outbox),
+        poll_seconds=settings.payments.reconcile_seconds,
+    )
+    runs = (outbox.run_forever(), keeper.run_forever(), purger.run_forever(), reconciler.run_forever())
     loops = [asyncio.ensure_future(run) for run in runs]
     try:
         async with serving_status(settings.monitoring, sessionmaker, loops):  # BALIE_WORKER_STATUS_PORT
@@ -63,6 +71,7 @@ async def _worker(settings: Settings) -> None:
     finally:
         outbox.stop()
         keeper.stop()
+        reconciler.stop()
         await engine.dispose()
 
 
@@ -81,6 +90,10 @@ def refusals(settings: Settings) -> list[str]:
         if settings.identity.dev_provider:
             problems.append(
                 "BALIE_DEV_IDP is on: the development identity provider must not run in production"
+            )
+        if settings.payments.dev_psp:
+            problems.append(
+                "BALIE_DEV_PSP is on: the development payment provider must not run in production"
             )
         for who in ("CITIZEN", "OFFICIAL"):
             registration = getattr(settings.identity, who.lower())

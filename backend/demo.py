@@ -24,10 +24,24 @@ from backend.db.models import (
     ServiceState,
     Team,
 )
+from backend.payments.demo import add_demo_fees
 from backend.settings.identity import DEV_PLATFORM_ADMIN
 
 DEV_ISSUER = "urn:balie:dev"
 WEEKDAY_BLOCKS = ((dt.time(8, 30), dt.time(12, 30)), (dt.time(13, 0), dt.time(17, 0)))
+BIRTH_DOCUMENTS_FOR_OFFICIAL = {
+    "nl": [
+        "Identiteitsbewijs van de aangever (paspoort, ID-kaart of rijbewijs)",
+        "Geboorteverklaring van het ziekenhuis of de verloskundige",
+        "Erkenning van de ongeboren vrucht, als die er is",
+    ],
+    "en": [
+        "Identity document of the person registering (passport, ID card or driving licence)",
+        "Birth statement from the hospital or the midwife",
+        "Acknowledgement of the unborn child, if there is one",
+    ],
+}
+"""The checklist of a birth registration as the official reads it (backend/catalog/official_words.py)."""
 
 
 def weekday_hours() -> list[OpeningHours]:
@@ -104,6 +118,10 @@ async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Munic
                         "required": True,
                         "not_future": True,
                         "label": {"nl": "Geboortedatum van uw kind", "en": "Your child's date of birth"},
+                        "official_label": {
+                            "nl": "Geboortedatum van het kind",
+                            "en": "The child's date of birth",
+                        },
                         "help": {
                             "nl": "We laten alleen tijden zien binnen de termijn voor de aangifte.",
                             "en": "We only show times within the legal term for the registration.",
@@ -125,7 +143,9 @@ async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Munic
                             "The birth statement from the hospital or the midwife",
                             "Acknowledgement of the unborn child, if you have one",
                         ],
-                    }
+                        "official_documents": list(BIRTH_DOCUMENTS_FOR_OFFICIAL["en"]),
+                    },
+                    "nl": {"official_documents": list(BIRTH_DOCUMENTS_FOR_OFFICIAL["nl"])},
                 },
             ),
             Service(
@@ -142,6 +162,7 @@ async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Munic
                         "type": "choice",
                         "required": True,
                         "label": {"nl": "Wat wilt u aanmelden?", "en": "What do you want to give notice of?"},
+                        "official_label": {"nl": "Soort verbintenis", "en": "Kind of union"},
                         "options": [
                             {"value": "huwelijk", "label": {"nl": "Huwelijk", "en": "Marriage"}},
                             {
@@ -155,12 +176,17 @@ async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Munic
                         "type": "text",
                         "required": True,
                         "label": {"nl": "Naam van uw partner", "en": "Your partner's name"},
+                        "official_label": {"nl": "Naam van de partner", "en": "The partner's name"},
                     },
                     {
                         "key": "partner_email",
                         "type": "email",
                         "required": True,
                         "label": {"nl": "E-mailadres van uw partner", "en": "Your partner's email address"},
+                        "official_label": {
+                            "nl": "E-mailadres van de partner",
+                            "en": "The partner's email address",
+                        },
                         "help": {
                             "nl": "Uw partner krijgt een eigen link om mee te doen.",
                             "en": "Your partner gets their own link to join.",
@@ -178,7 +204,17 @@ async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Munic
                             "Identity documents of you and your partner",
                             "Names and details of the witnesses",
                         ],
-                    }
+                        "official_documents": [
+                            "Identity documents of both partners",
+                            "Names and details of the witnesses",
+                        ],
+                    },
+                    "nl": {
+                        "official_documents": [
+                            "Identiteitsbewijs van beide partners",
+                            "Namen en gegevens van de getuigen",
+                        ]
+                    },
                 },
             ),
             Service(
@@ -222,6 +258,7 @@ async def load_demo(session: AsyncSession, clock: Clock = system_clock) -> Munic
     )
     await session.flush()
     session.add(MunicipalityAdmin(official_id=fatima.id, municipality_id=rotterdam.id))
+    await add_demo_fees(session, burgerzaken)
     await _load_schiedam(session, rotterdam, burgerzaken, fatima, clock())
     await session.commit()
     return rotterdam
@@ -264,7 +301,12 @@ async def _load_schiedam(
         deadline_rule="birth_registration",
         documents=["Uw identiteitsbewijs", "De geboorteverklaring van het ziekenhuis of de verloskundige"],
         translations={
-            "en": {"name": "Birth registration", "description": "Register the birth of your child."}
+            "en": {
+                "name": "Birth registration",
+                "description": "Register the birth of your child.",
+                "official_documents": BIRTH_DOCUMENTS_FOR_OFFICIAL["en"][:2],
+            },
+            "nl": {"official_documents": BIRTH_DOCUMENTS_FOR_OFFICIAL["nl"][:2]},
         },
     )
     sem = Official(issuer=DEV_ISSUER, subject="sem", name="Sem Bakker", email="s.bakker@schiedam.example")

@@ -53,6 +53,9 @@ class LivePages(Protocol):
     async def document_changed(self, appointment_id: UUID, action: str, info: Mapping[str, Any]) -> None:
         """Everyone in the appointment: a document was ``added``, ``updated`` or ``removed``."""
 
+    async def payment_changed(self, appointment_id: UUID, info: Mapping[str, Any]) -> None:
+        """Everyone in the appointment: a payment was asked, or its status changed."""
+
     async def identify_requested(self, appointment_id: UUID, participant_id: UUID, level: str) -> None:
         """The participant's pages: the official asks them to identify with DigiD at ``level``."""
 
@@ -98,6 +101,9 @@ class NoLivePages:
         return None
 
     async def document_changed(self, appointment_id: UUID, action: str, info: Mapping[str, Any]) -> None:
+        return None
+
+    async def payment_changed(self, appointment_id: UUID, info: Mapping[str, Any]) -> None:
         return None
 
     async def identify_requested(self, appointment_id: UUID, participant_id: UUID, level: str) -> None:

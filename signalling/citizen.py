@@ -192,8 +192,9 @@ class CitizenSocket:
             self.conn.finish(CLOSE_NORMAL)
         elif kind == "identify":  # addressed to this participant: the official asks for DigiD
             await self.conn.send(protocol.identify(str(event.get("level", ""))))
-        elif kind == "document":
-            await self.conn.send(event)  # documents are shared from the waiting room on
+        elif kind in ("document", "payment"):
+            await self.conn.send(event)  # documents are shared from the waiting room on; a payment
+            # asked in the call may be paid after the citizen went back to waiting
         elif self.call.state == rooms.IN_CALL or self.joining:  # the waiting room hears none of it
             message = self.call.traffic(envelope)
             if message is not None:

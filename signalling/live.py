@@ -58,6 +58,9 @@ class HubPages:
     async def document_changed(self, appointment_id: UUID, action: str, info: Mapping[str, Any]) -> None:
         await self._to_appointment(appointment_id, protocol.document(action, info))
 
+    async def payment_changed(self, appointment_id: UUID, info: Mapping[str, Any]) -> None:
+        await self._to_appointment(appointment_id, protocol.payment(info))
+
     async def identify_requested(self, appointment_id: UUID, participant_id: UUID, level: str) -> None:
         await self._to_appointment(appointment_id, protocol.identify(level), to=participant_id)
 

@@ -288,7 +288,7 @@ class CallSocket:
             message = protocol.ended(str(event.get("outcome", "")))
         elif kind == "identity":
             message = protocol.identity(str(event.get("peer_id", "")), str(event.get("level", "")))
-        elif kind == "document":
+        elif kind in ("document", "payment"):
             message = event
         elif kind == "taken-over" and event.get("official_id") != str(self.access.official_id):
             await self.conn.error("taken", "a colleague took over this call")

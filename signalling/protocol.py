@@ -369,6 +369,12 @@ def document(action: str, info: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": "document", "action": action, "document": dict(info)}
 
 
+def payment(info: Mapping[str, Any]) -> dict[str, Any]:
+    """A payment of the appointment was asked or moved; ``info`` as in
+    :func:`backend.payments.service.payment_info`."""
+    return {"type": "payment", "payment": dict(info)}
+
+
 def queue(appointments: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"type": "queue", "appointments": [dict(a) for a in appointments]}
 

@@ -52,6 +52,9 @@ class RecordingPages:
     async def document_changed(self, appointment_id: UUID, action: str, info: Mapping[str, Any]) -> None:
         self._keep("document_changed", action=action, info=dict(info))
 
+    async def payment_changed(self, appointment_id: UUID, info: Mapping[str, Any]) -> None:
+        self._keep("payment_changed", info=dict(info))
+
     async def identify_requested(self, appointment_id: UUID, participant_id: UUID, level: str) -> None:
         self._keep("identify_requested", participant_id=participant_id, level=level)
 

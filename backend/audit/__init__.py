@@ -61,6 +61,13 @@ from backend.audit.documents import (
 from backend.audit.identity import identity_failed, identity_requested, identity_verified
 from backend.audit.mandates import acting_started, mandate_changed, mandate_values
 from backend.audit.municipalities import manager_invited, municipality_changed
+from backend.audit.payments import (
+    fee_changed,
+    payment_key_changed,
+    payment_refunded,
+    payment_requested,
+    payment_status_changed,
+)
 
 __all__ = [
     "access_denied",
@@ -80,6 +87,7 @@ __all__ = [
     "document_kept",
     "document_refused",
     "document_shared",
+    "fee_changed",
     "forgotten_call_closed",
     "identity_failed",
     "identity_requested",
@@ -97,6 +105,10 @@ __all__ = [
     "participant_invited",
     "participant_revoked",
     "participants_admitted",
+    "payment_key_changed",
+    "payment_refunded",
+    "payment_requested",
+    "payment_status_changed",
     "service_changed",
     "sign_in_failed",
     "signed_in",

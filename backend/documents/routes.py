@@ -118,7 +118,7 @@ async def download(
 # -- the citizen's side ------------------------------------------------------------------------------
 
 
-async def _participant(
+async def participant_of_link(
     request: Request[Any, Any, Any], db_session: AsyncSession, settings: Settings, clock: Clock, token: str
 ) -> Participant:
     """The participant of a join link that works now; 404 otherwise (as the join pages do). Its
@@ -143,7 +143,7 @@ class CitizenDocuments(Controller):
     path = "/j/{token:str}/documenten"
     include_in_schema = False
     cache_control = NO_STORE
-    dependencies = {"participant": Provide(_participant)}
+    dependencies = {"participant": Provide(participant_of_link)}
 
     @get("/")
     async def index(

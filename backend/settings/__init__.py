@@ -45,6 +45,7 @@ from backend.settings.fields import (
 from backend.settings.identity import IdentitySettings, OidcClientSettings
 from backend.settings.monitoring import MonitoringSettings
 from backend.settings.parsers import DEFAULT_LOA_MAP, LEVELS, KeyList, comma_list
+from backend.settings.payments import PaymentSettings
 from backend.settings.reader import read_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,6 +132,7 @@ class Settings:
     documents: DocumentSettings = field(default_factory=DocumentSettings)
     check: CheckSettings = field(default_factory=CheckSettings)
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    payments: PaymentSettings = field(default_factory=PaymentSettings)
 
     @property
     def development(self) -> bool:
@@ -177,6 +179,7 @@ __all__ = [
     "KeyList",
     "MonitoringSettings",
     "OidcClientSettings",
+    "PaymentSettings",
     "Secret",
     "SessionSettings",
     "SessionStoreKind",

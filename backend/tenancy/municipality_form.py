@@ -32,6 +32,7 @@ RESERVED_SLUGS: Final = frozenset(
         "api",
         "apparaattest",
         "balie",
+        "betaling",
         "dev",
         "digid",
         "diensten",

@@ -26,9 +26,11 @@ from backend.db.models import (
     Appointment,
     AuditEvent,
     Document,
+    Fee,
     Mandate,
     Official,
     Participant,
+    Payment,
     Service,
     StaffInvitation,
 )
@@ -112,6 +114,57 @@ class Case:
     write: Callable[[AsyncSession, World], object]
     """Writes the event (a coroutine for the events that commit on their own)."""
     expect: Callable[[World], Row]
+
+
+PAYMENT = uuid.UUID(int=21)
+FEE = uuid.UUID(int=22)
+
+
+def _fee(w: World) -> Fee:
+    return Fee(
+        id=FEE,
+        service_id=w.service.id,
+        description="Trouwboekje",
+        amount_cents=3760,
+        due="call",
+        ordinance_article="",
+    )
+
+
+def _payment(w: World) -> Payment:  # not stored: the events only read it
+    return Payment(
+        id=PAYMENT,
+        appointment_id=w.appointment.id,
+        municipality_id=w.municipality,
+        fee_id=FEE,
+        description="Trouwboekje (T-1)",
+        amount_cents=3760,
+        due="call",
+        provider="mollie",
+        provider_payment_id="tr_abcdefghij",
+        status="paid",
+        refunded_cents=3760,
+        refund_id="re_abcdefghij",
+        refund_status="pending",
+    )
+
+
+def _payment_row(w: World, actor: str, action: str, origin: str = IP, **details: Any) -> Row:
+    return Row(
+        actor,
+        action,
+        "payment",
+        PAYMENT,
+        w.municipality,
+        origin=origin,
+        details={
+            "appointment": str(w.appointment.id),
+            "amount_cents": 3760,
+            "provider": "mollie",
+            "reference": "tr_abcdefghij",
+            **details,
+        },
+    )
 
 
 def _appointment(w: World, actor: str, action: str, **kw: Any) -> Row:
@@ -537,6 +590,64 @@ CASES = [
         lambda s, w: audit.forgotten_call_closed(s, w.appointment, outcome="no_show"),
         lambda w: _appointment(
             w, "system", "call.end", details={"automatic": True, "outcome": "no_show", "left_open": True}
+        ),
+    ),
+    Case(
+        "fee_changed",
+        lambda s, w: audit.fee_changed(s, w.by_official, _fee(w), w.municipality, "created", IP),
+        lambda w: Row(
+            w.by_official,
+            "fee.changed",
+            "fee",
+            FEE,
+            w.municipality,
+            origin=IP,
+            details={
+                "what": "created",
+                "service": str(w.service.id),
+                "amount_cents": 3760,
+                "min_cents": None,
+                "max_cents": None,
+                "due": "call",
+                "article": "",
+            },
+        ),
+    ),
+    Case(
+        "payment_requested",
+        lambda s, w: audit.payment_requested(s, w.by_official, _payment(w), IP),
+        lambda w: _payment_row(w, w.by_official, "payment.requested", fee=str(FEE), due="call", retry_of=""),
+    ),
+    Case(
+        "payment_status_changed",
+        lambda s, w: audit.payment_status_changed(s, _payment(w), "open", source="webhook", origin=IP),
+        lambda w: _payment_row(
+            w, "provider:mollie", "payment.status", before="open", after="paid", source="webhook"
+        ),
+    ),
+    Case(
+        "payment_refunded",
+        lambda s, w: audit.payment_refunded(s, w.by_official, _payment(w), IP),
+        lambda w: _payment_row(
+            w,
+            w.by_official,
+            "payment.refunded",
+            refunded_cents=3760,
+            refund="re_abcdefghij",
+            refund_status="pending",
+        ),
+    ),
+    Case(
+        "payment_key_changed",
+        lambda s, w: audit.payment_key_changed(s, w.by_official, w.municipality, mode="test", origin=IP),
+        lambda w: Row(
+            w.by_official,
+            "payments.key_changed",
+            "municipality",
+            w.municipality,
+            w.municipality,
+            origin=IP,
+            details={"mode": "test"},
         ),
     ),
     Case(

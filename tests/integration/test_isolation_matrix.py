@@ -39,6 +39,7 @@ from backend.db.models import (
     Appointment,
     AuditEvent,
     Document,
+    Fee,
     Mandate,
     Membership,
     Municipality,
@@ -46,6 +47,7 @@ from backend.db.models import (
     Official,
     OpeningHours,
     Participant,
+    Payment,
     ScheduleException,
     Service,
     ServiceState,
@@ -77,6 +79,8 @@ class Objects:
     membership_id: uuid.UUID
     invitation_id: uuid.UUID
     municipality_id: uuid.UUID
+    payment_id: uuid.UUID
+    fee_id: uuid.UUID
 
     def ids(self) -> dict[str, uuid.UUID]:
         return dataclasses.asdict(self)
@@ -124,7 +128,20 @@ async def _objects(session: AsyncSession, service: Service, mandate_id: uuid.UUI
         token_hash=hash_token(new_token()),
         expires_at=start + dt.timedelta(days=7),
     )
-    session.add_all([document, exception, membership, invitation])
+    fee = Fee(service_id=service.id, description="Afschrift", amount_cents=1710)
+    session.add_all([document, exception, membership, invitation, fee])
+    await session.flush()
+    payment = Payment(
+        appointment_id=appointment.id,
+        municipality_id=appointment.municipality_id,
+        fee_id=fee.id,
+        description="Afschrift",
+        amount_cents=1710,
+        provider_payment_id=f"tr_{secrets.token_hex(5)}",
+        status="open",
+        status_changed_at=start,
+    )
+    session.add(payment)
     await session.commit()
     return Objects(
         appointment.id,
@@ -137,6 +154,8 @@ async def _objects(session: AsyncSession, service: Service, mandate_id: uuid.UUI
         membership.id,
         invitation.id,
         service.team.municipality_id,
+        payment.id,
+        fee.id,
     )
 
 

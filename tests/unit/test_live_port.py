@@ -53,6 +53,7 @@ async def test_each_event_becomes_its_message() -> None:
     await pages.taken_over(APPOINTMENT, OFFICIAL)
     await pages.revoked(APPOINTMENT, PERSON)
     await pages.document_changed(APPOINTMENT, "removed", {"id": "d1"})
+    await pages.payment_changed(APPOINTMENT, {"id": "p1", "status": "paid"})
     await pages.identify_requested(APPOINTMENT, PERSON, "midden")
     await pages.identified(APPOINTMENT, PERSON, "midden")
     call, team, me = appointment_channel(APPOINTMENT), team_channel(TEAM), str(PERSON)
@@ -65,6 +66,7 @@ async def test_each_event_becomes_its_message() -> None:
         (call, {"type": "taken-over", "official_id": str(OFFICIAL)}, None, "server"),
         (call, {"type": "revoked"}, me, "server"),
         (call, {"type": "document", "action": "removed", "document": {"id": "d1"}}, None, "server"),
+        (call, {"type": "payment", "payment": {"id": "p1", "status": "paid"}}, None, "server"),
         (call, {"type": "identify", "level": "midden"}, me, "server"),
         (call, {"type": "identity", "peer_id": me, "level": "midden"}, None, "server"),
     ]

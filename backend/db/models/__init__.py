@@ -24,6 +24,7 @@ from backend.db.models.identity_provider import IdentityProvider
 from backend.db.models.mandate import Mandate, MunicipalityAdmin
 from backend.db.models.official import Membership, Official, StaffInvitation
 from backend.db.models.outbox import OutboxMessage, OutboxStatus
+from backend.db.models.payment import Fee, FeeDue, Payment, PaymentStatus
 from backend.db.models.session import StoredSession
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "Document",
     "DocumentRetention",
     "DocumentType",
+    "Fee",
+    "FeeDue",
     "IdempotentRequest",
     "IdentityProvider",
     "Mandate",
@@ -47,6 +50,8 @@ __all__ = [
     "OutboxStatus",
     "Participant",
     "ParticipantRole",
+    "Payment",
+    "PaymentStatus",
     "ScheduleException",
     "Service",
     "ServiceState",

@@ -49,6 +49,9 @@ class Municipality(Base):
     """Set by a platform admin: its pages and services are offered to no one, its data stays."""
     translations: Mapped[dict[str, dict[str, Any]]] = mapped_column(Json, default=dict)
     """Its name in other languages: ``{"en": {"name": ...}}`` (backend/localized.py)."""
+    payment_key_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    """Its payment provider's API key (Mollie ``live_``/``test_``), sealed with the identity keyring;
+    None: it asks no payments (backend/payments/keys.py)."""
     teams: Mapped[list[Team]] = relationship(back_populates="municipality", lazy="selectin")
 
     @property

@@ -5,6 +5,7 @@ import { SignallingClient, bindConnectionStatus, followPage } from "./signalling
 import { Call, bindControls, installDebug } from "./call.js";
 import { getLocalMedia, stopStream } from "./device-check.js";
 import { mountDocuments } from "./documents.js";
+import { mountPayments } from "./payments.js";
 import { ChatPanel } from "./chat.js";
 import { CallPeople } from "./call-people.js";
 import { ScreenShare } from "./screen-share.js";
@@ -15,6 +16,7 @@ const $ = (selector) => root.querySelector(selector);
 
 const client = new SignallingClient(`/ws/call/${msg.appointmentId}`);
 mountDocuments(client);
+mountPayments(client);
 let stream = null;
 let call = null;
 let you = null;

@@ -6,6 +6,7 @@ import { SignallingClient, bindConnectionStatus, followPage } from "./signalling
 import { Call, bindControls, installDebug } from "./call.js";
 import { DeviceCheck } from "./device-check.js";
 import { mountDocuments } from "./documents.js";
+import { mountPayments } from "./payments.js";
 import { ChatPanel } from "./chat.js";
 import { NetworkCheck } from "./network-check.js";
 
@@ -15,6 +16,7 @@ const $ = (selector) => root.querySelector(selector);
 
 const client = new SignallingClient("/ws/citizen", { hello: { token: msg.token } });
 const documents = mountDocuments(client);
+mountPayments(client);
 const enterButton = $('[data-action="enter"]');
 const continueButton = $('[data-action="continue-without"]');
 const check = new DeviceCheck($("[data-device-check]"), {

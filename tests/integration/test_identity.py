@@ -330,8 +330,10 @@ async def test_no_development_provider_in_production(settings: Settings, service
         response = await client.get("/dev/idp/.well-known/openid-configuration")
         assert response.status_code == 404
     assert any("BALIE_DEV_IDP" in problem for problem in refusals(production))
+    assert any("BALIE_DEV_PSP" in problem for problem in refusals(production))
     configured = dataclasses.replace(
         production,
+        payments=dataclasses.replace(production.payments, dev_psp=False),
         identity=dataclasses.replace(
             production.identity,
             dev_provider=False,

@@ -52,7 +52,7 @@ DONE: Final = {
 }
 
 
-async def _admin_service(
+async def admin_service(
     request: Request[Any, Any, Any], db: AsyncSession, official: Official, service_id: UUID
 ) -> Service:
     """The service if the official administers its team; 404 and an audit event otherwise."""
@@ -216,7 +216,7 @@ class ServicePages(Controller):
         settings: Settings,
         service_id: UUID,
     ) -> Template:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         return await self._editor(request, db_session, service, settings)
 
     @post("/{service_id:uuid}")
@@ -229,7 +229,7 @@ class ServicePages(Controller):
         service_id: UUID,
         data: dict[str, str] = Form,
     ) -> Redirect | Template:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         try:
             draft = service_form.service_draft(data, max_keep_days=settings.documents.keep_days)
         except FormErrors as exc:
@@ -257,7 +257,7 @@ class ServicePages(Controller):
         settings: Settings,
         service_id: UUID,
     ) -> Redirect | Template:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         if service_form.publish_problems(service):  # the page lists them; nothing changes
             return await self._editor(
                 request, db_session, service, settings, status_code=422, publish_refused=True
@@ -271,7 +271,7 @@ class ServicePages(Controller):
     async def withdraw(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, service_id: UUID
     ) -> Redirect:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         if service.state == ServiceState.PUBLISHED:
             service.state = ServiceState.WITHDRAWN
             audit.service_changed(db_session, request, official, service, "withdrawn")
@@ -290,7 +290,7 @@ class ServicePages(Controller):
         service_id: UUID,
         data: dict[str, str] = Form,
     ) -> Redirect | Template:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         existing = list(service.intake or [])
         try:
             if len(existing) >= question_form.MAX_QUESTIONS:
@@ -314,7 +314,7 @@ class ServicePages(Controller):
         key: str,
         data: dict[str, str] = Form,
     ) -> Redirect | Template:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         existing = list(service.intake or [])
         index = _question_at(service, key)
         try:
@@ -336,7 +336,7 @@ class ServicePages(Controller):
         service_id: UUID,
         key: str,
     ) -> Redirect:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         index = _question_at(service, key)
         service.intake = [item for i, item in enumerate(service.intake or []) if i != index]
         audit.service_changed(db_session, request, official, service, "question_removed", question=key)
@@ -352,7 +352,7 @@ class ServicePages(Controller):
         service_id: UUID,
         key: str,
     ) -> Redirect:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         index = _question_at(service, key)
         if index > 0:
             items = list(service.intake or [])
@@ -374,7 +374,7 @@ class ServicePages(Controller):
         service_id: UUID,
         data: dict[str, str] = Form,
     ) -> Redirect | Template:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         try:
             texts = service_form.email_texts(data)
         except FormErrors as exc:
@@ -395,7 +395,7 @@ class ServicePages(Controller):
         service_id: UUID,
         kind: str,
     ) -> Template:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         if kind not in service_form.EMAIL_KINDS:
             raise NotFoundException()
         language = request.query_params.get("taal", "nl")

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import audit
 from backend.booking.agenda_form import FormErrors
+from backend.catalog.pages import admin_service
 from backend.db.models import Fee, Official, Service
-from backend.desk.auth import current_official, request_scope
+from backend.desk.auth import current_official
 from backend.i18n import N_
 from backend.payments import fee_form
 from backend.payments.fee_form import FORM_BODY
@@ -28,16 +29,6 @@ DONE: Final = {
     "ingetrokken": N_("De leges zijn ingetrokken. Betalingen die al gevraagd zijn, blijven staan."),
 }
 NEW_FORM: Final = {"amount": "", "due": "call"}
-
-
-async def _admin_service(
-    request: Request[Any, Any, Any], db: AsyncSession, official: Official, service_id: UUID
-) -> Service:
-    service = await db.get(Service, service_id)
-    if service is None or service.team_id not in request_scope(request).admin_team_ids:
-        await audit.access_denied(db, official, "service", service_id, request)
-        raise NotFoundException()
-    return service
 
 
 class FeePages(Controller):
@@ -80,7 +71,7 @@ class FeePages(Controller):
     async def overview(
         self, request: Request[Any, Any, Any], db_session: AsyncSession, official: Official, service_id: UUID
     ) -> Template:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         return await self._page(request, db_session, service)
 
     @post("/")
@@ -92,7 +83,7 @@ class FeePages(Controller):
         service_id: UUID,
         data: dict[str, str] = FORM_BODY,
     ) -> Template | Redirect:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         try:
             values = fee_form.parse_fee(data)
         except FormErrors as exc:
@@ -137,7 +128,7 @@ class FeePages(Controller):
         fee_id: UUID,
         data: dict[str, str] = FORM_BODY,
     ) -> Template | Redirect:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         fee = await self._fee(request, db_session, official, service, fee_id)
         try:
             values = fee_form.parse_fee(data)
@@ -165,7 +156,7 @@ class FeePages(Controller):
         service_id: UUID,
         fee_id: UUID,
     ) -> Redirect:
-        service = await _admin_service(request, db_session, official, service_id)
+        service = await admin_service(request, db_session, official, service_id)
         fee = await self._fee(request, db_session, official, service, fee_id)
         fee.active = False
         audit.fee_changed(

@@ -7,7 +7,6 @@ does not open.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Final
 
@@ -19,26 +18,10 @@ from backend.payments.provider import PaymentProvider
 from backend.settings import Secret, Settings
 
 CONTEXT: Final = b"payment-provider-api-key"
-MOLLIE_KEY: Final = re.compile(r"^(test|live)_[A-Za-z0-9]{20,64}$")
 DEV_KEY: Final = "test_digitalebaliedevelopment0000"
 """The demo municipalities' key at the development provider (``/dev/psp``)."""
 
 ProviderFor = Callable[[Municipality], PaymentProvider | None]
-
-
-class NotAKey(ValueError):
-    """Not a Mollie API key."""
-
-
-def checked_key(raw: str) -> str:
-    key = raw.strip()
-    if not MOLLIE_KEY.match(key):
-        raise NotAKey(key[:5])
-    return key
-
-
-def mode_of(key: str) -> str:
-    return "live" if key.startswith("live_") else "test"
 
 
 def seal_key(keyring: Keyring, municipality: Municipality, key: str) -> bytes:
@@ -51,14 +34,6 @@ def open_key(keyring: Keyring, municipality: Municipality) -> Secret | None:
     return Secret(
         keyring.open(municipality.payment_key_sealed, context=CONTEXT + municipality.id.bytes).decode()
     )
-
-
-def masked(key: Secret | None) -> str:
-    """``test_…k3Xq``: enough for an admin to tell which key is set."""
-    if key is None:
-        return ""
-    value = key.reveal()
-    return f"{value[:5]}…{value[-4:]}"
 
 
 def mollie_for(settings: Settings) -> ProviderFor:

@@ -71,8 +71,12 @@ class Asker:
     official_id: UUID | None = None
 
 
+def asked_in_call(fee: Fee) -> bool:
+    return fee.active and fee.due == FeeDue.CALL
+
+
 def fees_for_call(fees: Sequence[Fee]) -> list[Fee]:
-    return [fee for fee in fees if fee.active and fee.due == FeeDue.CALL]
+    return [fee for fee in fees if asked_in_call(fee)]
 
 
 def payment_info(payment: Payment, locale: str = "nl") -> dict[str, Any]:
@@ -174,7 +178,7 @@ class Payments:
         if appointment is None or not appointment.is_active:
             raise PaymentRefused("appointment_over", status=409)
         fee = await session.get(Fee, fee_id) if fee_id is not None else None
-        if fee is None or fee.service_id != appointment.service_id or fee not in fees_for_call([fee]):
+        if fee is None or fee.service_id != appointment.service_id or not asked_in_call(fee):
             raise PaymentRefused("fee_unknown")
         cents = amount_for(fee, typed_amount)
         if appointment.status != AppointmentStatus.IN_CALL or not citizen_in_call(appointment):
